@@ -1,0 +1,9 @@
+import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
+
+export class CreateTenantDto {
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  @Matches(/^[^\p{Cc}]+$/u, { message: 'name must not contain control characters' })
+  name!: string;
+}

@@ -1,0 +1,25 @@
+import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
+import type { AppConfig } from '../infra/config/app.config.js';
+import { expressProblemHandler } from './filters/problem-details.filter.js';
+import { requestIdMiddleware } from './middleware/request-id.middleware.js';
+import { createValidationPipe } from './validation.js';
+
+/**
+ * HTTP set-up shared by main.ts and the e2e tests, so tests exercise exactly what runs in production.
+ * The app must be created with `{ bodyParser: false }`: the JSON parser is mounted here with the
+ * MAX_BODY_BYTES limit, and its 400/413 errors are turned into problem+json by an Express error
+ * handler appended after Nest's routes.
+ */
+export async function setUpHttpApp(app: INestApplication, config: AppConfig): Promise<void> {
+  const http = app as NestExpressApplication;
+  http.disable('x-powered-by');
+  http.set('etag', false);
+  http.set('trust proxy', false);
+  http.use(requestIdMiddleware);
+  http.use(express.json({ limit: config.MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], strict: false }));
+  http.useGlobalPipes(createValidationPipe());
+  await http.init();
+  http.use(expressProblemHandler());
+}

@@ -1,0 +1,65 @@
+import type { StepRecord, StepSpec } from '../domains/logs/trace.types.js';
+import type { RunTrace } from '../spine/orchestrator/runs.orchestrator.js';
+import type { RunRecord } from '../spine/run.types.js';
+import type { StepDto } from './dto/runs.dto.js';
+
+/** The Run object of the HTTP contract. */
+export function presentRun(run: RunRecord) {
+  return {
+    id: run.id,
+    agent_id: run.agent_id,
+    status: run.status,
+    idempotency_key: run.idempotency_key,
+    input: run.input,
+    metadata: run.metadata,
+    output: run.output ?? null,
+    error: run.error ?? null,
+    attempts: run.attempts,
+    replay_of: run.replay_of,
+    replay: run.replay ?? null,
+    created_at: run.created_at,
+    started_at: run.started_at,
+    finished_at: run.finished_at,
+  };
+}
+
+export function presentStep(step: StepRecord) {
+  return {
+    index: step.index,
+    name: step.name,
+    skill: step.skill,
+    params: step.params,
+    replay_behavior: step.replay_behavior,
+    idempotency_key: step.idempotency_key,
+    status: step.status,
+    output: step.output ?? null,
+    output_hash: step.output_hash,
+    executed: step.executed,
+    skipped: step.skipped,
+    checked: step.checked,
+    from_cache: step.from_cache,
+    expected_hash: step.expected_hash,
+    mismatch: step.mismatch,
+    error: step.error ? { type: step.error.type, message: step.error.message } : null,
+    attempts: step.attempts,
+    started_at: step.started_at,
+    finished_at: step.finished_at,
+    duration_ms: step.duration_ms,
+  };
+}
+
+export function presentTrace(trace: RunTrace) {
+  return { run_id: trace.run.id, replay_of: trace.run.replay_of, steps: trace.steps.map(presentStep) };
+}
+
+/** The plan as the orchestrator takes it: params exactly as sent (no DTO transformation), defaults applied. */
+export function toStepSpecs(rawSteps: unknown, validated: StepDto[]): StepSpec[] {
+  const raw = Array.isArray(rawSteps) ? (rawSteps as Array<{ params?: Record<string, unknown> }>) : [];
+  return validated.map((step, i) => ({
+    name: step.name,
+    skill: step.skill,
+    params: raw[i]?.params ?? {},
+    replay_behavior: step.replay_behavior ?? 'execute',
+    idempotency_key: step.idempotency_key ?? null,
+  }));
+}

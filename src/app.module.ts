@@ -1,0 +1,44 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ApiModule } from './api/api.module.js';
+import { entities } from './entities.js';
+import type { AppConfig } from './infra/config/app.config.js';
+import { ConfigModule } from './infra/config/config.module.js';
+import { DatabaseModule } from './infra/database/database.module.js';
+import { QueueModule } from './infra/queue/queue.module.js';
+import { RedisModule } from './infra/redis/redis.module.js';
+import { OrchestratorModule } from './spine/orchestrator/orchestrator.module.js';
+import { WorkersModule } from './workers/workers.module.js';
+
+export interface RuntimeSettings {
+  /** DATABASE_URL, or the URL of the embedded PostgreSQL started at bootstrap. */
+  databaseUrl: string;
+}
+
+export interface AppModuleOptions {
+  /** Serve HTTP (the API process). */
+  api: boolean;
+  /** Consume the run queue (the worker process; the API process too while WORKER_ENABLED). */
+  worker: boolean;
+}
+
+/** Composition root: the same modules in both modes; infra picks PostgreSQL/Redis or the embedded parts. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, runtime: RuntimeSettings, options: AppModuleOptions = { api: true, worker: config.WORKER_ENABLED }): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot(
+          { url: runtime.databaseUrl, poolSize: config.DB_POOL_SIZE, migrationsRun: config.DB_MIGRATIONS_RUN },
+          entities,
+        ),
+        ...(config.useRedis ? [RedisModule.forRoot(config.REDIS_URL!)] : []),
+        QueueModule.forRoot(config),
+        OrchestratorModule,
+        ...(options.api ? [ApiModule] : []),
+        ...(options.worker ? [WorkersModule] : []),
+      ],
+    };
+  }
+}

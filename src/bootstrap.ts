@@ -1,0 +1,32 @@
+import { type AppConfig, ConfigValidationError, loadConfig } from './infra/config/app.config.js';
+import { startEmbeddedPostgres } from './infra/database/embedded-postgres.js';
+import type { RuntimeSettings } from './app.module.js';
+
+export interface Runtime extends RuntimeSettings {
+  embedded: boolean;
+  /** Stops what bootstrap started (the embedded PostgreSQL), after the app has closed. */
+  stop(): Promise<void>;
+}
+
+/** Loads the configuration or exits with a message naming each bad variable. */
+export function loadConfigOrExit(): AppConfig {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}
+
+/** Production mode uses DATABASE_URL; with none, the embedded PostgreSQL (data in EMBEDDED_DATA_DIR). */
+export async function resolveRuntime(config: AppConfig, log: (message: string) => void): Promise<Runtime> {
+  if (config.DATABASE_URL) {
+    return { databaseUrl: config.DATABASE_URL, embedded: false, stop: async () => undefined };
+  }
+  const db = await startEmbeddedPostgres(config.EMBEDDED_DATA_DIR, config.EMBEDDED_PG_PORT, log);
+  log(`embedded PostgreSQL on 127.0.0.1:${config.EMBEDDED_PG_PORT} (data in ${config.EMBEDDED_DATA_DIR})`);
+  return { databaseUrl: db.url, embedded: true, stop: () => db.stop() };
+}

@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from '@nestjs/common';
+import type { Clock } from '../../../infra/clock.js';
+import type { ReplayBehavior, StepMismatch } from '../trace.types.js';
+import { jsonDiff, withoutPaths } from './json-pointer.js';
+import { canonicalJson, hashOutput, sha256Hex, toHashedJson } from './output-hash.js';
+import type { StepIdempotencyStore } from './step-idempotency-store.port.js';
+
+export type { ReplayBehavior };
+
+/** A `check` step whose new output differs from the recorded one. */
+export class ReplayMismatchError extends Error {
+  constructor(
+    readonly stepIndex: number,
+    readonly expectedHash: string | null,
+    readonly actualHash: string,
+    readonly diff: unknown[] = [],
+  ) {
+    super(`Step ${stepIndex}: output hash ${actualHash} differs from the recorded ${expectedHash ?? '(no recorded output)'}`);
+    this.name = 'ReplayMismatchError';
+  }
+}
+
+/** A step idempotency key reused by a step with another skill or other params. */
+export class IdempotencyViolationError extends Error {
+  constructor(readonly key: string) {
+    super(`Step idempotency key "${key}" was already used by a step with another skill or other params.`);
+    this.name = 'IdempotencyViolationError';
+  }
+}
+
+/** The key stayed claimed by a step running elsewhere for longer than STEP_CLAIM_WAIT_MS (retryable). */
+export class StepClaimTimeoutError extends Error {
+  constructor(readonly key: string) {
+    super(`Step idempotency key "${key}" is still being executed elsewhere; giving up waiting for now.`);
+    this.name = 'StepClaimTimeoutError';
+  }
+}
+
+export interface ReplayResult {
+  executed: boolean;
+  skipped: boolean;
+  checked: boolean;
+  from_cache: boolean;
+  output_data: unknown;
+  /** Full 64-character SHA-256 of the canonical output. */
+  output_hash: string;
+  expected_hash: string | null;
+  mismatch: StepMismatch | null;
+}
+
+/** A step as the enforcer sees it: resolved params, its behavior, and what the original run recorded. */
+export interface EnforcedStep {
+  index: number;
+  skill: string;
+  params: Record<string, unknown>;
+  idempotency_key: string | null;
+  behavior: ReplayBehavior;
+  /** The original run's recorded output of this step, when there is one (replays). */
+  recorded?: { output: unknown } | null;
+  /** RFC 6901 pointers removed from both sides before a `check` compares them. */
+  ignore_paths?: readonly string[];
+}
+
+export interface ReplayEnforcerOptions {
+  ttlSeconds: number;
+  leaseMs: number;
+  waitMs: number;
+  clock: Clock;
+}
+
+export type StepExecutor = (step: EnforcedStep) => Promise<unknown>;
+
+/** SHA-256 of canonical { skill, params }: what a step idempotency key is bound to. */
+export function stepFingerprint(skill: string, params: unknown): string {
+  return sha256Hex(canonicalJson({ skill, params }));
+}
+
+/**
+ * Runs steps under the step idempotency rules and the replay behaviors:
+ * - `execute`: the skill runs unless its key already completed (then the stored output, `from_cache`);
+ *   a key claimed elsewhere is waited for, never executed twice; a failed execution releases the claim.
+ * - `skip`: no skill call; output = the key's stored result, else the recorded output; only where
+ *   neither exists does the step execute.
+ * - `check`: output as `execute`, then compared by full hash with the recorded output (ignore_paths
+ *   removed from both) and a JSON Patch diff on mismatch.
+ * The same key with another fingerprint raises IdempotencyViolationError in every behavior.
+ */
+export class ReplayEnforcer {
+  private readonly logger = new Logger(ReplayEnforcer.name);
+
+  constructor(
+    private readonly store: StepIdempotencyStore,
+    private readonly options: ReplayEnforcerOptions,
+  ) {}
+
+  hashOutput(data: unknown): string {
+    return hashOutput(data);
+  }
+
+  async enforceStep(step: EnforcedStep, execute: StepExecutor, tenantId: string): Promise<ReplayResult> {
+    const fingerprint = stepFingerprint(step.skill, step.params);
+    if (step.behavior === 'skip') {
+      const skipped = await this.skip(step, fingerprint, tenantId);
+      if (skipped) return skipped;
+      return this.executeKeyed(step, execute, fingerprint, tenantId);
+    }
+    const result = await this.executeKeyed(step, execute, fingerprint, tenantId);
+    return step.behavior === 'check' ? this.check(step, result) : result;
+  }
+
+  /**
+   * Enforces a whole trace in order. With onMismatch 'fail' the first mismatch raises
+   * ReplayMismatchError; with 'continue' every result (mismatches included) is returned.
+   */
+  async enforceTrace(
+    trace: readonly EnforcedStep[],
+    executor: StepExecutor,
+    tenantId: string,
+    onMismatch: 'fail' | 'continue' = 'fail',
+  ): Promise<ReplayResult[]> {
+    const results: ReplayResult[] = [];
+    for (const step of trace) {
+      const result = await this.enforceStep(step, executor, tenantId);
+      if (result.mismatch && onMismatch === 'fail') {
+        throw new ReplayMismatchError(step.index, result.mismatch.expected_hash, result.mismatch.actual_hash, result.mismatch.diff);
+      }
+      results.push(result);
+    }
+    return results;
+  }
+
+  private async skip(step: EnforcedStep, fingerprint: string, tenantId: string): Promise<ReplayResult | null> {
+    if (step.idempotency_key) {
+      const stored = await this.store.get(tenantId, step.idempotency_key);
+      if (stored) {
+        if (stored.fingerprint !== fingerprint) throw new IdempotencyViolationError(step.idempotency_key);
+        return result({ skipped: true, from_cache: true, output_data: stored.output, output_hash: stored.output_hash });
+      }
+    }
+    if (step.recorded) {
+      const { value, hash } = toHashedJson(step.recorded.output);
+      return result({ skipped: true, from_cache: true, output_data: value, output_hash: hash });
+    }
+    return null;
+  }
+
+  private check(step: EnforcedStep, actual: ReplayResult): ReplayResult {
+    const ignore = step.ignore_paths ?? [];
+    if (!step.recorded) {
+      const diff = jsonDiff(null, withoutPaths(actual.output_data, ignore));
+      return { ...actual, checked: true, expected_hash: null, mismatch: { expected_hash: null, actual_hash: actual.output_hash, diff } };
+    }
+    const expectedHash = hashOutput(step.recorded.output);
+    const expected = withoutPaths(step.recorded.output, ignore);
+    const got = withoutPaths(actual.output_data, ignore);
+    const same = ignore.length === 0 ? expectedHash === actual.output_hash : hashOutput(expected) === hashOutput(got);
+    return {
+      ...actual,
+      checked: true,
+      expected_hash: expectedHash,
+      mismatch: same ? null : { expected_hash: expectedHash, actual_hash: actual.output_hash, diff: jsonDiff(expected, got) },
+    };
+  }
+
+  private async executeKeyed(step: EnforcedStep, execute: StepExecutor, fingerprint: string, tenantId: string): Promise<ReplayResult> {
+    const key = step.idempotency_key;
+    if (!key) {
+      const { value, hash } = toHashedJson(await execute(step));
+      return result({ executed: true, output_data: value, output_hash: hash });
+    }
+    const owner = randomUUID();
+    const cached = await this.acquire(tenantId, key, owner, fingerprint);
+    if (cached) return cached;
+
+    const renew = setInterval(() => {
+      this.store.renew(tenantId, key, owner, this.options.leaseMs).then(
+        (held) => held || this.logger.warn(`lost the claim on step key "${key}" while executing`),
+        (error: unknown) => this.logger.warn(`could not renew the claim on step key "${key}": ${String(error)}`),
+      );
+    }, Math.max(50, Math.floor(this.options.leaseMs / 3)));
+    renew.unref();
+    let hashed: { value: unknown; hash: string };
+    try {
+      hashed = toHashedJson(await execute(step));
+    } catch (error) {
+      clearInterval(renew);
+      await this.store.release(tenantId, key, owner);
+      throw error;
+    }
+    clearInterval(renew);
+    const completed = await this.store.complete(
+      tenantId,
+      key,
+      owner,
+      { output: hashed.value, output_hash: hashed.hash, fingerprint, completed_at: this.options.clock.now().toISOString() },
+      this.options.ttlSeconds,
+    );
+    if (!completed.stored) {
+      this.logger.warn(`step key "${key}": the claim's lease ran out during execution; ${completed.standing ? 'another result stands' : 'the result was not stored'}`);
+      if (completed.standing) {
+        return result({ executed: true, from_cache: false, output_data: completed.standing.output, output_hash: completed.standing.output_hash });
+      }
+    }
+    return result({ executed: true, output_data: hashed.value, output_hash: hashed.hash });
+  }
+
+  /** Claims the key, or returns its stored result; waits (bounded) while another owner holds it. */
+  private async acquire(tenantId: string, key: string, owner: string, fingerprint: string): Promise<ReplayResult | null> {
+    const deadline = this.options.clock.now().getTime() + this.options.waitMs;
+    for (let attempt = 0; ; attempt++) {
+      const claim = await this.store.claim(tenantId, key, owner, this.options.leaseMs);
+      if (claim.status === 'claimed') return null;
+      if (claim.status === 'completed') {
+        if (claim.result.fingerprint !== fingerprint) throw new IdempotencyViolationError(key);
+        return result({ from_cache: true, output_data: claim.result.output, output_hash: claim.result.output_hash });
+      }
+      if (this.options.clock.now().getTime() >= deadline) throw new StepClaimTimeoutError(key);
+      await sleep(Math.min(25 * 2 ** Math.min(attempt, 5), 500));
+    }
+  }
+}
+
+function result(fields: Partial<ReplayResult> & Pick<ReplayResult, 'output_data' | 'output_hash'>): ReplayResult {
+  return { executed: false, skipped: false, checked: false, from_cache: false, expected_hash: null, mismatch: null, ...fields };
+}

@@ -1,0 +1,51 @@
+/** How a step behaves when its run is replayed (and, for `execute`, in every run). */
+export type ReplayBehavior = 'execute' | 'skip' | 'check';
+export const REPLAY_BEHAVIORS: readonly ReplayBehavior[] = ['execute', 'skip', 'check'];
+
+/** One step of a run's plan, as submitted. */
+export interface StepSpec {
+  name: string;
+  skill: string;
+  params: Record<string, unknown>;
+  replay_behavior: ReplayBehavior;
+  idempotency_key: string | null;
+}
+
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface StepError {
+  type: string;
+  message: string;
+  retryable?: boolean;
+}
+
+export interface StepMismatch {
+  expected_hash: string | null;
+  actual_hash: string;
+  /** RFC 6902 JSON Patch from the original output to the new one (after ignore_paths removal). */
+  diff: unknown[];
+}
+
+/** One recorded step of a run's trace (a row of run_steps). */
+export interface StepRecord {
+  index: number;
+  name: string;
+  skill: string;
+  params: Record<string, unknown>;
+  replay_behavior: ReplayBehavior;
+  idempotency_key: string | null;
+  status: StepStatus;
+  output: unknown;
+  output_hash: string | null;
+  executed: boolean;
+  skipped: boolean;
+  checked: boolean;
+  from_cache: boolean;
+  expected_hash: string | null;
+  mismatch: StepMismatch | null;
+  error: StepError | null;
+  attempts: number;
+  started_at: Date | null;
+  finished_at: Date | null;
+  duration_ms: number | null;
+}

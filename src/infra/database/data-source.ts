@@ -1,0 +1,30 @@
+import { DataSource, type DataSourceOptions, type EntitySchema, type MixedList } from 'typeorm';
+import { migrations } from './migrations/index.js';
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export type EntityList = MixedList<Function | string | EntitySchema>;
+
+export interface DatabaseSettings {
+  url: string;
+  poolSize: number;
+  /** Run pending migrations at boot (under an advisory lock; see DatabaseModule). */
+  migrationsRun: boolean;
+}
+
+/** TypeORM options for PostgreSQL. `synchronize` is never on: the schema comes from migrations. */
+export function dataSourceOptions(db: DatabaseSettings, entities: EntityList): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: db.url,
+    entities,
+    migrations,
+    migrationsRun: false, // DatabaseModule runs them itself, under a lock
+    synchronize: false,
+    logging: ['error', 'migration'],
+    extra: { max: db.poolSize, connectionTimeoutMillis: 5_000, application_name: 'agent-runs' },
+  };
+}
+
+export function createDataSource(db: DatabaseSettings, entities: EntityList): DataSource {
+  return new DataSource(dataSourceOptions(db, entities));
+}

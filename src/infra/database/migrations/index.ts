@@ -1,0 +1,5 @@
+import { TenantsAndApiKeys1763884800000 } from './1763884800000-TenantsAndApiKeys.js';
+import { RunsAndTraces1763884900000 } from './1763884900000-RunsAndTraces.js';
+
+/** Every migration, in order. Listed explicitly so the ESM build needs no glob loading. */
+export const migrations = [TenantsAndApiKeys1763884800000, RunsAndTraces1763884900000];

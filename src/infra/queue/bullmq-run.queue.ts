@@ -1,0 +1,61 @@
+import { Logger } from '@nestjs/common';
+import { DelayedError, type Job, type Queue, Worker } from 'bullmq';
+import type { ConsumerOptions, QueueDepth, RunJobHandler, RunQueue } from './run-queue.port.js';
+
+interface RunJobData {
+  runId: string;
+}
+
+/**
+ * BullMQ queue. Job id = run id (BullMQ ignores an add for an id it holds). A run that asks to be
+ * retried is moved to `delayed` under the same job id; a job whose worker died is taken again by
+ * BullMQ's stalled-job check (lockDuration). Handler errors (a dependency down) use BullMQ's
+ * attempts with exponential backoff; failed and completed jobs are removed so the sweep can re-add.
+ */
+export class BullmqRunQueue implements RunQueue {
+  private readonly logger = new Logger(BullmqRunQueue.name);
+  private worker: Worker<RunJobData> | null = null;
+
+  constructor(private readonly queue: Queue<RunJobData>) {}
+
+  async enqueue(runId: string): Promise<void> {
+    await this.queue.add('run', { runId }, {
+      jobId: runId,
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+  }
+
+  async startConsuming(handler: RunJobHandler, options: ConsumerOptions): Promise<void> {
+    const processor = async (job: Job<RunJobData>, token?: string) => {
+      const outcome = await handler(job.data.runId);
+      if (outcome.retryInMs !== undefined && token) {
+        await job.moveToDelayed(Date.now() + outcome.retryInMs, token);
+        throw new DelayedError();
+      }
+    };
+    this.worker = new Worker<RunJobData>(this.queue.name, processor, {
+      connection: this.queue.opts.connection,
+      prefix: this.queue.opts.prefix,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: Math.max(1_000, Math.floor(options.lockDurationMs / 2)),
+      maxStalledCount: 100, // a re-taken run resumes from its first unfinished step: safe to repeat
+    });
+    this.worker.on('error', (error) => this.logger.warn(`worker error: ${error.message}`));
+    this.worker.on('failed', (job, error) => this.logger.warn(`run ${job?.data.runId}: job failed: ${error.message}`));
+    await this.worker.waitUntilReady();
+  }
+
+  async stopConsuming(): Promise<void> {
+    await this.worker?.close();
+    this.worker = null;
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    return { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, delayed: counts.delayed ?? 0 };
+  }
+}

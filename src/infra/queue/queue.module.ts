@@ -1,0 +1,33 @@
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import type { AppConfig } from '../config/app.config.js';
+import { BullmqRunQueue } from './bullmq-run.queue.js';
+import { InProcessRunQueue } from './in-process-run.queue.js';
+import { RUN_QUEUE, RUNS_QUEUE_NAME } from './run-queue.port.js';
+
+/** RUN_QUEUE: BullMQ when REDIS_URL is set, else the in-process queue. */
+@Global()
+@Module({})
+export class QueueModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    if (!config.useRedis) {
+      return { module: QueueModule, providers: [{ provide: RUN_QUEUE, useValue: new InProcessRunQueue() }], exports: [RUN_QUEUE] };
+    }
+    return {
+      module: QueueModule,
+      imports: [
+        BullModule.forRoot({
+          // BullMQ needs maxRetriesPerRequest: null on connections used by workers.
+          connection: { url: config.REDIS_URL!, maxRetriesPerRequest: null },
+          prefix: `${config.REDIS_PREFIX}:bull`,
+        }),
+        BullModule.registerQueue({ name: RUNS_QUEUE_NAME }),
+      ],
+      providers: [
+        { provide: RUN_QUEUE, inject: [getQueueToken(RUNS_QUEUE_NAME)], useFactory: (queue: Queue) => new BullmqRunQueue(queue) },
+      ],
+      exports: [RUN_QUEUE],
+    };
+  }
+}

@@ -1,0 +1,181 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import http, { type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../../infra/config/app.config.js';
+import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { Skill } from '../skill.decorator.js';
+import { type ParamCheck, type SkillContext, SkillError, type SkillHandler } from '../skill.interface.js';
+import { HostPolicy } from './host-policy.js';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+const MAX_TIMEOUT_MS = 120_000;
+
+interface Response {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+  location?: string;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * `http.request` { method?, url, headers?, body?, timeout_ms? } -> { status, headers, body }.
+ * Hosts must pass SKILL_HTTP_ALLOWED_HOSTS; addresses are checked after DNS (the connection uses the
+ * checked address, so a second resolution cannot swap it) and again for every redirect.
+ * Network errors, timeouts and 5xx fail the step as retryable.
+ */
+@Injectable()
+@Skill('http.request')
+export class HttpRequestSkill implements SkillHandler {
+  private readonly policy: HostPolicy;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.policy = new HostPolicy(config.SKILL_HTTP_ALLOWED_HOSTS);
+  }
+
+  validate(params: Record<string, unknown>, check: ParamCheck) {
+    const errors: Array<{ path: string; message: string }> = [];
+    const { url, method, headers, timeout_ms } = params;
+    if (!check.isRef(url)) {
+      if (typeof url !== 'string' || !URL.canParse(url) || !['http:', 'https:'].includes(new URL(url).protocol)) {
+        errors.push({ path: 'url', message: 'url must be an absolute http(s) URL' });
+      }
+    }
+    if (method !== undefined && !check.isRef(method) && (typeof method !== 'string' || !METHODS.includes(method.toUpperCase()))) {
+      errors.push({ path: 'method', message: `method must be one of ${METHODS.join(', ')}` });
+    }
+    if (headers !== undefined && !check.isRef(headers)) {
+      const ok = headers !== null && typeof headers === 'object' && !Array.isArray(headers) &&
+        Object.entries(headers).every(([k, v]) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) && (check.isRef(v) || (typeof v === 'string' && !/[\r\n\0]/.test(v))));
+      if (!ok) errors.push({ path: 'headers', message: 'headers must be an object of header names to string values' });
+    }
+    if (timeout_ms !== undefined && !check.isRef(timeout_ms) && !(Number.isInteger(timeout_ms) && (timeout_ms as number) >= 1 && (timeout_ms as number) <= MAX_TIMEOUT_MS)) {
+      errors.push({ path: 'timeout_ms', message: `timeout_ms must be an integer from 1 to ${MAX_TIMEOUT_MS}` });
+    }
+    return errors;
+  }
+
+  async execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown> {
+    if (this.validate(params, { isRef: () => false }).length > 0) {
+      throw new SkillError(`invalid params: ${this.validate(params, { isRef: () => false }).map((e) => e.message).join('; ')}`, false);
+    }
+    let url = new URL(params.url as string);
+    let method = ((params.method as string | undefined) ?? 'GET').toUpperCase();
+    const headers = { ...((params.headers as Record<string, string> | undefined) ?? {}) };
+    let body: string | undefined;
+    if (params.body !== undefined && params.body !== null) {
+      if (typeof params.body === 'string') body = params.body;
+      else {
+        body = JSON.stringify(params.body);
+        if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+      }
+    }
+    const timeoutMs = (params.timeout_ms as number | undefined) ?? this.config.SKILL_HTTP_TIMEOUT_MS;
+    const signal = AbortSignal.any([context.signal, AbortSignal.timeout(timeoutMs)]);
+
+    for (let redirects = 0; ; redirects++) {
+      const response = await this.send(url, method, headers, body, signal);
+      if (REDIRECTS.has(response.status) && response.location) {
+        if (redirects >= MAX_REDIRECTS) throw new SkillError(`too many redirects (more than ${MAX_REDIRECTS})`, false);
+        url = new URL(response.location, url);
+        if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+          method = 'GET';
+          body = undefined;
+        }
+        continue;
+      }
+      if (response.status >= 500) throw new SkillError(`${method} ${url.origin}${url.pathname} answered ${response.status}`, true);
+      return { status: response.status, headers: response.headers, body: response.body };
+    }
+  }
+
+  private refuse(url: URL, why: string): SkillError {
+    return new SkillError(`refused to reach ${url.host}: ${why} (see SKILL_HTTP_ALLOWED_HOSTS)`, false);
+  }
+
+  private portOf(url: URL): number {
+    return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  }
+
+  private send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<Response> {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(this.refuse(url, `protocol ${url.protocol} is not allowed`));
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = this.portOf(url);
+    if (!this.policy.allowsHost(host, port)) return Promise.reject(this.refuse(url, 'host is not allowed'));
+    if (isIP(host) && !this.policy.allowsAddress(host, port, host)) return Promise.reject(this.refuse(url, 'address is not public'));
+
+    const policy = this.policy;
+    const refuse = (why: string) => this.refuse(url, why);
+    // The connection resolves through this lookup, so the checked address is the one connected to.
+    const lookup = (hostname: string, options: { all?: boolean }, callback: LookupCallback) => {
+      dnsLookup(hostname, { all: true }, (err, addresses) => {
+        if (err) return callback(err, []);
+        const bad = addresses.find((a) => !policy.allowsAddress(host, port, a.address));
+        if (bad) return callback(Object.assign(refuse(`${hostname} resolves to non-public address ${bad.address}`), { code: 'EREFUSED_SSRF' }), []);
+        if (options.all) return callback(null, addresses);
+        return callback(null, addresses[0]!.address, addresses[0]!.family);
+      });
+    };
+
+    const client = url.protocol === 'https:' ? https : http;
+    const maxBytes = this.config.SKILL_HTTP_MAX_RESPONSE_BYTES;
+    return new Promise<Response>((resolve, reject) => {
+      const req = client.request(url, { method, headers, signal, lookup: lookup as never }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            req.destroy(new SkillError(`response larger than ${maxBytes} bytes`, false));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', (e) => reject(toSkillError(e)));
+        res.on('end', () => {
+          const text = new TextDecoder('utf-8').decode(Buffer.concat(chunks));
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: flattenHeaders(res.headers),
+            body: parseBody(text, res.headers['content-type']),
+            location: typeof res.headers.location === 'string' ? res.headers.location : undefined,
+          });
+        });
+      });
+      req.on('error', (e) => reject(toSkillError(e)));
+      req.end(body);
+    });
+  }
+}
+
+function toSkillError(error: unknown): SkillError {
+  if (error instanceof SkillError) return error;
+  const e = error as NodeJS.ErrnoException;
+  if (e.code === 'EREFUSED_SSRF') return new SkillError(e.message, false);
+  if (e.name === 'AbortError' || e.name === 'TimeoutError') return new SkillError('request timed out or was aborted', true);
+  return new SkillError(`network error: ${e.code ?? e.message}`, true);
+}
+
+function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+function parseBody(text: string, contentType: string | undefined): unknown {
+  if (contentType && /[/+]json\b/i.test(contentType) && text.length > 0) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}

@@ -1,0 +1,71 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../../infra/config/app.config.js';
+import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { Skill } from '../skill.decorator.js';
+import { type ParamCheck, type SkillContext, SkillError, type SkillHandler } from '../skill.interface.js';
+
+interface ChatCompletion {
+  model?: string;
+  choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>;
+  usage?: unknown;
+}
+
+/**
+ * `llm.chat` { model, messages, temperature?, max_tokens? } -> { content, model, finish_reason, usage },
+ * an OpenAI-compatible chat completion at LLM_BASE_URL (an operator setting, so not host-filtered).
+ */
+@Injectable()
+@Skill('llm.chat')
+export class LlmChatSkill implements SkillHandler {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  validate(params: Record<string, unknown>, check: ParamCheck) {
+    const errors: Array<{ path: string; message: string }> = [];
+    const { model, messages, temperature, max_tokens } = params;
+    if (!check.isRef(model) && (typeof model !== 'string' || model.length === 0 || model.length > 200)) {
+      errors.push({ path: 'model', message: 'model must be a non-empty string' });
+    }
+    if (!check.isRef(messages)) {
+      const ok = Array.isArray(messages) && messages.length > 0 &&
+        messages.every((m) => check.isRef(m) || (m !== null && typeof m === 'object' && typeof (m as { role?: unknown }).role === 'string'));
+      if (!ok) errors.push({ path: 'messages', message: 'messages must be a non-empty array of { role, content }' });
+    }
+    if (temperature !== undefined && !check.isRef(temperature) && !(typeof temperature === 'number' && temperature >= 0 && temperature <= 2)) {
+      errors.push({ path: 'temperature', message: 'temperature must be a number from 0 to 2' });
+    }
+    if (max_tokens !== undefined && !check.isRef(max_tokens) && !(Number.isInteger(max_tokens) && (max_tokens as number) >= 1)) {
+      errors.push({ path: 'max_tokens', message: 'max_tokens must be a positive integer' });
+    }
+    return errors;
+  }
+
+  async execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown> {
+    const { model, messages, temperature, max_tokens } = params;
+    const url = `${this.config.LLM_BASE_URL.replace(/\/+$/, '')}/chat/completions`;
+    let response: globalThis.Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(this.config.LLM_API_KEY ? { authorization: `Bearer ${this.config.LLM_API_KEY}` } : {}),
+        },
+        body: JSON.stringify({ model, messages, temperature, max_tokens }),
+        signal: AbortSignal.any([context.signal, AbortSignal.timeout(this.config.SKILL_HTTP_TIMEOUT_MS * 6)]),
+      });
+    } catch (error) {
+      throw new SkillError(`LLM request failed: ${(error as Error).name === 'TimeoutError' ? 'timeout' : (error as Error).message}`, true);
+    }
+    if (response.status === 429 || response.status >= 500) throw new SkillError(`LLM answered ${response.status}`, true);
+    if (!response.ok) throw new SkillError(`LLM answered ${response.status}: ${(await response.text()).slice(0, 500)}`, false);
+    const completion = (await response.json().catch(() => null)) as ChatCompletion | null;
+    const choice = completion?.choices?.[0];
+    if (!choice) throw new SkillError('LLM answer has no choices', true);
+    return {
+      content: choice.message?.content ?? null,
+      model: completion?.model ?? model,
+      finish_reason: choice.finish_reason ?? null,
+      usage: completion?.usage ?? null,
+    };
+  }
+}

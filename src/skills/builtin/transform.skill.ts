@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import jsonata from 'jsonata';
+import { Skill } from '../skill.decorator.js';
+import { type ParamCheck, type SkillContext, SkillError, type SkillHandler } from '../skill.interface.js';
+
+const MAX_EXPRESSION = 10_000;
+
+function compile(expression: string) {
+  try {
+    return jsonata(expression);
+  } catch (error) {
+    const message = (error as { message?: string }).message ?? String(error);
+    throw new SkillError(`invalid JSONata expression: ${message}`, false);
+  }
+}
+
+/** `transform` { expression }: a JSONata expression over { input, steps: [{ output }] } -> its value. */
+@Injectable()
+@Skill('transform')
+export class TransformSkill implements SkillHandler {
+  validate(params: Record<string, unknown>, check: ParamCheck) {
+    const { expression } = params;
+    if (check.isRef(expression)) return [];
+    if (typeof expression !== 'string' || expression.length === 0 || expression.length > MAX_EXPRESSION) {
+      return [{ path: 'expression', message: `expression must be a JSONata string of 1 to ${MAX_EXPRESSION} characters` }];
+    }
+    try {
+      compile(expression);
+      return [];
+    } catch (error) {
+      return [{ path: 'expression', message: (error as Error).message }];
+    }
+  }
+
+  async execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown> {
+    const expression = params.expression;
+    if (typeof expression !== 'string') throw new SkillError('expression must be a string', false);
+    try {
+      const value = await compile(expression).evaluate(context.document);
+      return value === undefined ? null : value;
+    } catch (error) {
+      if (error instanceof SkillError) throw error;
+      const message = (error as { message?: string }).message ?? String(error);
+      throw new SkillError(`JSONata evaluation failed: ${message}`, false);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { Skill } from './skill.decorator.js';
+import type { SkillHandler } from './skill.interface.js';
+
+export class DuplicateSkillError extends Error {
+  constructor(name: string) {
+    super(`Two skills are registered under the name "${name}"; skill names must be unique.`);
+    this.name = 'DuplicateSkillError';
+  }
+}
+
+/** Every @Skill provider of the application, found at boot. */
+@Injectable()
+export class SkillRegistry implements OnModuleInit {
+  private readonly skills = new Map<string, SkillHandler>();
+
+  constructor(private readonly discovery: DiscoveryService) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders({ metadataKey: Skill.KEY })) {
+      const name = this.discovery.getMetadataByDecorator(Skill, wrapper);
+      if (!name || !wrapper.instance) continue;
+      if (this.skills.has(name)) throw new DuplicateSkillError(name);
+      const handler = wrapper.instance as SkillHandler;
+      if (typeof handler.execute !== 'function') throw new Error(`Skill "${name}" (${wrapper.name}) has no execute() method.`);
+      this.skills.set(name, handler);
+    }
+  }
+
+  get(name: string): SkillHandler | undefined {
+    return this.skills.get(name);
+  }
+
+  names(): string[] {
+    return [...this.skills.keys()].sort();
+  }
+}

@@ -1,0 +1,1 @@
+export const SKILL_REGISTRY = Symbol('SKILL_REGISTRY');

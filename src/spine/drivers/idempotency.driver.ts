@@ -1,0 +1,108 @@
+import type { EntityManager } from 'typeorm';
+import { queryRows } from '../../infra/database/sql.js';
+import type { NewRun, RunRecord, RunStatus } from '../run.types.js';
+import { NEW_RUN_COLUMNS, newRunParams } from './run-store.driver.js';
+
+export interface IdempotencyCheck {
+  exists: boolean;
+  runId: string | null;
+  status: RunStatus | null;
+  isExpired: boolean;
+  /** Fingerprint (SHA-256 of the canonical request) stored with the key. */
+  fingerprint: string | null;
+}
+
+export interface IdempotencyScope {
+  tenantId: string;
+  agentId: string;
+  key: string;
+}
+
+type KeyedRun = RunRecord & { key_fingerprint: string; key_expires_at: Date };
+
+const CACHED_STATUSES: ReadonlySet<RunStatus> = new Set(['queued', 'running', 'retry', 'succeeded', 'failed']);
+
+/**
+ * Runs by idempotency key (scope: tenant + agent + key). Unlike a check-then-insert design, a race is
+ * decided by the primary key of run_idempotency_keys inside one statement: the key row and the run
+ * are written together, a concurrent request waits on the key row and then sees the committed run.
+ * Never opens a transaction (it works in the manager it is handed).
+ */
+export class IdempotencyDriver {
+  /**
+   * Inserts the run and claims its key in one statement. Returns the run, or null when a live key
+   * already holds another run (an expired key is taken over).
+   */
+  async insertRunWithKey(manager: EntityManager, run: NewRun, scope: IdempotencyScope, fingerprint: string, expiresAt: Date): Promise<RunRecord | null> {
+    const params = newRunParams(run);
+    const rows: RunRecord[] = await queryRows(manager,
+      `WITH claimed AS (
+         INSERT INTO run_idempotency_keys AS k (tenant_id, agent_id, key, fingerprint, run_id, created_at, expires_at)
+         VALUES ($${params.length + 1}, $${params.length + 2}, $${params.length + 3}, $${params.length + 4}, $1, $12, $${params.length + 5})
+         ON CONFLICT (tenant_id, agent_id, key) DO UPDATE
+           SET fingerprint = EXCLUDED.fingerprint, run_id = EXCLUDED.run_id, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+           WHERE k.expires_at <= EXCLUDED.created_at
+         RETURNING run_id
+       )
+       INSERT INTO runs (${NEW_RUN_COLUMNS})
+       SELECT $1::uuid, $2::uuid, $3, $4, $5, $6::json, $7::json, $8::json, $9::int, $10::uuid, $11::json, $12::timestamptz, $13::timestamptz
+       FROM claimed
+       RETURNING *`,
+      [...params, scope.tenantId, scope.agentId, scope.key, fingerprint, expiresAt],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** The run a live or expired key points to, or null when no key row exists. */
+  async getExistingRun(manager: EntityManager, key: string, tenantId: string, agentId: string): Promise<KeyedRun | null> {
+    const rows = await queryRows<KeyedRun>(manager, 
+      `SELECT r.*, k.fingerprint AS key_fingerprint, k.expires_at AS key_expires_at
+       FROM run_idempotency_keys k JOIN runs r ON r.id = k.run_id
+       WHERE k.tenant_id = $1 AND k.agent_id = $2 AND k.key = $3`,
+      [tenantId, agentId, key],
+    );
+    return rows[0] ?? null;
+  }
+
+  async checkIdempotency(manager: EntityManager, key: string, tenantId: string, agentId: string, now: Date): Promise<IdempotencyCheck & { run: RunRecord | null }> {
+    const existing = await this.getExistingRun(manager, key, tenantId, agentId);
+    if (!existing) return { exists: false, runId: null, status: null, isExpired: false, fingerprint: null, run: null };
+    const { key_fingerprint, key_expires_at, ...run } = existing;
+    return {
+      exists: true,
+      runId: run.id,
+      status: run.status,
+      isExpired: key_expires_at.getTime() <= now.getTime(),
+      fingerprint: key_fingerprint,
+      run,
+    };
+  }
+
+  /** True for a live key whose run is queued, running, retry, succeeded or failed. */
+  shouldReturnCached(result: IdempotencyCheck): boolean {
+    return result.exists && !result.isExpired && result.status !== null && CACHED_STATUSES.has(result.status);
+  }
+
+  /**
+   * Points a live key from `fromRunId` (a cancelled run) to `toRunId`. The key row must still name
+   * `fromRunId`, so of two requests racing for the key, one wins. Runs inside the orchestrator's
+   * transaction, after the new run is inserted (the key references it).
+   */
+  async reassignKey(manager: EntityManager, scope: IdempotencyScope, fromRunId: string, toRunId: string, at: Date, expiresAt: Date): Promise<boolean> {
+    const rows = await queryRows(manager,
+      `UPDATE run_idempotency_keys SET run_id = $5, created_at = $6, expires_at = $7
+       WHERE tenant_id = $1 AND agent_id = $2 AND key = $3 AND run_id = $4 RETURNING run_id`,
+      [scope.tenantId, scope.agentId, scope.key, fromRunId, toRunId, at, expiresAt],
+    );
+    return rows.length > 0;
+  }
+
+  /** Deletes up to `limit` expired keys (their runs stay); returns how many. */
+  async purgeExpired(manager: EntityManager, now: Date, limit: number): Promise<number> {
+    const rows = await queryRows(manager,
+      `DELETE FROM run_idempotency_keys WHERE ctid IN (SELECT ctid FROM run_idempotency_keys WHERE expires_at <= $1 LIMIT $2) RETURNING 1`,
+      [now, limit],
+    );
+    return rows.length;
+  }
+}

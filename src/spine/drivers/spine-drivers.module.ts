@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { IdempotencyDriver } from './idempotency.driver.js';
+import { RunStoreDriver } from './run-store.driver.js';
+import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER, TENANT_STORE_DRIVER } from './spine-drivers.tokens.js';
+import { TenantStoreDriver } from './tenant-store.driver.js';
+
+/**
+ * Spine drivers. Exports only Symbol tokens and is imported only by OrchestratorModule
+ * (enforced by dependency-cruiser), so nothing else can inject a driver.
+ */
+@Module({
+  providers: [
+    { provide: TENANT_STORE_DRIVER, useClass: TenantStoreDriver },
+    { provide: RUN_STORE_DRIVER, useClass: RunStoreDriver },
+    { provide: IDEMPOTENCY_DRIVER, useClass: IdempotencyDriver },
+  ],
+  exports: [TENANT_STORE_DRIVER, RUN_STORE_DRIVER, IDEMPOTENCY_DRIVER],
+})
+export class SpineDriversModule {}

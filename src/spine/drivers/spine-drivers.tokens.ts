@@ -1,0 +1,4 @@
+/** DI tokens of the spine drivers: the only thing SpineDriversModule exports. */
+export const TENANT_STORE_DRIVER = Symbol('TENANT_STORE_DRIVER');
+export const RUN_STORE_DRIVER = Symbol('RUN_STORE_DRIVER');
+export const IDEMPOTENCY_DRIVER = Symbol('IDEMPOTENCY_DRIVER');

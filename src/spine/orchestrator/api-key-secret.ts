@@ -1,0 +1,13 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+const PREFIX = 'ak_';
+
+/** A new API key: 256 random bits, base64url, with a recognisable prefix. */
+export function generateApiKey(): string {
+  return PREFIX + randomBytes(32).toString('base64url');
+}
+
+/** Keys are high-entropy secrets, so a plain SHA-256 is a sound at-rest hash (no slow KDF needed). */
+export function hashApiKey(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}

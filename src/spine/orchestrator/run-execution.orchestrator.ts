@@ -1,0 +1,223 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { REPLAY_ENFORCER, TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
+import { NonRepresentableJsonError } from '../../domains/logs/drivers/output-hash.js';
+import {
+  type EnforcedStep,
+  IdempotencyViolationError,
+  type ReplayEnforcer,
+  type ReplayResult,
+  StepClaimTimeoutError,
+} from '../../domains/logs/drivers/replay-enforcer.driver.js';
+import type { TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
+import type { StepError, StepRecord } from '../../domains/logs/trace.types.js';
+import { CLOCK, type Clock } from '../../infra/clock.js';
+import type { AppConfig } from '../../infra/config/app.config.js';
+import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { RUN_QUEUE, type RunJobOutcome, type RunQueue } from '../../infra/queue/run-queue.port.js';
+import type { SkillRegistry } from '../../skills/skill-registry.js';
+import { SkillError } from '../../skills/skill.interface.js';
+import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
+import type { RunStoreDriver } from '../drivers/run-store.driver.js';
+import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
+import type { RunRecord } from '../run.types.js';
+import { RefResolutionError, resolveRefs } from './plan.js';
+import { behaviorFor, type ReplayOptions } from './replay-options.js';
+
+const MAX_BACKOFF_MS = 10 * 60_000;
+const SWEEP_BATCH = 500;
+
+export interface ReplaySummary {
+  verdict: 'match' | 'mismatch';
+  summary: { executed: number; skipped: number; checked: number; from_cache: number; mismatches: number };
+  mismatches: Array<{ step_index: number; expected_hash: string | null; actual_hash: string; diff: unknown[] }>;
+}
+
+interface ReplayContext {
+  options: ReplayOptions;
+  /** Output of each step of the original run that succeeded, by index. */
+  recorded: Map<number, unknown>;
+}
+
+/** The worker-side operations: execute a run, and re-enqueue runs whose job was lost. */
+@Injectable()
+export class RunExecutionOrchestrator {
+  private readonly logger = new Logger(RunExecutionOrchestrator.name);
+  private readonly shutdown = new AbortController();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(RUN_STORE_DRIVER) private readonly runs: RunStoreDriver,
+    @Inject(TRACE_STORE_DRIVER) private readonly traces: TraceStoreDriver,
+    @Inject(REPLAY_ENFORCER) private readonly enforcer: ReplayEnforcer,
+    @Inject(SKILL_REGISTRY) private readonly skills: SkillRegistry,
+    @Inject(RUN_QUEUE) private readonly queue: RunQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** Asks running skills to stop early (graceful shutdown past its grace period). */
+  abortRunningSkills(): void {
+    this.shutdown.abort();
+  }
+
+  /**
+   * Executes a run from its first unfinished step: steps recorded as succeeded are never run again.
+   * Each step runs under the replay enforcer (step idempotency keys, replay behaviors). A retryable
+   * failure with attempts left marks the run `retry` and asks the queue to come back after a backoff.
+   */
+  async executeRun(runId: string): Promise<RunJobOutcome> {
+    const manager = this.dataSource.manager;
+    const run = await this.runs.startAttempt(manager, runId, this.clock.now());
+    if (!run) return {}; // finished, cancelled or unknown: nothing to do
+    if (run.attempts > this.config.RUN_MAX_ATTEMPTS) {
+      await this.fail(run, { type: 'attempts_exhausted', message: `The run was taken ${run.attempts - 1} times without finishing (worker crashes).` }, 0);
+      return {};
+    }
+    const replay = run.replay_of ? await this.loadReplayContext(run) : null;
+    const done = new Map((await this.traces.getSteps(manager, runId)).filter((s) => s.status === 'succeeded').map((s) => [s.index, s]));
+    const outputs: unknown[] = [];
+
+    for (let index = 0; index < run.steps.length; index++) {
+      const finished = done.get(index);
+      if (finished) {
+        outputs.push(finished.output);
+        continue;
+      }
+      if (outputs.length > 0 && (await this.runs.getStatus(manager, runId)) === 'cancelled') {
+        await this.traces.cancelRemaining(manager, runId, run.steps, index, this.clock.now());
+        return {};
+      }
+      const outcome = await this.executeStep(run, index, outputs, replay);
+      if ('error' in outcome) {
+        const { error } = outcome;
+        if (error.retryable && run.attempts < this.config.RUN_MAX_ATTEMPTS) {
+          await this.runs.markRetry(manager, runId, { type: error.type, message: error.message, step_index: index }, this.clock.now());
+          return { retryInMs: Math.min(this.config.RUN_RETRY_BACKOFF_MS * 2 ** (run.attempts - 1), MAX_BACKOFF_MS) };
+        }
+        await this.fail(run, { type: error.type, message: error.message, step_index: index }, index + 1, replay);
+        return {};
+      }
+      outputs.push(outcome.result.output_data);
+      if (outcome.result.mismatch && replay?.options.on_mismatch === 'fail') {
+        await this.fail(run, { type: 'replay_mismatch', message: `Step ${index} produced an output that differs from the original run.`, step_index: index }, index + 1, replay);
+        return {};
+      }
+    }
+    const finished = await this.runs.finish(
+      manager,
+      runId,
+      { status: 'succeeded', output: outputs[outputs.length - 1] ?? null, error: null, replay: replay ? await this.replaySummary(runId) : undefined },
+      this.clock.now(),
+    );
+    if (!finished) await this.traces.cancelRemaining(manager, runId, run.steps, run.steps.length, this.clock.now());
+    return {};
+  }
+
+  /** Re-enqueues active runs not updated for SWEEP_STALE_AFTER_MS (a no-op for runs whose job exists). */
+  async sweepStrandedRuns(): Promise<number> {
+    const before = new Date(this.clock.now().getTime() - this.config.SWEEP_STALE_AFTER_MS);
+    const ids = await this.runs.findStale(this.dataSource.manager, before, SWEEP_BATCH);
+    for (const id of ids) await this.queue.enqueue(id);
+    return ids.length;
+  }
+
+  private async executeStep(
+    run: RunRecord,
+    index: number,
+    outputs: unknown[],
+    replay: ReplayContext | null,
+  ): Promise<{ result: ReplayResult } | { error: StepError & { retryable: boolean } }> {
+    const manager = this.dataSource.manager;
+    const spec = run.steps[index]!;
+    const document = { input: run.input, steps: outputs.map((output) => ({ output })) };
+    const startedAt = this.clock.now();
+    let params: Record<string, unknown> = spec.params;
+    try {
+      params = resolveRefs(spec.params, document) as Record<string, unknown>;
+    } catch (error) {
+      await this.traces.markStarted(manager, run.id, index, spec, spec.params, startedAt);
+      const stepError = classify(error);
+      await this.traces.markFailed(manager, run.id, index, stepError, this.clock.now(), 0);
+      return { error: stepError };
+    }
+    await this.traces.markStarted(manager, run.id, index, spec, params, startedAt);
+    await this.runs.touch(manager, run.id, startedAt);
+    const step: EnforcedStep = {
+      index,
+      skill: spec.skill,
+      params,
+      idempotency_key: spec.idempotency_key,
+      behavior: replay ? behaviorFor(replay.options, index, spec.replay_behavior) : 'execute',
+      recorded: replay?.recorded.has(index) ? { output: replay.recorded.get(index) } : null,
+      ignore_paths: replay?.options.ignore_paths ?? [],
+    };
+    try {
+      const result = await this.enforcer.enforceStep(
+        step,
+        (s) => this.callSkill(s, { tenantId: run.tenant_id, runId: run.id, stepIndex: index, document }),
+        run.tenant_id,
+      );
+      const finishedAt = this.clock.now();
+      await this.traces.markSucceeded(manager, run.id, index, result, finishedAt, finishedAt.getTime() - startedAt.getTime());
+      return { result };
+    } catch (error) {
+      const stepError = classify(error);
+      if (stepError.type === 'internal_error') this.logger.error(`run ${run.id} step ${index}: ${String((error as Error)?.stack ?? error)}`);
+      const finishedAt = this.clock.now();
+      await this.traces.markFailed(manager, run.id, index, stepError, finishedAt, finishedAt.getTime() - startedAt.getTime());
+      return { error: stepError };
+    }
+  }
+
+  private async callSkill(step: EnforcedStep, context: { tenantId: string; runId: string; stepIndex: number; document: { input: unknown; steps: Array<{ output: unknown }> } }): Promise<unknown> {
+    const handler = this.skills.get(step.skill);
+    if (!handler) throw new SkillError(`skill "${step.skill}" is not registered in this worker`, false);
+    return handler.execute(structuredClone(step.params), { ...context, signal: this.shutdown.signal });
+  }
+
+  private async fail(run: RunRecord, error: { type: string; message: string; step_index?: number }, cancelFrom: number | null, replay?: ReplayContext | null): Promise<void> {
+    const manager = this.dataSource.manager;
+    const now = this.clock.now();
+    if (cancelFrom !== null) await this.traces.cancelRemaining(manager, run.id, run.steps, cancelFrom, now);
+    await this.runs.finish(manager, run.id, { status: 'failed', output: null, error, replay: replay ? await this.replaySummary(run.id) : undefined }, now);
+  }
+
+  private async loadReplayContext(run: RunRecord): Promise<ReplayContext> {
+    const original = await this.traces.getSteps(this.dataSource.manager, run.replay_of!);
+    const recorded = new Map<number, unknown>(original.filter((s) => s.status === 'succeeded').map((s) => [s.index, s.output]));
+    return { options: run.replay_options as ReplayOptions, recorded };
+  }
+
+  /** The replay verdict, from the replay run's own trace (so it is right across resumed attempts). */
+  private async replaySummary(runId: string): Promise<ReplaySummary> {
+    const steps: StepRecord[] = await this.traces.getSteps(this.dataSource.manager, runId);
+    const ran = steps.filter((s) => s.status === 'succeeded');
+    const mismatches = ran
+      .filter((s) => s.mismatch)
+      .map((s) => ({ step_index: s.index, expected_hash: s.mismatch!.expected_hash, actual_hash: s.mismatch!.actual_hash, diff: s.mismatch!.diff }));
+    return {
+      verdict: mismatches.length > 0 ? 'mismatch' : 'match',
+      summary: {
+        executed: ran.filter((s) => s.executed).length,
+        skipped: ran.filter((s) => s.skipped).length,
+        checked: ran.filter((s) => s.checked).length,
+        from_cache: ran.filter((s) => s.from_cache).length,
+        mismatches: mismatches.length,
+      },
+      mismatches,
+    };
+  }
+}
+
+/** Maps what a step threw to the trace's error and whether a retry may help. */
+function classify(error: unknown): StepError & { retryable: boolean } {
+  if (error instanceof SkillError) return { type: error.type, message: error.message, retryable: error.retryable };
+  if (error instanceof IdempotencyViolationError) return { type: 'idempotency_violation', message: error.message, retryable: false };
+  if (error instanceof StepClaimTimeoutError) return { type: 'step_failed', message: error.message, retryable: true };
+  if (error instanceof NonRepresentableJsonError || error instanceof RefResolutionError) {
+    return { type: 'step_failed', message: error.message, retryable: false };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { type: 'internal_error', message: `unexpected error: ${message.slice(0, 500)}`, retryable: true };
+}

@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
+import { canonicalJson, sha256Hex } from '../../domains/logs/drivers/output-hash.js';
+import type { TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
+import type { StepRecord, StepSpec } from '../../domains/logs/trace.types.js';
+import { CLOCK, type Clock } from '../../infra/clock.js';
+import type { AppConfig } from '../../infra/config/app.config.js';
+import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { RUN_QUEUE, type RunQueue } from '../../infra/queue/run-queue.port.js';
+import type { SkillRegistry } from '../../skills/skill-registry.js';
+import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
+import type { IdempotencyDriver, IdempotencyScope } from '../drivers/idempotency.driver.js';
+import type { RunFilters, RunStoreDriver } from '../drivers/run-store.driver.js';
+import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
+import type { NewRun, RunRecord, RunStatus } from '../run.types.js';
+import { SpineErrorCode, SpineException } from '../spine.exception.js';
+import { validatePlan } from './plan.js';
+import { normaliseReplayOptions, type ReplayRequest } from './replay-options.js';
+
+export interface CreateRunCommand {
+  tenantId: string;
+  agentId: string;
+  idempotencyKey: string | null;
+  /** The request body exactly as received: its canonical JSON is the idempotency fingerprint. */
+  body: unknown;
+  input: unknown;
+  steps: StepSpec[];
+  metadata: unknown;
+}
+
+export interface ReplayRunCommand {
+  tenantId: string;
+  runId: string;
+  idempotencyKey: string | null;
+  body: unknown;
+  request: ReplayRequest;
+}
+
+export interface CreatedRun {
+  run: RunRecord;
+  /** True when an earlier request with the same key and body created the run. */
+  replayed: boolean;
+}
+
+export interface RunPage {
+  data: RunRecord[];
+  next_cursor: string | null;
+}
+
+export interface RunTrace {
+  run: RunRecord;
+  steps: Array<StepRecord>;
+}
+
+/** How many times a create re-reads a key that changed under it (expired or cancelled in between). */
+const MAX_KEY_ROUNDS = 5;
+
+/** The run operations the API calls: create (idempotent), read, list, cancel, trace, replay. */
+@Injectable()
+export class RunsOrchestrator {
+  private readonly logger = new Logger(RunsOrchestrator.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(RUN_STORE_DRIVER) private readonly runs: RunStoreDriver,
+    @Inject(IDEMPOTENCY_DRIVER) private readonly idempotency: IdempotencyDriver,
+    @Inject(TRACE_STORE_DRIVER) private readonly traces: TraceStoreDriver,
+    @Inject(SKILL_REGISTRY) private readonly skills: SkillRegistry,
+    @Inject(RUN_QUEUE) private readonly queue: RunQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async createRun(command: CreateRunCommand): Promise<CreatedRun> {
+    const errors = validatePlan(command.steps, this.skills, this.config.MAX_STEPS);
+    if (errors.length > 0) throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The run request is invalid.', { errors });
+    const draft = (createdAt: Date): NewRun => ({
+      id: randomUUID(),
+      tenant_id: command.tenantId,
+      agent_id: command.agentId,
+      idempotency_key: command.idempotencyKey,
+      input: command.input,
+      steps: command.steps,
+      metadata: command.metadata,
+      replay_of: null,
+      replay_options: null,
+      created_at: createdAt,
+    });
+    return this.insertIdempotently(draft, command.idempotencyKey, command.body);
+  }
+
+  async replayRun(command: ReplayRunCommand): Promise<CreatedRun> {
+    const original = await this.getRun(command.tenantId, command.runId);
+    const { options, errors } = normaliseReplayOptions(command.request, original.steps.length);
+    if (errors.length > 0) throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request is invalid.', { errors });
+    if (original.status !== 'succeeded' && original.status !== 'failed') {
+      throw new SpineException(SpineErrorCode.RunNotReplayable, `Run ${original.id} is ${original.status}; only succeeded or failed runs can be replayed.`);
+    }
+    const draft = (createdAt: Date): NewRun => ({
+      id: randomUUID(),
+      tenant_id: command.tenantId,
+      agent_id: original.agent_id,
+      idempotency_key: command.idempotencyKey,
+      input: original.input,
+      steps: original.steps,
+      metadata: original.metadata,
+      replay_of: original.id,
+      replay_options: options,
+      created_at: createdAt,
+    });
+    // A replay's fingerprint names what is replayed, so one key cannot mean a create and a replay.
+    return this.insertIdempotently(draft, command.idempotencyKey, { replay_of: original.id, body: command.body ?? {} });
+  }
+
+  async getRun(tenantId: string, runId: string): Promise<RunRecord> {
+    const run = await this.runs.findForTenant(this.dataSource.manager, tenantId, runId);
+    if (!run) throw new SpineException(SpineErrorCode.RunNotFound, `Run ${runId} does not exist.`);
+    return run;
+  }
+
+  async listRuns(tenantId: string, query: { agentId?: string; status?: RunStatus; limit: number; cursor?: string }): Promise<RunPage> {
+    const filters: RunFilters = { agentId: query.agentId, status: query.status };
+    if (query.cursor !== undefined) filters.beforeSeq = decodeCursor(query.cursor);
+    const rows = await this.runs.list(this.dataSource.manager, tenantId, filters, query.limit);
+    const data = rows.slice(0, query.limit);
+    return { data, next_cursor: rows.length > query.limit ? encodeCursor(data[data.length - 1]!.seq) : null };
+  }
+
+  /** Queued/running/retry -> cancelled (a running step may finish; no further step starts). */
+  async cancelRun(tenantId: string, runId: string): Promise<RunRecord> {
+    const cancelled = await this.runs.cancel(this.dataSource.manager, tenantId, runId, this.clock.now());
+    if (cancelled) return cancelled;
+    const run = await this.getRun(tenantId, runId);
+    throw new SpineException(SpineErrorCode.RunNotCancellable, `Run ${run.id} is ${run.status}; only queued, running or retry runs can be cancelled.`);
+  }
+
+  /** Recorded steps, plus the plan's not-yet-started steps as `pending`. */
+  async getTrace(tenantId: string, runId: string): Promise<RunTrace> {
+    const run = await this.getRun(tenantId, runId);
+    const recorded = await this.traces.getSteps(this.dataSource.manager, runId);
+    const byIndex = new Map(recorded.map((s) => [s.index, s]));
+    const steps = run.steps.map((spec, index) => byIndex.get(index) ?? pendingStep(spec, index));
+    return { run, steps };
+  }
+
+  /**
+   * Writes the run, and its key when there is one, in one statement (one transaction); enqueues
+   * after commit. Same key + same fingerprint: the existing run (replayed). Same key + another
+   * fingerprint: 422. An expired key, or a live key whose run was cancelled, is taken over.
+   */
+  private async insertIdempotently(draft: (createdAt: Date) => NewRun, key: string | null, body: unknown): Promise<CreatedRun> {
+    const manager = this.dataSource.manager;
+    if (key === null) {
+      const run = await this.runs.insertRun(manager, draft(this.clock.now()));
+      await this.enqueue(run.id);
+      return { run, replayed: false };
+    }
+    const fingerprint = sha256Hex(canonicalJson(body));
+    for (let round = 0; round < MAX_KEY_ROUNDS; round++) {
+      const now = this.clock.now();
+      const newRun = draft(now);
+      const scope: IdempotencyScope = { tenantId: newRun.tenant_id, agentId: newRun.agent_id, key };
+      const expiresAt = new Date(now.getTime() + this.config.IDEMPOTENCY_TTL_SECONDS * 1000);
+      const inserted = await this.idempotency.insertRunWithKey(manager, newRun, scope, fingerprint, expiresAt);
+      if (inserted) {
+        await this.enqueue(inserted.id);
+        return { run: inserted, replayed: false };
+      }
+      const existing = await this.idempotency.checkIdempotency(manager, key, scope.tenantId, scope.agentId, now);
+      if (!existing.exists || existing.isExpired) continue; // freed between the two statements: try again
+      if (existing.fingerprint !== fingerprint) {
+        throw new SpineException(SpineErrorCode.IdempotencyKeyReused, 'This Idempotency-Key was used with another request body; use a new key for a new request.');
+      }
+      if (this.idempotency.shouldReturnCached(existing)) return { run: existing.run!, replayed: true };
+      // The key's run was cancelled: the same request may run again, under the same key.
+      const taken = await this.dataSource
+        .transaction(async (tx) => {
+          const run = await this.runs.insertRun(tx, newRun);
+          if (!(await this.idempotency.reassignKey(tx, scope, existing.runId!, newRun.id, now, expiresAt))) throw new LostKeyRace();
+          return run;
+        })
+        .catch((error: unknown) => {
+          if (error instanceof LostKeyRace) return null; // rolled back: another request took the key
+          throw error;
+        });
+      if (taken) {
+        await this.enqueue(taken.id);
+        return { run: taken, replayed: false };
+      }
+    }
+    throw new SpineException(SpineErrorCode.IdempotencyRequestInProgress, 'A request with this Idempotency-Key is being processed; retry shortly.', { retryAfterSeconds: 1 });
+  }
+
+  /** After commit. A lost enqueue (Redis down, crash) is repaired by the stranded-run sweep. */
+  private async enqueue(runId: string): Promise<void> {
+    try {
+      await this.queue.enqueue(runId);
+    } catch (error) {
+      this.logger.warn(`run ${runId}: enqueue failed, the sweep will enqueue it: ${String(error)}`);
+    }
+  }
+}
+
+class LostKeyRace extends Error {}
+
+function pendingStep(spec: StepSpec, index: number): StepRecord {
+  return {
+    index, name: spec.name, skill: spec.skill, params: spec.params, replay_behavior: spec.replay_behavior,
+    idempotency_key: spec.idempotency_key, status: 'pending', output: null, output_hash: null, executed: false,
+    skipped: false, checked: false, from_cache: false, expected_hash: null, mismatch: null, error: null, attempts: 0,
+    started_at: null, finished_at: null, duration_ms: null,
+  };
+}
+
+function encodeCursor(seq: string): string {
+  return Buffer.from(JSON.stringify({ s: seq }), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s?: unknown };
+    if (typeof parsed.s === 'string' && /^[1-9]\d{0,18}$/.test(parsed.s)) return parsed.s;
+  } catch {
+    // fall through
+  }
+  throw new SpineException(SpineErrorCode.InvalidCursor, 'The cursor is not one this API returned.');
+}

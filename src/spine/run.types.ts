@@ -1,0 +1,41 @@
+import type { StepSpec } from '../domains/logs/trace.types.js';
+import type { RunError, RunStatus } from './entities/run.entity.js';
+
+export type { RunError, RunStatus };
+
+/** A run as stored (one row of `runs`, column names as in the database). */
+export interface RunRecord {
+  id: string;
+  seq: string;
+  tenant_id: string;
+  agent_id: string;
+  status: RunStatus;
+  idempotency_key: string | null;
+  input: unknown;
+  steps: StepSpec[];
+  metadata: unknown;
+  output: unknown;
+  error: RunError | null;
+  attempts: number;
+  replay_of: string | null;
+  replay_options: unknown;
+  replay: unknown;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+/** What is inserted for a new run. */
+export interface NewRun {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  idempotency_key: string | null;
+  input: unknown;
+  steps: StepSpec[];
+  metadata: unknown;
+  replay_of: string | null;
+  replay_options: unknown;
+  created_at: Date;
+}

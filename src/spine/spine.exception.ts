@@ -1,0 +1,28 @@
+/** Codes of everything the spine refuses; src/api maps each code to an HTTP problem. */
+export enum SpineErrorCode {
+  TenantNotFound = 'tenant_not_found',
+  ApiKeyNotFound = 'api_key_not_found',
+  RunNotFound = 'run_not_found',
+  InvalidRunRequest = 'invalid_run_request',
+  IdempotencyKeyReused = 'idempotency_key_reused',
+  IdempotencyRequestInProgress = 'idempotency_request_in_progress',
+  RunNotCancellable = 'run_not_cancellable',
+  RunNotReplayable = 'run_not_replayable',
+  InvalidCursor = 'invalid_cursor',
+}
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class SpineException extends Error {
+  constructor(
+    readonly code: SpineErrorCode,
+    message: string,
+    readonly details: { errors?: FieldError[]; retryAfterSeconds?: number } = {},
+  ) {
+    super(message);
+    this.name = 'SpineException';
+  }
+}

@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+import { loadConfigOrExit, resolveRuntime } from './bootstrap.js';
+
+/** A worker process: consumes the run queue, serves no HTTP. Needs REDIS_URL (a shared queue). */
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = new Logger('Worker');
+  if (!config.useRedis) {
+    process.stderr.write('REDIS_URL must be set for a separate worker process (embedded mode runs its worker inside `npm start`).\n');
+    process.exit(78);
+  }
+  const runtime = await resolveRuntime(config, (m) => logger.log(m));
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, runtime, { api: false, worker: true }));
+  logger.log(`worker started (concurrency ${config.WORKER_CONCURRENCY})`);
+  const shutdown = async (signal: string) => {
+    logger.log(`${signal}: finishing jobs in hand, then exiting`);
+    await app.close();
+    await runtime.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  new Logger('Worker').error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { AppConfig } from '../infra/config/app.config.js';
+import { APP_CONFIG } from '../infra/config/config.tokens.js';
+import { RUN_QUEUE, type RunQueue } from '../infra/queue/run-queue.port.js';
+import { RUN_EXECUTION_ORCHESTRATOR } from '../spine/orchestrator/orchestrator.tokens.js';
+import type { RunExecutionOrchestrator } from '../spine/orchestrator/run-execution.orchestrator.js';
+
+/**
+ * Takes run jobs from the queue (BullMQ, or in-process when embedded) and hands each to the
+ * orchestrator; also runs the periodic sweep that re-enqueues runs whose job was lost.
+ */
+@Injectable()
+export class RunProcessor implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(RunProcessor.name);
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<unknown> | null = null;
+
+  constructor(
+    @Inject(RUN_QUEUE) private readonly queue: RunQueue,
+    @Inject(RUN_EXECUTION_ORCHESTRATOR) private readonly orchestrator: RunExecutionOrchestrator,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.queue.startConsuming((runId) => this.orchestrator.executeRun(runId), {
+      concurrency: this.config.WORKER_CONCURRENCY,
+      lockDurationMs: this.config.WORKER_LOCK_DURATION_MS,
+    });
+    this.sweepTimer = setInterval(() => void this.sweep(), this.config.SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+    void this.sweep();
+  }
+
+  /** Graceful shutdown: stop taking jobs and let the jobs in hand finish. */
+  async onModuleDestroy(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.sweeping;
+    await this.queue.stopConsuming();
+  }
+
+  async sweep(): Promise<number> {
+    if (this.sweeping) return 0;
+    const run = this.orchestrator.sweepStrandedRuns();
+    this.sweeping = run;
+    try {
+      const count = await run;
+      if (count > 0) this.logger.log(`sweep: re-enqueued ${count} stale run(s)`);
+      return count;
+    } catch (error) {
+      this.logger.warn(`sweep failed: ${String(error)}`);
+      return 0;
+    } finally {
+      this.sweeping = null;
+    }
+  }
+}
