@@ -1,7 +1,7 @@
 // ESM project: jest runs with NODE_OPTIONS=--experimental-vm-modules (see package.json scripts).
 // Type checking is done once by `npm run typecheck`; ts-jest only transpiles here.
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, tsconfig: 'tsconfig.json' }],
+  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
 };
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
