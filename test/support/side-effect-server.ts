@@ -22,6 +22,7 @@ export interface SideEffectServer {
  *   GET  /flaky/<name>?fail=N -> 500 for the first N hits, then 200 { ok: true }
  *   GET  /slow?ms=M          -> waits M ms, then 200 { slept: M }
  *   GET  /redirect?to=URL    -> 302 Location: URL
+ *   GET  /lone-surrogate     -> 200 {"text":"\ud800"} (JSON whose string holds a lone surrogate)
  *   GET  /text               -> 200 text/plain "hello"
  */
 export async function startSideEffectServer(): Promise<SideEffectServer> {
@@ -57,6 +58,10 @@ export async function startSideEffectServer(): Promise<SideEffectServer> {
     }
     if (url.pathname === '/redirect') {
       res.writeHead(302, { location: url.searchParams.get('to') ?? '/fixed' }).end();
+      return;
+    }
+    if (url.pathname === '/lone-surrogate') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"text":"\\ud800"}');
       return;
     }
     if (url.pathname === '/text') {

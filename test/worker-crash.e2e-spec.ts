@@ -1,0 +1,90 @@
+import { Queue } from 'bullmq';
+import { TEST_REDIS_URL } from './support/env.js';
+import { startSideEffectServer, type SideEffectServer } from './support/side-effect-server.js';
+import { createTenant, createTestEnvironment, startTestApp, startTestWorker, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
+import { spawnWorker, type WorkerProcess } from './support/worker-process.js';
+
+/** Crash and loss drills at test scale: a SIGKILLed worker process, and a run whose job was lost. */
+describe('crashed workers and lost jobs (real processes, PostgreSQL, Redis)', () => {
+  let env: TestEnvironment;
+  let api: TestApp;
+  let server: SideEffectServer;
+  let auth: string;
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    server = await startSideEffectServer();
+    env = await createTestEnvironment({
+      WORKER_ENABLED: 'false', // the API process here only creates runs
+      SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${server.port}`,
+      WORKER_LOCK_DURATION_MS: '2000',
+      STEP_CLAIM_LEASE_MS: '1500',
+      SWEEP_INTERVAL_MS: '3600000',
+    });
+    api = await startTestApp(env.env);
+    auth = (await createTenant(api, 'crash')).auth;
+  });
+
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+    await api?.close();
+    await server?.close();
+    await env?.dispose();
+  });
+
+  const getRun = async (id: string) => (await api.http.get(`/v1/runs/${id}`).set('Authorization', auth).expect(200)).body;
+
+  it('a worker killed with SIGKILL mid-run: another worker finishes the run once, keyed side effects are not repeated', async () => {
+    const first = await spawnWorker(env.env);
+    workers.push(first);
+    const res = await api.http.post('/v1/agents/crashy/runs').set('Authorization', auth).send({
+      steps: [
+        { name: 'charge', skill: 'http.request', params: { url: `${server.url}/effect/crash-a`, method: 'POST' }, idempotency_key: 'crash-a' },
+        { name: 'long', skill: 'http.request', params: { url: `${server.url}/slow?ms=4000`, timeout_ms: 10000 } },
+        { name: 'notify', skill: 'http.request', params: { url: `${server.url}/effect/crash-b`, method: 'POST' }, idempotency_key: 'crash-b' },
+      ],
+    }).expect(202);
+    await server.waitForHit('/slow', 1);
+    await first.kill('SIGKILL');
+    expect(first.child.signalCode).toBe('SIGKILL');
+
+    workers.push(await spawnWorker(env.env));
+    const done = await waitFor(async () => {
+      const run = await getRun(res.body.id);
+      return ['succeeded', 'failed', 'cancelled'].includes(run.status) ? run : undefined;
+    }, 40_000);
+    expect(done.status).toBe('succeeded');
+    expect(done.attempts).toBe(2);
+    expect(server.hits('/effect/crash-a')).toBe(1);
+    expect(server.hits('/effect/crash-b')).toBe(1);
+    expect(server.hits('/slow')).toBe(2); // the unkeyed step in flight is run again: at least once
+    const trace = (await api.http.get(`/v1/runs/${res.body.id}/trace`).set('Authorization', auth).expect(200)).body;
+    expect(trace.steps.map((s: { attempts: number }) => s.attempts)).toEqual([1, 2, 1]);
+  }, 90_000);
+
+  it('a run stranded in queued (its job lost) is enqueued again by the sweep', async () => {
+    while (workers.length > 0) await workers.pop()!.kill('SIGTERM'); // no consumer may take the job first
+    const res = await api.http.post('/v1/agents/stranded/runs').set('Authorization', auth)
+      .send({ steps: [{ name: 'effect', skill: 'http.request', params: { url: `${server.url}/effect/stranded`, method: 'POST' } }] }).expect(202);
+    const queue = new Queue('runs', { connection: { url: TEST_REDIS_URL }, prefix: `${env.redisPrefix}:bull` });
+    try {
+      // Lose the job, as a crash between commit and enqueue (or a Redis restart) would.
+      await waitFor(async () => ((await queue.getJob(res.body.id)) ? true : undefined));
+      await queue.remove(res.body.id);
+      expect(await queue.getJob(res.body.id)).toBeUndefined();
+    } finally {
+      await queue.close();
+    }
+    const worker = await startTestWorker({ ...env.env, SWEEP_INTERVAL_MS: '200', SWEEP_STALE_AFTER_MS: '300' });
+    try {
+      const done = await waitFor(async () => {
+        const run = await getRun(res.body.id);
+        return run.status === 'succeeded' ? run : undefined;
+      }, 20_000);
+      expect(done.attempts).toBe(1);
+      expect(server.hits('/effect/stranded')).toBe(1);
+    } finally {
+      await worker.close();
+    }
+  }, 60_000);
+});
