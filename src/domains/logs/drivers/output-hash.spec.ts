@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson, hashOutput, NonRepresentableJsonError, toHashedJson } from './output-hash.js';
+
+const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+describe('canonical JSON (RFC 8785) and output hashing', () => {
+  it('matches the RFC 8785 section 3.2.2 example byte for byte', () => {
+    // The input as the RFC writes it, parsed by JSON.parse (number and escape forms included).
+    const input = JSON.parse(String.raw`{
+      "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+      "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
+      "literals": [null, true, false]
+    }`);
+    expect(canonicalJson(input)).toBe(
+      String.raw`{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}`,
+    );
+  });
+
+  it('sorts keys by UTF-16 code units (RFC 8785 section 3.2.3)', () => {
+    const input = { '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' };
+    // (Object.keys would put "1" first: JS orders integer-like keys; so read the text itself.)
+    expect(canonicalJson(input)).toBe(
+      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis",' +
+        '"\u20ac":"Euro Sign","\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
+    );
+  });
+
+  it.each([
+    [0, '0'], [-0, '0'], [1e21, '1e+21'], [1e-7, '1e-7'], [123456789012345680000, '123456789012345680000'],
+    [0.1 + 0.2, '0.30000000000000004'], [-1.5e-10, '-1.5e-10'], [Number.MAX_SAFE_INTEGER, '9007199254740991'],
+  ])('serialises the number %p as %s (ECMAScript shortest form)', (n, text) => {
+    expect(canonicalJson(n)).toBe(text);
+  });
+
+  it('hashes the full 64-character SHA-256 of the canonical text; null hashes "null"', () => {
+    expect(hashOutput({ b: 1, a: [true, null] })).toBe(sha('{"a":[true,null],"b":1}'));
+    expect(hashOutput(null)).toBe(sha('null'));
+    expect(hashOutput(undefined)).toBe(sha('null'));
+    expect(hashOutput({ x: 'y' })).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it.each([
+    ['NaN', { v: Number.NaN }],
+    ['Infinity', [1, Number.POSITIVE_INFINITY]],
+    ['-Infinity', Number.NEGATIVE_INFINITY],
+    ['a lone high surrogate', { s: 'a\ud800b' }],
+    ['a lone low surrogate in a key', { '\udc00': 1 }],
+  ])('refuses %s with NonRepresentableJsonError instead of hashing it', (_label, value) => {
+    expect(() => hashOutput(value)).toThrow(NonRepresentableJsonError);
+  });
+
+  it('refuses a cycle and values that are not JSON', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => hashOutput(cyclic)).toThrow(NonRepresentableJsonError);
+    expect(() => toHashedJson({ f: () => 1 })).toThrow(NonRepresentableJsonError);
+    expect(() => hashOutput(10n)).toThrow(NonRepresentableJsonError);
+  });
+
+  it('stores exactly what it hashed', () => {
+    const { value, hash } = toHashedJson({ z: 1, a: { y: [3, 2] }, u: undefined });
+    expect(value).toEqual({ a: { y: [3, 2] }, z: 1 });
+    expect(hash).toBe(hashOutput(value));
+  });
+});

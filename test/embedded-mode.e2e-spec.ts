@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import request from 'supertest';
+import { waitFor } from './support/test-app.js';
+
+const ADMIN = 'embedded-admin-token-123456';
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+    srv.on('error', rej);
+  });
+}
+
+/** `npm start`'s process (dist/src/main.js) with neither DATABASE_URL nor REDIS_URL. */
+async function startEmbedded(dataDir: string, port: number, pgPort: number): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [resolve('dist/src/main.js')], {
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: ADMIN, EMBEDDED_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`exited early:\n${output}`);
+    return output.includes('listening on') ? true : undefined;
+  }, 90_000, 200);
+  return {
+    child,
+    output: () => output,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+describe('embedded mode: `npm start` with nothing configured', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'agent-runs-embedded-'));
+  chmodSync(dataDir, 0o755); // as root, PostgreSQL runs as the `postgres` user, which must reach the directory
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('boots embedded PostgreSQL + in-process queue, serves an authenticated run, and keeps data across a restart', async () => {
+    const [port, pgPort] = [await freePort(), await freePort()];
+    const first = await startEmbedded(dataDir, port, pgPort);
+    const http = request(`http://127.0.0.1:${port}`);
+    let runId: string;
+    try {
+      expect(first.output()).toMatch(/in-memory store \+ in-process queue/);
+      expect(first.output()).toMatch(/npm run cli -- tenant:create/);
+      await http.get('/v1/runs').expect(401);
+      const tenant = await http.post('/admin/tenants').set('Authorization', `Bearer ${ADMIN}`).send({ name: 'solo' }).expect(201);
+      const auth = `Bearer ${tenant.body.api_key}`;
+      const created = await http.post('/v1/agents/local/runs').set('Authorization', auth).set('Idempotency-Key', 'emb-1')
+        .send({ input: { n: 20 }, steps: [{ name: 'double', skill: 'transform', params: { expression: 'input.n * 2 + 2' } }] }).expect(202);
+      runId = created.body.id;
+      const done = await waitFor(async () => {
+        const res = await http.get(`/v1/runs/${runId}`).set('Authorization', auth).expect(200);
+        return res.body.status === 'succeeded' ? res.body : undefined;
+      });
+      expect(done.output).toBe(42);
+      expect(await first.stop()).toBe(0);
+
+      const second = await startEmbedded(dataDir, port, pgPort);
+      try {
+        const again = await http.get(`/v1/runs/${runId}`).set('Authorization', auth).expect(200);
+        expect(again.body).toMatchObject({ id: runId, status: 'succeeded', output: 42 });
+        const replayed = await http.post('/v1/agents/local/runs').set('Authorization', auth).set('Idempotency-Key', 'emb-1')
+          .send({ input: { n: 20 }, steps: [{ name: 'double', skill: 'transform', params: { expression: 'input.n * 2 + 2' } }] }).expect(202);
+        expect(replayed.headers['idempotent-replayed']).toBe('true');
+        expect(replayed.body.id).toBe(runId);
+      } finally {
+        expect(await second.stop()).toBe(0);
+      }
+    } finally {
+      if (first.child.exitCode === null) await first.stop();
+    }
+  }, 180_000);
+});
