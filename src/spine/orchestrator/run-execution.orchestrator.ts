@@ -132,23 +132,26 @@ export class RunExecutionOrchestrator {
     const spec = run.steps[index]!;
     const document = { input: run.input, steps: outputs.map((output) => ({ output })) };
     const startedAt = this.clock.now();
+    const behavior = replay ? behaviorFor(replay.options, index, spec.replay_behavior) : 'execute';
+    // A replay's trace records the behavior this replay applied to the step.
+    const recordedSpec = replay ? { ...spec, replay_behavior: behavior } : spec;
     let params: Record<string, unknown> = spec.params;
     try {
       params = resolveRefs(spec.params, document) as Record<string, unknown>;
     } catch (error) {
-      await this.traces.markStarted(manager, run.id, index, spec, spec.params, startedAt);
+      await this.traces.markStarted(manager, run.id, index, recordedSpec, spec.params, startedAt);
       const stepError = classify(error);
       await this.traces.markFailed(manager, run.id, index, stepError, this.clock.now(), 0);
       return { error: stepError };
     }
-    await this.traces.markStarted(manager, run.id, index, spec, params, startedAt);
+    await this.traces.markStarted(manager, run.id, index, recordedSpec, params, startedAt);
     await this.runs.touch(manager, run.id, startedAt);
     const step: EnforcedStep = {
       index,
       skill: spec.skill,
       params,
       idempotency_key: spec.idempotency_key,
-      behavior: replay ? behaviorFor(replay.options, index, spec.replay_behavior) : 'execute',
+      behavior,
       recorded: replay?.recorded.has(index) ? { output: replay.recorded.get(index) } : null,
       ignore_paths: replay?.options.ignore_paths ?? [],
     };
