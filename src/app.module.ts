@@ -4,6 +4,8 @@ import { entities } from './entities.js';
 import type { AppConfig } from './infra/config/app.config.js';
 import { ConfigModule } from './infra/config/config.module.js';
 import { DatabaseModule } from './infra/database/database.module.js';
+import { LoggingModule } from './infra/logging/logging.module.js';
+import { MetricsModule } from './infra/metrics/metrics.js';
 import { QueueModule } from './infra/queue/queue.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
 import { OrchestratorModule } from './spine/orchestrator/orchestrator.module.js';
@@ -29,12 +31,14 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        LoggingModule.forRoot(config),
         DatabaseModule.forRoot(
           { url: runtime.databaseUrl, poolSize: config.DB_POOL_SIZE, migrationsRun: config.DB_MIGRATIONS_RUN },
           entities,
         ),
         ...(config.useRedis ? [RedisModule.forRoot(config.REDIS_URL!)] : []),
         QueueModule.forRoot(config),
+        MetricsModule,
         OrchestratorModule,
         ...(options.api ? [ApiModule] : []),
         ...(options.worker ? [WorkersModule] : []),

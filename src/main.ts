@@ -2,22 +2,38 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { setUpHttpApp } from './api/http-app.js';
 import { AppModule } from './app.module.js';
 import { loadConfigOrExit, resolveRuntime } from './bootstrap.js';
+import { RUN_EXECUTION_ORCHESTRATOR } from './spine/orchestrator/orchestrator.tokens.js';
+import type { RunExecutionOrchestrator } from './spine/orchestrator/run-execution.orchestrator.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = new Logger('Bootstrap');
   const runtime = await resolveRuntime(config, (m) => logger.log(m));
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, runtime), { bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, runtime), { bodyParser: false, bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
   await setUpHttpApp(app, config);
   await app.listen(config.PORT, config.HOST);
   const url = (await app.getUrl()).replace('[::1]', 'localhost').replace('0.0.0.0', 'localhost');
-  logger.log(`listening on ${url} (${runtime.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}, ${config.useRedis ? 'Redis + BullMQ' : 'in-memory store + in-process queue'})`);
+  logger.log(`listening on ${url} (${runtime.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}, ${config.useRedis ? 'Redis + BullMQ' : 'in-memory store + in-process queue'}); API docs at ${url}/docs`);
   logger.log(`create a tenant and its API key: npm run cli -- tenant:create <name>${config.ADMIN_TOKEN ? ` (or POST ${url}/admin/tenants with the ADMIN_TOKEN)` : ''}`);
+
+  let stopping = false;
   const shutdown = async (signal: string) => {
-    logger.log(`${signal}: shutting down`);
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: no new requests; finishing the runs in hand`);
+    // 1. Stop accepting connections (requests in flight complete).
+    const server = app.getHttpServer();
+    server.close();
+    server.closeIdleConnections();
+    // 2. Past the grace period, ask running skills to stop; their runs go back to the queue.
+    const grace = setTimeout(() => app.get<RunExecutionOrchestrator>(RUN_EXECUTION_ORCHESTRATOR).abortRunningSkills(), config.SHUTDOWN_GRACE_MS);
+    grace.unref();
+    // 3. Workers stop taking jobs and wait for theirs; then connections close.
     await app.close();
     await runtime.stop();
     process.exit(0);

@@ -4,6 +4,7 @@ import express from 'express';
 import type { AppConfig } from '../infra/config/app.config.js';
 import { expressProblemHandler } from './filters/problem-details.filter.js';
 import { requestIdMiddleware } from './middleware/request-id.middleware.js';
+import { setUpOpenApi } from './openapi.js';
 import { createValidationPipe } from './validation.js';
 
 /**
@@ -20,6 +21,7 @@ export async function setUpHttpApp(app: INestApplication, config: AppConfig): Pr
   http.use(requestIdMiddleware);
   http.use(express.json({ limit: config.MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], strict: false }));
   http.useGlobalPipes(createValidationPipe());
+  setUpOpenApi(http);
   await http.init();
   http.use(expressProblemHandler());
 }

@@ -9,6 +9,8 @@ export interface Problem {
   instance?: string;
   request_id?: string;
   errors?: FieldError[];
+  /** Health checks behind a 503 of /health/ready. */
+  checks?: unknown;
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

@@ -41,6 +41,7 @@ export async function createTestEnvironment(overrides: Record<string, string> = 
     REDIS_PREFIX: redisPrefix,
     ADMIN_TOKEN,
     LOG_LEVEL: 'warn',
+    RATE_LIMIT_PER_SECOND: '0', // the rate limit has its own test; storms here must not be throttled
     ...overrides,
   };
   return {

@@ -10,7 +10,7 @@ export interface WorkerProcess {
 
 export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [resolve('dist/src/worker.js')], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'info' }, // 'worker started' is an info line
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

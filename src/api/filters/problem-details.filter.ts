@@ -37,6 +37,21 @@ const STATUS_TITLES: Record<number, [string, string]> = {
   503: ['service-unavailable', 'Service unavailable'],
 };
 
+/** Network and PostgreSQL codes meaning a dependency (database, Redis) is down or refusing. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300']);
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Connection is closed|max retries per request|Stream isn't writeable|ECONNREFUSED|connect ETIMEDOUT|not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/i;
+
+/** True for an error that says a dependency is unreachable (answered 503 + Retry-After, not 500). */
+export function isDependencyUnavailable(error: unknown): boolean {
+  for (let e = error as { code?: unknown; message?: unknown; name?: unknown; driverError?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+    if (e.name === 'MaxRetriesPerRequestError') return true;
+    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message)) return true;
+    e = (e.driverError ?? e.cause) as typeof e;
+  }
+  return false;
+}
+
 /** Errors from Express' body parser (raised before Nest routing) carry a `type` and a `status`. */
 interface BodyParserError {
   type?: string;
@@ -56,7 +71,7 @@ export function toProblem(error: unknown): { problem: Omit<Problem, 'request_id'
     const headers: Record<string, string> = {};
     if (error.details.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.details.retryAfterSeconds);
     return {
-      problem: { ...mapped, detail: error.message, ...(error.details.errors ? { errors: error.details.errors } : {}) },
+      problem: { type: mapped.type, title: mapped.title, status: mapped.status, detail: error.message, ...(error.details.errors ? { errors: error.details.errors } : {}) },
       headers,
     };
   }
@@ -75,6 +90,13 @@ export function toProblem(error: unknown): { problem: Omit<Problem, 'request_id'
       return { problem: { type, title, status, detail: 'The request body could not be read.' }, headers: {} };
     }
   }
+  if (error instanceof HttpException && isTerminusReport(error.getResponse())) {
+    const report = error.getResponse() as { details: unknown };
+    return {
+      problem: { type: 'service-unavailable', title: 'Service unavailable', status: error.getStatus(), detail: 'A dependency is not ready.', checks: report.details },
+      headers: { 'Retry-After': '5' },
+    };
+  }
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const [type, title] = STATUS_TITLES[status] ?? (status < 500 ? ['client-error', 'Client error'] : ['internal-error', 'Internal server error']);
@@ -83,17 +105,29 @@ export function toProblem(error: unknown): { problem: Omit<Problem, 'request_id'
     const detail = status < 500 && typeof message === 'string' ? message : title;
     return { problem: { type, title, status, detail }, headers: {} };
   }
+  if (isDependencyUnavailable(error)) {
+    return {
+      problem: { type: 'service-unavailable', title: 'Service unavailable', status: 503, detail: 'A dependency of the service is unavailable; retry later.' },
+      headers: { 'Retry-After': '5' },
+    };
+  }
   return {
     problem: { type: 'internal-error', title: 'Internal server error', status: 500, detail: 'An unexpected error occurred. Quote the request id when reporting it.' },
     headers: {},
   };
 }
 
+function isTerminusReport(response: unknown): boolean {
+  return typeof response === 'object' && response !== null && (response as { status?: unknown }).status === 'error' && 'details' in response;
+}
+
 export function sendProblem(req: Request, res: Response, error: unknown, logger: Logger): void {
   const { problem, headers } = toProblem(error);
   const requestId = String(res.getHeader('X-Request-Id') ?? '');
-  if (problem.status >= 500) {
+  if (problem.status === 500) {
     logger.error({ err: error, requestId }, `unhandled error on ${req.method} ${req.path}`);
+  } else if (problem.status === 503) {
+    logger.warn({ requestId, reason: error instanceof Error ? error.message : String(error) }, `dependency unavailable on ${req.method} ${req.path}`);
   }
   if (res.headersSent) {
     res.end();

@@ -120,6 +120,18 @@ export class EnvironmentVariables {
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
+
+  /** Log one line per HTTP request (pino-http). */
+  @Transform(toBoolean) @IsBoolean()
+  LOG_REQUESTS: boolean = true;
+
+  /** Requests per second one tenant may make to /v1 (0 = no limit); counted in Redis when REDIS_URL is set. */
+  @IsInt() @Min(0) @Max(1_000_000)
+  RATE_LIMIT_PER_SECOND: number = 100;
+
+  /** On SIGTERM: how long running steps may take to finish before they are asked to stop. */
+  @IsInt() @Min(0) @Max(600_000)
+  SHUTDOWN_GRACE_MS: number = 25_000;
 }
 
 export type AppConfig = Readonly<EnvironmentVariables> & {

@@ -14,6 +14,7 @@ import type { StepError, StepRecord } from '../../domains/logs/trace.types.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { RUN_QUEUE, type RunJobOutcome, type RunQueue } from '../../infra/queue/run-queue.port.js';
 import type { SkillRegistry } from '../../skills/skill-registry.js';
 import { SkillError } from '../../skills/skill.interface.js';
@@ -54,6 +55,7 @@ export class RunExecutionOrchestrator {
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(METRICS) private readonly metrics: Metrics,
   ) {}
 
   /** Asks running skills to stop early (graceful shutdown past its grace period). */
@@ -104,13 +106,10 @@ export class RunExecutionOrchestrator {
         return {};
       }
     }
-    const finished = await this.runs.finish(
-      manager,
-      runId,
-      { status: 'succeeded', output: outputs[outputs.length - 1] ?? null, error: null, replay: replay ? await this.replaySummary(runId) : undefined },
-      this.clock.now(),
-    );
-    if (!finished) await this.traces.cancelRemaining(manager, runId, run.steps, run.steps.length, this.clock.now());
+    const summary = replay ? await this.replaySummary(runId) : undefined;
+    const at = this.clock.now();
+    const finished = await this.runs.finish(manager, runId, { status: 'succeeded', output: outputs[outputs.length - 1] ?? null, error: null, replay: summary }, at);
+    if (finished) this.recordFinish(run, 'succeeded', at, summary);
     return {};
   }
 
@@ -163,12 +162,14 @@ export class RunExecutionOrchestrator {
       );
       const finishedAt = this.clock.now();
       await this.traces.markSucceeded(manager, run.id, index, result, finishedAt, finishedAt.getTime() - startedAt.getTime());
+      this.metrics.stepDuration.observe({ skill: spec.skill, outcome: 'succeeded' }, (finishedAt.getTime() - startedAt.getTime()) / 1000);
       return { result };
     } catch (error) {
       const stepError = classify(error);
       if (stepError.type === 'internal_error') this.logger.error(`run ${run.id} step ${index}: ${String((error as Error)?.stack ?? error)}`);
       const finishedAt = this.clock.now();
       await this.traces.markFailed(manager, run.id, index, stepError, finishedAt, finishedAt.getTime() - startedAt.getTime());
+      this.metrics.stepDuration.observe({ skill: spec.skill, outcome: 'failed' }, (finishedAt.getTime() - startedAt.getTime()) / 1000);
       return { error: stepError };
     }
   }
@@ -183,7 +184,16 @@ export class RunExecutionOrchestrator {
     const manager = this.dataSource.manager;
     const now = this.clock.now();
     if (cancelFrom !== null) await this.traces.cancelRemaining(manager, run.id, run.steps, cancelFrom, now);
-    await this.runs.finish(manager, run.id, { status: 'failed', output: null, error, replay: replay ? await this.replaySummary(run.id) : undefined }, now);
+    const summary = replay ? await this.replaySummary(run.id) : undefined;
+    if (await this.runs.finish(manager, run.id, { status: 'failed', output: null, error, replay: summary }, now)) {
+      this.recordFinish(run, 'failed', now, summary);
+    }
+  }
+
+  private recordFinish(run: RunRecord, status: 'succeeded' | 'failed', at: Date, summary: ReplaySummary | undefined): void {
+    const started = run.started_at ?? run.created_at;
+    this.metrics.runDuration.observe({ status }, Math.max(0, (at.getTime() - started.getTime()) / 1000));
+    if (summary) this.metrics.replayVerdicts.inc({ verdict: summary.verdict });
   }
 
   private async loadReplayContext(run: RunRecord): Promise<ReplayContext> {

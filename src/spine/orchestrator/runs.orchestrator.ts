@@ -8,6 +8,7 @@ import type { StepRecord, StepSpec } from '../../domains/logs/trace.types.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { RUN_QUEUE, type RunQueue } from '../../infra/queue/run-queue.port.js';
 import type { SkillRegistry } from '../../skills/skill-registry.js';
 import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
@@ -71,6 +72,7 @@ export class RunsOrchestrator {
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(METRICS) private readonly metrics: Metrics,
   ) {}
 
   async createRun(command: CreateRunCommand): Promise<CreatedRun> {
@@ -151,6 +153,18 @@ export class RunsOrchestrator {
    * fingerprint: 422. An expired key, or a live key whose run was cancelled, is taken over.
    */
   private async insertIdempotently(draft: (createdAt: Date) => NewRun, key: string | null, body: unknown): Promise<CreatedRun> {
+    try {
+      const created = await this.insertOrReplay(draft, key, body);
+      if (created.replayed) this.metrics.idempotentReplays.inc();
+      else this.metrics.runsCreated.inc({ kind: created.run.replay_of ? 'replay' : 'run' });
+      return created;
+    } catch (error) {
+      if (error instanceof SpineException && error.code === SpineErrorCode.IdempotencyKeyReused) this.metrics.idempotencyKeyReused.inc();
+      throw error;
+    }
+  }
+
+  private async insertOrReplay(draft: (createdAt: Date) => NewRun, key: string | null, body: unknown): Promise<CreatedRun> {
     const manager = this.dataSource.manager;
     if (key === null) {
       const run = await this.runs.insertRun(manager, draft(this.clock.now()));

@@ -1,0 +1,52 @@
+import { type CanActivate, type ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
+import type { Response } from 'express';
+import type { Redis } from 'ioredis';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { AppConfig } from '../../infra/config/app.config.js';
+import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { REDIS_CLIENT } from '../../infra/redis/redis.tokens.js';
+import { ProblemException } from '../problem.js';
+import type { AuthenticatedRequest } from './api-key.guard.js';
+
+/**
+ * RATE_LIMIT_PER_SECOND requests per tenant (runs after ApiKeyGuard, which sets the tenant).
+ * Counted in Redis when there is one, so every API process shares a tenant's budget; while Redis is
+ * unreachable a per-process memory limiter stands in (an outage of the limiter blocks no one).
+ * 429 answers carry Retry-After.
+ */
+@Injectable()
+export class TenantRateLimitGuard implements CanActivate {
+  private readonly limiter: RateLimiterAbstract | null;
+  private readonly points: number;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig, @Optional() @Inject(REDIS_CLIENT) redis?: Redis) {
+    this.points = config.RATE_LIMIT_PER_SECOND;
+    const options = { points: this.points, duration: 1 };
+    this.limiter =
+      this.points === 0
+        ? null
+        : redis
+          ? new RateLimiterRedis({ ...options, storeClient: redis, keyPrefix: `${config.REDIS_PREFIX}:ratelimit`, insuranceLimiter: new RateLimiterMemory(options) })
+          : new RateLimiterMemory(options);
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (!this.limiter) return true;
+    const http = context.switchToHttp();
+    const req = http.getRequest<AuthenticatedRequest>();
+    const res = http.getResponse<Response>();
+    try {
+      const state = await this.limiter.consume(req.tenantId);
+      res.setHeader('RateLimit-Limit', String(this.points));
+      res.setHeader('RateLimit-Remaining', String(state.remainingPoints));
+      return true;
+    } catch (error) {
+      if (!(error instanceof RateLimiterRes)) throw error;
+      const retryAfter = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
+      throw new ProblemException(
+        { type: 'rate-limited', title: 'Too many requests', status: 429, detail: `More than ${this.points} requests per second for this tenant; retry after ${retryAfter} s.` },
+        { 'Retry-After': String(retryAfter), 'RateLimit-Limit': String(this.points), 'RateLimit-Remaining': '0' },
+      );
+    }
+  }
+}
