@@ -139,6 +139,14 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
       `http://localhost:${server.port}/effect/ssrf-dns`, // DNS name resolving to loopback, not listed
       'http://169.254.169.254/latest/meta-data/',
       'http://[::1]:9/',
+      // other spellings of loopback (on a port that is not listed; the listed 127.0.0.1:<port> is allowed in any spelling)
+      'http://[::ffff:127.0.0.1]:9/', // IPv4-mapped IPv6
+      'http://[::ffff:7f00:1]:9/',
+      'http://2130706433:9/', // 127.0.0.1 as one decimal number
+      'http://0x7f.1:9/', // hex shorthand
+      'http://0.0.0.0:9/',
+      'http://[fd00:ec2::254]/latest/meta-data/', // IPv6 metadata address
+      'http://100.100.100.200/', // CGNAT range (a cloud's metadata address)
       'http://10.0.0.1/',
       `${server.url}/redirect?to=${encodeURIComponent(`http://127.0.0.2:${server.port}/effect/ssrf-redirect`)}`,
     ];

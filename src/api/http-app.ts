@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Socket } from 'node:net';
 import express from 'express';
 import type { AppConfig } from '../infra/config/app.config.js';
 import { expressProblemHandler } from './filters/problem-details.filter.js';
@@ -24,4 +25,11 @@ export async function setUpHttpApp(app: INestApplication, config: AppConfig): Pr
   setUpOpenApi(http);
   await http.init();
   http.use(expressProblemHandler());
+  // Requests Node's HTTP parser refuses (oversized headers, bad bytes) still get problem+json.
+  http.getHttpServer().on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) return socket.destroy();
+    const [status, title] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request header fields too large'] : [400, 'Bad request'];
+    const body = JSON.stringify({ type: status === 431 ? 'headers-too-large' : 'bad-request', title, status, detail: 'The request could not be parsed as HTTP.' });
+    socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
 }

@@ -1,5 +1,6 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
 import type { FieldError } from '../spine/spine.exception.js';
+import { jsonShapeProblem } from './json-shape.js';
 import { problems } from './problem.js';
 
 /** Flattens class-validator's tree into `[{ field: "steps[0].skill", message }]`. */
@@ -16,9 +17,20 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   return out;
 }
 
+/** class-validator's pipe, after a shape check of bodies (depth, reserved keys) that it cannot do itself. */
+class RequestValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body') {
+      const problem = jsonShapeProblem(value);
+      if (problem) throw problems.validation([problem], 'The request body has a shape the API does not accept.');
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /** Whitelisting pipe: unknown fields are refused, every error named by field. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new RequestValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
