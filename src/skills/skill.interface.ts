@@ -3,6 +3,8 @@ export interface SkillContext {
   tenantId: string;
   runId: string;
   stepIndex: number;
+  /** The step's idempotency key, if any: skills with remote side effects should pass it on (HTTP: Idempotency-Key). */
+  idempotencyKey: string | null;
   /** `{ input, steps: [{ output }] }` as seen by this step: what `$ref` pointers and transforms read. */
   document: { input: unknown; steps: Array<{ output: unknown }> };
   /** Aborted when the worker shuts down; long skills should stop early. */

@@ -25,6 +25,7 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 
 /**
  * `http.request` { method?, url, headers?, body?, timeout_ms? } -> { status, headers, body }.
+ * A keyed step sends its step idempotency key as the Idempotency-Key header (unless params set one).
  * Hosts must pass SKILL_HTTP_ALLOWED_HOSTS; addresses are checked after DNS (the connection uses the
  * checked address, so a second resolution cannot swap it) and again for every redirect.
  * Network errors, timeouts and 5xx fail the step as retryable.
@@ -67,6 +68,11 @@ export class HttpRequestSkill implements SkillHandler {
     let url = new URL(params.url as string);
     let method = ((params.method as string | undefined) ?? 'GET').toUpperCase();
     const headers = { ...((params.headers as Record<string, string> | undefined) ?? {}) };
+    // A keyed step forwards its key, so a server that honours Idempotency-Key also drops the re-send
+    // that follows a worker crash between the request and the recording of its result.
+    if (context.idempotencyKey && !Object.keys(headers).some((h) => h.toLowerCase() === 'idempotency-key')) {
+      headers['Idempotency-Key'] = context.idempotencyKey;
+    }
     let body: string | undefined;
     if (params.body !== undefined && params.body !== null) {
       if (typeof params.body === 'string') body = params.body;

@@ -5,13 +5,23 @@ import { type ParamCheck, type SkillContext, SkillError, type SkillHandler } fro
 
 const MAX_EXPRESSION = 10_000;
 
-function compile(expression: string) {
+const CACHE_SIZE = 1_000;
+const compiled = new Map<string, jsonata.Expression>();
+
+/** Parses a JSONata expression, keeping the last CACHE_SIZE parses (expressions repeat across runs). */
+function compile(expression: string): jsonata.Expression {
+  const cached = compiled.get(expression);
+  if (cached) return cached;
+  let parsed: jsonata.Expression;
   try {
-    return jsonata(expression);
+    parsed = jsonata(expression);
   } catch (error) {
     const message = (error as { message?: string }).message ?? String(error);
     throw new SkillError(`invalid JSONata expression: ${message}`, false);
   }
+  if (compiled.size >= CACHE_SIZE) compiled.delete(compiled.keys().next().value!);
+  compiled.set(expression, parsed);
+  return parsed;
 }
 
 /** `transform` { expression }: a JSONata expression over { input, steps: [{ output }] } -> its value. */

@@ -42,11 +42,6 @@ export class RunStoreDriver {
     return rows[0] ?? null;
   }
 
-  async getStatus(manager: EntityManager, id: string): Promise<RunStatus | null> {
-    const rows: Array<{ status: RunStatus }> = await queryRows(manager, 'SELECT status FROM runs WHERE id = $1', [id]);
-    return rows[0]?.status ?? null;
-  }
-
   /** Newest first, keyset-paginated on `seq`. Fetches `limit + 1` rows so the caller knows if more exist. */
   async list(manager: EntityManager, tenantId: string, filters: RunFilters, limit: number): Promise<RunRecord[]> {
     const where = ['tenant_id = $1'];
@@ -70,8 +65,13 @@ export class RunStoreDriver {
     return rows[0] ?? null;
   }
 
-  async touch(manager: EntityManager, id: string, at: Date): Promise<void> {
-    await queryRows(manager, `UPDATE runs SET updated_at = $2 WHERE id = $1 AND status = 'running'`, [id, at]);
+  /**
+   * Marks a running run alive (updated_at, which the stranded-run sweep reads) and tells whether it is
+   * still running: false once it was cancelled, so no further step starts.
+   */
+  async heartbeat(manager: EntityManager, id: string, at: Date): Promise<boolean> {
+    const rows = await queryRows(manager, `UPDATE runs SET updated_at = $2 WHERE id = $1 AND status = 'running' RETURNING id`, [id, at]);
+    return rows.length > 0;
   }
 
   /** running -> retry with the error of this attempt. False when the run is no longer running (cancelled). */

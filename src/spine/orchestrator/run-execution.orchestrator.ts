@@ -17,7 +17,7 @@ import { APP_CONFIG } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { RUN_QUEUE, type RunJobOutcome, type RunQueue } from '../../infra/queue/run-queue.port.js';
 import type { SkillRegistry } from '../../skills/skill-registry.js';
-import { SkillError } from '../../skills/skill.interface.js';
+import { type SkillContext, SkillError } from '../../skills/skill.interface.js';
 import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
 import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
@@ -77,8 +77,11 @@ export class RunExecutionOrchestrator {
       return {};
     }
     const replay = run.replay_of ? await this.loadReplayContext(run) : null;
-    const done = new Map((await this.traces.getSteps(manager, runId)).filter((s) => s.status === 'succeeded').map((s) => [s.index, s]));
+    // A first attempt has no trace yet; a later one resumes after the steps that succeeded.
+    const recorded = run.attempts > 1 ? await this.traces.getSteps(manager, runId) : [];
+    const done = new Map(recorded.filter((s) => s.status === 'succeeded').map((s) => [s.index, s]));
     const outputs: unknown[] = [];
+    let startedThisAttempt = 0;
 
     for (let index = 0; index < run.steps.length; index++) {
       const finished = done.get(index);
@@ -86,7 +89,8 @@ export class RunExecutionOrchestrator {
         outputs.push(finished.output);
         continue;
       }
-      if (outputs.length > 0 && (await this.runs.getStatus(manager, runId)) === 'cancelled') {
+      // Before each step but this attempt's first (startAttempt just checked): still running? (cancel)
+      if (startedThisAttempt++ > 0 && !(await this.runs.heartbeat(manager, runId, this.clock.now()))) {
         await this.traces.cancelRemaining(manager, runId, run.steps, index, this.clock.now());
         return {};
       }
@@ -144,7 +148,6 @@ export class RunExecutionOrchestrator {
       return { error: stepError };
     }
     await this.traces.markStarted(manager, run.id, index, recordedSpec, params, startedAt);
-    await this.runs.touch(manager, run.id, startedAt);
     const step: EnforcedStep = {
       index,
       skill: spec.skill,
@@ -157,7 +160,7 @@ export class RunExecutionOrchestrator {
     try {
       const result = await this.enforcer.enforceStep(
         step,
-        (s) => this.callSkill(s, { tenantId: run.tenant_id, runId: run.id, stepIndex: index, document }),
+        (s) => this.callSkill(s, { tenantId: run.tenant_id, runId: run.id, stepIndex: index, idempotencyKey: spec.idempotency_key, document }),
         run.tenant_id,
       );
       const finishedAt = this.clock.now();
@@ -174,7 +177,7 @@ export class RunExecutionOrchestrator {
     }
   }
 
-  private async callSkill(step: EnforcedStep, context: { tenantId: string; runId: string; stepIndex: number; document: { input: unknown; steps: Array<{ output: unknown }> } }): Promise<unknown> {
+  private async callSkill(step: EnforcedStep, context: Omit<SkillContext, 'signal'>): Promise<unknown> {
     const handler = this.skills.get(step.skill);
     if (!handler) throw new SkillError(`skill "${step.skill}" is not registered in this worker`, false);
     return handler.execute(structuredClone(step.params), { ...context, signal: this.shutdown.signal });

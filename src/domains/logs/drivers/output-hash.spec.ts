@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import { canonicalJson, hashOutput, NonRepresentableJsonError, toHashedJson } from './output-hash.js';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
@@ -55,6 +56,34 @@ describe('canonical JSON (RFC 8785) and output hashing', () => {
     expect(() => hashOutput(cyclic)).toThrow(NonRepresentableJsonError);
     expect(() => toHashedJson({ f: () => 1 })).toThrow(NonRepresentableJsonError);
     expect(() => hashOutput(10n)).toThrow(NonRepresentableJsonError);
+  });
+
+  it('is byte-identical to the reference implementation (canonicalize) on random JSON values', () => {
+    let seed = 42;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
+    const strings = ['', 'a', 'Z', 'é', '€', '😀', '\u0000', '\u001f', '"', '\\', '/', '\n', 'דּ', '\u0080', 'key', '1', '10', '2'];
+    const numbers = [0, -0, 1, -1, 0.1, 1e21, 1e-7, 123456789.123, -5e-324, 2 ** 53, 1.7976931348623157e308, 333333333.33333329];
+    const value = (depth: number): unknown => {
+      const kind = depth > 3 ? pick(['s', 'n', 'b', 'z']) : pick(['s', 'n', 'b', 'z', 'a', 'o', 'o']);
+      if (kind === 's') return Array.from({ length: Math.floor(random() * 3) }, () => pick(strings)).join('');
+      if (kind === 'n') return random() < 0.5 ? pick(numbers) : (random() - 0.5) * 10 ** Math.floor(random() * 40 - 20);
+      if (kind === 'b') return random() < 0.5;
+      if (kind === 'z') return null;
+      if (kind === 'a') return Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(random() * 5) }, () => [pick(strings) + pick(strings), value(depth + 1)]));
+    };
+    for (let i = 0; i < 5_000; i++) {
+      const v = value(0);
+      expect(canonicalJson(v)).toBe(canonicalize(v));
+    }
+  });
+
+  it('tells a lone surrogate from an escaped backslash followed by "ud800"', () => {
+    expect(canonicalJson('\\ud800')).toBe('"\\\\ud800"');
+    expect(canonicalJson({ k: 'a\\\\ud800' })).toBe('{"k":"a\\\\\\\\ud800"}');
+    expect(() => canonicalJson('\\\ud800')).toThrow(NonRepresentableJsonError);
+    expect(canonicalJson('\ud83d\ude00')).toBe('"😀"');
   });
 
   it('stores exactly what it hashed', () => {

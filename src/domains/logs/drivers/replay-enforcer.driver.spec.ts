@@ -145,6 +145,15 @@ describe('ReplayEnforcer: behaviors', () => {
     expect(result.executed).toBe(true);
   });
 
+  it('keeps an executed result when the store cannot record it, so a retry does not repeat the side effect', async () => {
+    const { enforcer, store } = setUp();
+    jest.spyOn(store, 'complete').mockRejectedValueOnce(new Error('Connection is closed.'));
+    const exec = counting({ charged: 1 });
+    const result = await enforcer.enforceStep(step({ idempotency_key: 'k-store-down' }), exec, TENANT);
+    expect(exec).toHaveBeenCalledTimes(1);
+    expect(result).toMatchObject({ executed: true, output_data: { charged: 1 } });
+  });
+
   it('waits for a key claimed elsewhere and gives up with StepClaimTimeoutError, never executing it', async () => {
     const { enforcer, store } = setUp({ waitMs: 200 });
     await store.claim(TENANT, 'k-held', 'someone-else', 60_000);

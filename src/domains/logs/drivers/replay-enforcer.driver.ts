@@ -5,7 +5,7 @@ import type { Clock } from '../../../infra/clock.js';
 import type { ReplayBehavior, StepMismatch } from '../trace.types.js';
 import { jsonDiff, withoutPaths } from './json-pointer.js';
 import { canonicalJson, hashOutput, sha256Hex, toHashedJson } from './output-hash.js';
-import type { StepIdempotencyStore } from './step-idempotency-store.port.js';
+import type { CompleteResult, StepIdempotencyStore } from './step-idempotency-store.port.js';
 
 export type { ReplayBehavior };
 
@@ -186,17 +186,26 @@ export class ReplayEnforcer {
       hashed = toHashedJson(await execute(step));
     } catch (error) {
       clearInterval(renew);
-      await this.store.release(tenantId, key, owner);
+      // A failed execution frees the key for a retry; if the store is down, the lease frees it.
+      await this.store.release(tenantId, key, owner).catch((e: unknown) => this.logger.warn(`could not release step key "${key}": ${String(e)}`));
       throw error;
     }
     clearInterval(renew);
-    const completed = await this.store.complete(
-      tenantId,
-      key,
-      owner,
-      { output: hashed.value, output_hash: hashed.hash, fingerprint, completed_at: this.options.clock.now().toISOString() },
-      this.options.ttlSeconds,
-    );
+    let completed: CompleteResult;
+    try {
+      completed = await this.store.complete(
+        tenantId,
+        key,
+        owner,
+        { output: hashed.value, output_hash: hashed.hash, fingerprint, completed_at: this.options.clock.now().toISOString() },
+        this.options.ttlSeconds,
+      );
+    } catch (error) {
+      // The side effect happened: failing the step now would make a retry repeat it. The result
+      // stands (the caller records it in the trace); only the store's copy for other runs is missing.
+      this.logger.warn(`step key "${key}": executed, but the result could not be stored: ${String(error)}`);
+      return result({ executed: true, output_data: hashed.value, output_hash: hashed.hash });
+    }
     if (!completed.stored) {
       this.logger.warn(`step key "${key}": the claim's lease ran out during execution; ${completed.standing ? 'another result stands' : 'the result was not stored'}`);
       if (completed.standing) {

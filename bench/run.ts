@@ -1,0 +1,363 @@
+/**
+ * `npm run bench`: one run, side by side, on loopback against the machine's PostgreSQL and Redis.
+ * Writes the markdown table to stdout and to BENCHMARKS.md (BENCH_OUT to change the file).
+ *
+ * Knobs: BENCH_DURATION (s per HTTP scenario, default 10), BENCH_CONNECTIONS (default 50),
+ * BENCH_E2E_RUNS (default 2000), BENCH_DATABASE_URL / BENCH_REDIS_URL (the machine's services).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { hashOutput } from '../src/domains/logs/drivers/output-hash.js';
+import { MemoryStepIdempotencyStore } from '../src/domains/logs/drivers/memory-step-idempotency.store.js';
+import { type EnforcedStep, ReplayEnforcer } from '../src/domains/logs/drivers/replay-enforcer.driver.js';
+
+const BASE_DB = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/test';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const E2E_RUNS = Number(process.env.BENCH_E2E_RUNS ?? 2000);
+const OUT = process.env.BENCH_OUT ?? 'BENCHMARKS.md';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+const tag = randomBytes(4).toString('hex');
+const dbName = `test_bench_${tag}`;
+const prefix = `bench-${tag}`;
+const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
+
+const createBody = JSON.stringify({
+  input: { order: 42, customer: 'c-1' },
+  steps: [{ name: 'double', skill: 'transform', params: { expression: 'input.order * 2' } }],
+  metadata: { source: 'bench' },
+});
+const threeSteps = JSON.stringify({
+  input: { n: 3 },
+  steps: [
+    { name: 'a', skill: 'transform', params: { expression: 'input.n + 1' } },
+    { name: 'b', skill: 'transform', params: { expression: 'steps[0].output * 2' } },
+    { name: 'c', skill: 'transform', params: { expression: '{ "total": steps[1].output }' } },
+  ],
+});
+
+async function sql<T = Record<string, unknown>>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+function dbUrl(name: string): string {
+  const u = new URL(BASE_DB);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+interface Proc {
+  child: ChildProcess;
+  line: Promise<string>;
+  stop(): Promise<void>;
+}
+
+function start(script: string, env: Record<string, string>, readyText: string): Proc {
+  const child = spawn(process.execPath, [resolve(script)], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const line = new Promise<string>((res, rej) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const found = out.split('\n').find((l) => l.includes(readyText));
+      if (found) res(found);
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => rej(new Error(`${script} exited ${code}:\n${out}`)));
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    child,
+    line,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+interface Measured {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function cannon(name: string, opts: autocannon.Options): Promise<Measured> {
+  // warm-up, then the measured run
+  await autocannon({ ...opts, duration: 2, connections: CONNECTIONS });
+  const r = await autocannon({ ...opts, duration: DURATION, connections: CONNECTIONS });
+  const m = { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+  log(`${name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, non-2xx ${m.non2xx}, errors ${m.errors}`);
+  return m;
+}
+
+/** The median of each field over the rounds. */
+function median(runs: Measured[]): Measured & { all: number[] } {
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return {
+    rps: mid(runs.map((r) => r.rps)), p50: mid(runs.map((r) => r.p50)), p99: mid(runs.map((r) => r.p99)),
+    non2xx: runs.reduce((a, r) => a + r.non2xx, 0), errors: runs.reduce((a, r) => a + r.errors, 0), all: runs.map((r) => r.rps),
+  };
+}
+
+async function storm(url: string, auth: string, key: string): Promise<Map<number, number>> {
+  const responses = await Promise.all(
+    Array.from({ length: 200 }, () =>
+      fetch(url, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json', 'idempotency-key': key }, body: createBody }).then(async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      }),
+    ),
+  );
+  const histogram = new Map<number, number>();
+  for (const s of responses) histogram.set(s, (histogram.get(s) ?? 0) + 1);
+  return histogram;
+}
+
+const fmtHist = (h: Map<number, number>) => [...h.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}: ${n}`).join(', ');
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The replay engine alone: enforceTrace over a 1,000-step trace with recorded outputs (memory store). */
+async function replayEngineRates(): Promise<{ skip: number; check: number }> {
+  const clock = { now: () => new Date() };
+  const enforcer = new ReplayEnforcer(new MemoryStepIdempotencyStore(clock), { ttlSeconds: 3600, leaseMs: 30_000, waitMs: 1_000, clock });
+  const output = (i: number) => ({ status: 200, headers: { 'content-type': 'application/json', date: 'Mon, 23 Nov 2026 10:00:00 GMT' }, body: { id: i, items: [1, 2, 3], note: 'recorded output' } });
+  const trace = (behavior: 'skip' | 'check'): EnforcedStep[] =>
+    Array.from({ length: 1000 }, (_, i) => ({ index: i, skill: 'http.request', params: { url: `https://api.example.com/items/${i}` }, idempotency_key: null, behavior, recorded: { output: output(i) } }));
+  const executor = async (s: EnforcedStep) => output(s.index);
+  const rate = async (behavior: 'skip' | 'check') => {
+    const steps = trace(behavior);
+    await enforcer.enforceTrace(steps, executor, 'tenant', 'continue'); // warm-up
+    const rounds = 5;
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < rounds; i++) await enforcer.enforceTrace(steps, executor, 'tenant', 'continue');
+    return (rounds * steps.length) / (Number(process.hrtime.bigint() - started) / 1e9);
+  };
+  return { skip: await rate('skip'), check: await rate('check') };
+}
+
+function hashing(): { canonical: number; plain: number; bytes: number } {
+  const doc = {
+    id: 'order-42',
+    customer: { id: 7, name: 'Ada Lovelace', email: 'ada@example.com', tags: ['vip', 'beta', 'émigré'] },
+    lines: Array.from({ length: 40 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: (i % 5) + 1, price: 12.5 + i, title: `Item number ${i} with a longer title`, flags: { gift: i % 2 === 0, fragile: i % 3 === 0 } })),
+    totals: { net: 1234.56, tax: 234.5, gross: 1469.06 },
+    notes: 'Leave at the door. '.repeat(10),
+  };
+  const bytes = Buffer.byteLength(JSON.stringify(doc));
+  const run = (fn: () => unknown) => {
+    for (let i = 0; i < 2000; i++) fn();
+    const n = 20_000;
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn();
+    return (n * bytes) / (Number(process.hrtime.bigint() - started) / 1e9) / 1e6;
+  };
+  const canonical = run(() => hashOutput(doc));
+  const plain = run(() => createHash('sha256').update(JSON.stringify(doc), 'utf8').digest('hex'));
+  return { canonical, plain, bytes };
+}
+
+async function main(): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  const [pgVersion] = await sql<{ server_version: string }>(BASE_DB, 'SHOW server_version');
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
+  await sql(BASE_DB, `CREATE DATABASE ${dbName}`);
+  const DATABASE_URL = dbUrl(dbName);
+  const base = { DATABASE_URL, REDIS_URL, REDIS_PREFIX: prefix, RATE_LIMIT_PER_SECOND: '0', LOG_REQUESTS: 'false', LOG_LEVEL: 'warn', MAX_STEPS: '1000', DB_POOL_SIZE: '20', NODE_ENV: 'production' };
+  const procs: Proc[] = [];
+  try {
+    // ---- HTTP: bare, plain insert, idempotent create, peer -------------------------------------
+    const port = 3400 + Math.floor(Math.random() * 500);
+    const server = start('dist/bench/server.js', { ...base, PORT: String(port), WORKER_ENABLED: 'false' }, '"ready":true');
+    procs.push(server);
+    const { apiKey } = JSON.parse(await server.line) as { apiKey: string };
+    const auth = `Bearer ${apiKey}`;
+    const url = `http://127.0.0.1:${port}`;
+    const post = (path: string, keyed: boolean): autocannon.Options => ({
+      url: `${url}${path}`,
+      requests: [{
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        body: createBody,
+        ...(keyed ? { setupRequest: (req: autocannon.Request) => ({ ...req, headers: { ...req.headers, 'idempotency-key': randomUUID() } }) } : {}),
+      }],
+    });
+    const bare = await cannon('bare', { url: `${url}/bench/bare` });
+    // (b), (c), (d) interleaved over ROUNDS rounds in rotating order; the median of each is reported,
+    // so a drift of the machine during the run (caches, autovacuum, CPU clock) does not favour one.
+    const scenarios = {
+      plain: () => cannon('plain create (no key)', post('/v1/agents/bench-agent/runs', false)),
+      idem: () => cannon('idempotent create', post('/v1/agents/bench-agent/runs', true)),
+      peer: () => cannon('@node-idempotency/nestjs', post('/bench/peer/bench-agent', true)),
+    };
+    const rounds: Record<keyof typeof scenarios, Measured[]> = { plain: [], idem: [], peer: [] };
+    const order = Object.keys(scenarios) as Array<keyof typeof scenarios>;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < order.length; i++) {
+        const name = order[(i + round) % order.length]!;
+        rounds[name].push(await scenarios[name]());
+      }
+    }
+    const [plain, idem, peer] = [median(rounds.plain), median(rounds.idem), median(rounds.peer)];
+
+    const ours = await storm(`${url}/v1/agents/storm/runs`, auth, `storm-${tag}`);
+    const oursRuns = Number((await sql<{ n: string }>(DATABASE_URL, `SELECT count(*) AS n FROM runs WHERE agent_id = 'storm'`))[0]!.n);
+    const theirs = await storm(`${url}/bench/peer/storm-peer`, auth, `storm-peer-${tag}`);
+    const theirRuns = Number((await sql<{ n: string }>(DATABASE_URL, `SELECT count(*) AS n FROM runs WHERE agent_id = 'storm-peer'`))[0]!.n);
+    log(`storm: ours ${fmtHist(ours)} (${oursRuns} run), peer ${fmtHist(theirs)} (${theirRuns} run)`);
+    await server.stop();
+    procs.pop();
+    // drop the queued jobs of the HTTP scenarios (no worker ran them)
+    const stale = await redis.keys(`${prefix}:bull:*`);
+    if (stale.length) await redis.del(...stale);
+    await sql(DATABASE_URL, 'TRUNCATE runs CASCADE');
+
+    // ---- end to end: API + 2 worker processes, 3-step runs --------------------------------------
+    const port2 = port + 1;
+    const api = start('dist/bench/server.js', { ...base, PORT: String(port2), WORKER_ENABLED: 'false' }, '"ready":true');
+    procs.push(api);
+    const key2 = `Bearer ${(JSON.parse(await api.line) as { apiKey: string }).apiKey}`;
+    const workerEnv = { ...base, WORKER_CONCURRENCY: '25', LOG_LEVEL: 'info' };
+    const workers = [start('dist/src/worker.js', workerEnv, 'worker started'), start('dist/src/worker.js', workerEnv, 'worker started')];
+    procs.push(...workers);
+    await Promise.all(workers.map((w) => w.line));
+    const e2eStarted = Date.now();
+    const submitted = await autocannon({
+      url: `http://127.0.0.1:${port2}/v1/agents/e2e/runs`, amount: E2E_RUNS, connections: CONNECTIONS,
+      requests: [{ method: 'POST', headers: { authorization: key2, 'content-type': 'application/json' }, body: threeSteps }],
+    });
+    const submitSeconds = (Date.now() - e2eStarted) / 1000;
+    await waitUntil(async () => Number((await sql<{ n: string }>(DATABASE_URL, `SELECT count(*) AS n FROM runs WHERE agent_id = 'e2e' AND status IN ('succeeded','failed')`))[0]!.n) >= E2E_RUNS, 600_000);
+    const e2eSeconds = (Date.now() - e2eStarted) / 1000;
+    const [{ failed }] = await sql<{ failed: string }>(DATABASE_URL, `SELECT count(*) FILTER (WHERE status <> 'succeeded') AS failed FROM runs WHERE agent_id = 'e2e'`);
+    const e2eRate = E2E_RUNS / e2eSeconds;
+    log(`e2e: ${E2E_RUNS} runs in ${e2eSeconds.toFixed(1)} s = ${e2eRate.toFixed(0)} runs/s (submitted in ${submitSeconds.toFixed(1)} s, non-2xx ${submitted.non2xx}, failed runs ${failed})`);
+
+    // ---- replay through the API and the workers: a 1,000-step trace ------------------------------
+    const big = JSON.stringify({ input: { n: 1 }, steps: Array.from({ length: 1000 }, (_, i) => ({ name: `s${i}`, skill: 'transform', params: { expression: `input.n + ${i}` } })) });
+    const call = async (path: string, body: string) => {
+      const r = await fetch(`http://127.0.0.1:${port2}${path}`, { method: 'POST', headers: { authorization: key2, 'content-type': 'application/json' }, body });
+      return (await r.json()) as { id: string };
+    };
+    const finished = async (id: string) => {
+      await waitUntil(async () => ['succeeded', 'failed'].includes((await sql<{ status: string }>(DATABASE_URL, 'SELECT status FROM runs WHERE id = $1', [id]))[0]!.status), 600_000);
+      const [row] = await sql<{ ms: number }>(DATABASE_URL, 'SELECT extract(epoch FROM finished_at - started_at) * 1000 AS ms FROM runs WHERE id = $1', [id]);
+      return Number(row!.ms);
+    };
+    const original = await call('/v1/agents/replay/runs', big);
+    const originalMs = await finished(original.id);
+    const skipMs = await finished((await call(`/v1/runs/${original.id}/replay`, JSON.stringify({ default_behavior: 'skip' }))).id);
+    const checkMs = await finished((await call(`/v1/runs/${original.id}/replay`, JSON.stringify({ default_behavior: 'check' }))).id);
+    log(`replay via API: execute ${originalMs.toFixed(0)} ms, skip ${skipMs.toFixed(0)} ms, check ${checkMs.toFixed(0)} ms for 1000 steps`);
+    for (const p of procs.splice(0)) await p.stop();
+
+    // ---- in-process: replay engine and hashing ----------------------------------------------------
+    const engine = await replayEngineRates();
+    log(`replay engine: skip ${engine.skip.toFixed(0)} steps/s, check ${engine.check.toFixed(0)} steps/s`);
+    const hash = hashing();
+    log(`hashing ${hash.bytes} B: canonical ${hash.canonical.toFixed(1)} MB/s, JSON.stringify ${hash.plain.toFixed(1)} MB/s`);
+
+    // ---- report -----------------------------------------------------------------------------------
+    const row = (name: string, m: Measured & { all?: number[] }) =>
+      `| ${name} | ${m.rps.toFixed(0)} | ${m.all ? m.all.map((x) => x.toFixed(0)).join(', ') : '-'} | ${m.p50} | ${m.p99} | ${m.non2xx + m.errors} |`;
+    const ratio = (a: number, b: number) => (a / b).toFixed(2);
+    const md = `# Benchmarks
+
+Latest run of \`npm run bench\` (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC). Everything on one machine over loopback:
+${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version},
+PostgreSQL ${pgVersion?.server_version}, Redis ${redisVersion}. Load: autocannon, ${CONNECTIONS} connections, ${DURATION} s per
+scenario after a 2 s warm-up; (b), (c), (d) interleaved over ${ROUNDS} rounds in rotating order, medians reported. The API process is \`dist/bench/server.js\` (the real AppModule plus
+benchmark-only endpoints), with request logging and the rate limit off, worker off.
+
+## HTTP: creating a run
+
+| scenario | req/s (median) | req/s per round | p50 ms | p99 ms | non-2xx + errors |
+| --- | ---: | --- | ---: | ---: | ---: |
+${row('(a) bare endpoint, no auth, no I/O', bare)}
+${row('(b) plain create: POST /v1/agents/{id}/runs without a key (one INSERT + enqueue)', plain)}
+${row('(c) **our idempotent create** (POST /v1/agents/{id}/runs, new key each request)', idem)}
+${row('(d) the plain create guarded by @node-idempotency/nestjs (Redis storage)', peer)}
+
+- c / b = **${ratio(idem.rps, plain.rps)}** (target >= 0.90)
+- c / d = **${ratio(idem.rps, peer.rps)}** (target >= 1.15)
+
+(b), (c) and (d) run the same code: authenticate the API key (one SELECT), validate the body (DTO, skills, \`$ref\`s,
+JSONata), insert one run and enqueue its BullMQ job (job id = run id). They differ only in how idempotency is decided:
+(b) not at all, (c) one \`INSERT ... ON CONFLICT\` statement that claims the key and inserts the run together (plus the
+SHA-256 of the canonical body), (d) the peer's Redis round trips before and after the handler.
+
+## Duplicate storm: 200 concurrent requests, one key
+
+| implementation | status histogram | runs created |
+| --- | --- | ---: |
+| ours | ${fmtHist(ours)} | ${oursRuns} |
+| @node-idempotency/nestjs | ${fmtHist(theirs)} | ${theirRuns} |
+
+## Through the queue: 3-step runs, API + 2 worker processes (concurrency 25 each)
+
+| runs | submitted in | all finished in | runs/s | failed |
+| ---: | ---: | ---: | ---: | ---: |
+| ${E2E_RUNS} | ${submitSeconds.toFixed(1)} s | ${e2eSeconds.toFixed(1)} s | **${e2eRate.toFixed(0)}** | ${failed} |
+
+Target >= 300 runs/s.
+
+## Replay of a 1,000-step trace
+
+| path | execute | skip | check |
+| --- | ---: | ---: | ---: |
+| through the API and a worker (every step recorded in PostgreSQL), steps/s | ${(1000 / (originalMs / 1000)).toFixed(0)} | ${(1000 / (skipMs / 1000)).toFixed(0)} | ${(1000 / (checkMs / 1000)).toFixed(0)} |
+| replay engine alone (\`ReplayEnforcer.enforceTrace\`, memory store, no database), steps/s | - | **${engine.skip.toFixed(0)}** | **${engine.check.toFixed(0)}** |
+
+Target: skip >= 10,000 steps/s.
+
+## Canonical hashing (${hash.bytes} B object)
+
+| method | MB/s |
+| --- | ---: |
+| RFC 8785 canonical JSON (\`canonicalize\`) + SHA-256 (\`hashOutput\`) | ${hash.canonical.toFixed(1)} |
+| JSON.stringify + SHA-256 | ${hash.plain.toFixed(1)} |
+
+Ratio **${ratio(hash.canonical, hash.plain)}** (target >= 0.5).
+`;
+    writeFileSync(OUT, md);
+    process.stdout.write(md);
+  } finally {
+    for (const p of procs) await p.stop();
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    await sql(BASE_DB, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [dbName]);
+    await sql(BASE_DB, `DROP DATABASE IF EXISTS ${dbName}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
