@@ -45,6 +45,11 @@ describe('crashed workers and lost jobs (real processes, PostgreSQL, Redis)', ()
       ],
     }).expect(202);
     await server.waitForHit('/slow', 1);
+    // Kill once the trace shows the step running (a step records `running` after 50 ms).
+    await waitFor(async () => {
+      const trace = (await api.http.get(`/v1/runs/${res.body.id}/trace`).set('Authorization', auth).expect(200)).body;
+      return trace.steps[1].status === 'running' ? true : undefined;
+    });
     await first.kill('SIGKILL');
     expect(first.child.signalCode).toBe('SIGKILL');
 

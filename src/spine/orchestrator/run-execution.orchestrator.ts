@@ -9,7 +9,7 @@ import {
   type ReplayResult,
   StepClaimTimeoutError,
 } from '../../domains/logs/drivers/replay-enforcer.driver.js';
-import type { TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
+import type { StepAttempt, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
 import type { StepError, StepRecord } from '../../domains/logs/trace.types.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
@@ -26,6 +26,8 @@ import { RefResolutionError, resolveRefs } from './plan.js';
 import { behaviorFor, type ReplayOptions } from './replay-options.js';
 
 const MAX_BACKOFF_MS = 10 * 60_000;
+/** A step still running after this long gets its `running` trace row (visible, and counted on a crash). */
+const RUNNING_RECORD_DELAY_MS = 50;
 const SWEEP_BATCH = 500;
 
 export interface ReplaySummary {
@@ -80,6 +82,7 @@ export class RunExecutionOrchestrator {
     // A first attempt has no trace yet; a later one resumes after the steps that succeeded.
     const recorded = run.attempts > 1 ? await this.traces.getSteps(manager, runId) : [];
     const done = new Map(recorded.filter((s) => s.status === 'succeeded').map((s) => [s.index, s]));
+    const attemptsSoFar = new Map(recorded.map((s) => [s.index, s.attempts]));
     const outputs: unknown[] = [];
     let startedThisAttempt = 0;
 
@@ -94,7 +97,7 @@ export class RunExecutionOrchestrator {
         await this.traces.cancelRemaining(manager, runId, run.steps, index, this.clock.now());
         return {};
       }
-      const outcome = await this.executeStep(run, index, outputs, replay);
+      const outcome = await this.executeStep(run, index, outputs, replay, attemptsSoFar.get(index) ?? 0);
       if ('error' in outcome) {
         const { error } = outcome;
         if (error.retryable && run.attempts < this.config.RUN_MAX_ATTEMPTS) {
@@ -130,49 +133,58 @@ export class RunExecutionOrchestrator {
     index: number,
     outputs: unknown[],
     replay: ReplayContext | null,
+    previousAttempts: number,
   ): Promise<{ result: ReplayResult } | { error: StepError & { retryable: boolean } }> {
     const manager = this.dataSource.manager;
     const spec = run.steps[index]!;
     const document = { input: run.input, steps: outputs.map((output) => ({ output })) };
-    const startedAt = this.clock.now();
     const behavior = replay ? behaviorFor(replay.options, index, spec.replay_behavior) : 'execute';
     // A replay's trace records the behavior this replay applied to the step.
-    const recordedSpec = replay ? { ...spec, replay_behavior: behavior } : spec;
-    let params: Record<string, unknown> = spec.params;
+    const attempt: StepAttempt = {
+      runId: run.id, index, spec: replay ? { ...spec, replay_behavior: behavior } : spec, params: spec.params,
+      attempt: previousAttempts + 1, startedAt: this.clock.now(),
+    };
     try {
-      params = resolveRefs(spec.params, document) as Record<string, unknown>;
+      attempt.params = resolveRefs(spec.params, document);
     } catch (error) {
-      await this.traces.markStarted(manager, run.id, index, recordedSpec, spec.params, startedAt);
       const stepError = classify(error);
-      await this.traces.markFailed(manager, run.id, index, stepError, this.clock.now(), 0);
+      await this.traces.markFailed(manager, attempt, stepError, this.clock.now());
       return { error: stepError };
     }
-    await this.traces.markStarted(manager, run.id, index, recordedSpec, params, startedAt);
     const step: EnforcedStep = {
       index,
       skill: spec.skill,
-      params,
+      params: attempt.params as Record<string, unknown>,
       idempotency_key: spec.idempotency_key,
       behavior,
       recorded: replay?.recorded.has(index) ? { output: replay.recorded.get(index) } : null,
       ignore_paths: replay?.options.ignore_paths ?? [],
     };
+    // Fast steps are written once, when they finish; a step still running after a moment is shown as running.
+    let runningWrite: Promise<void> | null = null;
+    const timer = setTimeout(() => {
+      runningWrite = this.traces.markRunning(manager, attempt).catch((e: unknown) => this.logger.warn(`run ${run.id} step ${index}: ${String(e)}`));
+    }, RUNNING_RECORD_DELAY_MS);
     try {
       const result = await this.enforcer.enforceStep(
         step,
         (s) => this.callSkill(s, { tenantId: run.tenant_id, runId: run.id, stepIndex: index, idempotencyKey: spec.idempotency_key, document }),
         run.tenant_id,
       );
+      clearTimeout(timer);
+      await runningWrite;
       const finishedAt = this.clock.now();
-      await this.traces.markSucceeded(manager, run.id, index, result, finishedAt, finishedAt.getTime() - startedAt.getTime());
-      this.metrics.stepDuration.observe({ skill: spec.skill, outcome: 'succeeded' }, (finishedAt.getTime() - startedAt.getTime()) / 1000);
+      await this.traces.markSucceeded(manager, attempt, result, finishedAt);
+      this.metrics.stepDuration.observe({ skill: spec.skill, outcome: 'succeeded' }, (finishedAt.getTime() - attempt.startedAt.getTime()) / 1000);
       return { result };
     } catch (error) {
+      clearTimeout(timer);
+      await runningWrite;
       const stepError = classify(error);
       if (stepError.type === 'internal_error') this.logger.error(`run ${run.id} step ${index}: ${String((error as Error)?.stack ?? error)}`);
       const finishedAt = this.clock.now();
-      await this.traces.markFailed(manager, run.id, index, stepError, finishedAt, finishedAt.getTime() - startedAt.getTime());
-      this.metrics.stepDuration.observe({ skill: spec.skill, outcome: 'failed' }, (finishedAt.getTime() - startedAt.getTime()) / 1000);
+      await this.traces.markFailed(manager, attempt, stepError, finishedAt);
+      this.metrics.stepDuration.observe({ skill: spec.skill, outcome: 'failed' }, (finishedAt.getTime() - attempt.startedAt.getTime()) / 1000);
       return { error: stepError };
     }
   }

@@ -11,6 +11,23 @@ interface StepRow extends Omit<StepRecord, 'output_hash' | 'expected_hash'> {
   expected_hash: string | null;
 }
 
+/** One execution attempt of a step: what its trace row is written from. */
+export interface StepAttempt {
+  runId: string;
+  index: number;
+  /** The step as planned, with the replay behavior applied in this run. */
+  spec: StepSpec;
+  /** Params as resolved for this execution. */
+  params: unknown;
+  /** 1 for the first execution of the step, then one more per retry or resume. */
+  attempt: number;
+  startedAt: Date;
+}
+
+function attemptParams(a: StepAttempt): unknown[] {
+  return [a.runId, a.index, a.spec.name, a.spec.skill, JSON.stringify(a.params), a.spec.replay_behavior, a.spec.idempotency_key, a.attempt, a.startedAt];
+}
+
 /** Trace rows (run_steps), owned by the logs domain. Works in the manager it is handed. */
 export class TraceStoreDriver {
   async getSteps(manager: EntityManager, runId: string): Promise<StepRecord[]> {
@@ -18,34 +35,49 @@ export class TraceStoreDriver {
     return rows;
   }
 
-  /** The step starts (again): status running, one more attempt, the params as resolved now. */
-  async markStarted(manager: EntityManager, runId: string, index: number, spec: StepSpec, params: unknown, at: Date): Promise<void> {
+  /**
+   * Records that an attempt of a step is running (a step still running after a short delay; fast steps
+   * skip this write). Never overwrites the row of this attempt or a later one, so it may land after
+   * the attempt's final write.
+   */
+  async markRunning(manager: EntityManager, a: StepAttempt): Promise<void> {
     await queryRows(manager,
       `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, attempts, started_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', 1, $8)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9)
        ON CONFLICT (run_id, index) DO UPDATE SET
-         params = EXCLUDED.params, status = 'running', attempts = run_steps.attempts + 1, started_at = EXCLUDED.started_at,
-         error = NULL, finished_at = NULL, duration_ms = NULL`,
-      [runId, index, spec.name, spec.skill, JSON.stringify(params), spec.replay_behavior, spec.idempotency_key, at],
+         params = EXCLUDED.params, replay_behavior = EXCLUDED.replay_behavior, status = 'running', attempts = EXCLUDED.attempts,
+         started_at = EXCLUDED.started_at, error = NULL, finished_at = NULL, duration_ms = NULL
+       WHERE run_steps.attempts < EXCLUDED.attempts`,
+      [...attemptParams(a)],
     );
   }
 
-  async markSucceeded(manager: EntityManager, runId: string, index: number, result: ReplayResult, at: Date, durationMs: number): Promise<void> {
+  async markSucceeded(manager: EntityManager, a: StepAttempt, result: ReplayResult, at: Date): Promise<void> {
     await queryRows(manager,
-      `UPDATE run_steps SET status = 'succeeded', output = $3, output_hash = $4, executed = $5, skipped = $6, checked = $7,
-         from_cache = $8, expected_hash = $9, mismatch = $10, error = NULL, finished_at = $11, duration_ms = $12
-       WHERE run_id = $1 AND index = $2`,
+      `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, attempts, started_at,
+         output, output_hash, executed, skipped, checked, from_cache, expected_hash, mismatch, finished_at, duration_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'succeeded', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+       ON CONFLICT (run_id, index) DO UPDATE SET
+         params = EXCLUDED.params, replay_behavior = EXCLUDED.replay_behavior, status = 'succeeded', attempts = EXCLUDED.attempts,
+         started_at = EXCLUDED.started_at, output = EXCLUDED.output, output_hash = EXCLUDED.output_hash, executed = EXCLUDED.executed,
+         skipped = EXCLUDED.skipped, checked = EXCLUDED.checked, from_cache = EXCLUDED.from_cache, expected_hash = EXCLUDED.expected_hash,
+         mismatch = EXCLUDED.mismatch, error = NULL, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms`,
       [
-        runId, index, JSON.stringify(result.output_data), result.output_hash, result.executed, result.skipped, result.checked,
-        result.from_cache, result.expected_hash, result.mismatch ? JSON.stringify(result.mismatch) : null, at, durationMs,
+        ...attemptParams(a), JSON.stringify(result.output_data), result.output_hash, result.executed, result.skipped, result.checked,
+        result.from_cache, result.expected_hash, result.mismatch ? JSON.stringify(result.mismatch) : null, at, at.getTime() - a.startedAt.getTime(),
       ],
     );
   }
 
-  async markFailed(manager: EntityManager, runId: string, index: number, error: StepError, at: Date, durationMs: number): Promise<void> {
+  async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date): Promise<void> {
     await queryRows(manager,
-      `UPDATE run_steps SET status = 'failed', error = $3, finished_at = $4, duration_ms = $5 WHERE run_id = $1 AND index = $2`,
-      [runId, index, JSON.stringify(error), at, durationMs],
+      `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, attempts, started_at, error, finished_at, duration_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'failed', $8, $9, $10, $11, $12)
+       ON CONFLICT (run_id, index) DO UPDATE SET
+         params = EXCLUDED.params, replay_behavior = EXCLUDED.replay_behavior, status = 'failed', attempts = EXCLUDED.attempts,
+         started_at = EXCLUDED.started_at, output = NULL, output_hash = NULL, error = EXCLUDED.error, finished_at = EXCLUDED.finished_at,
+         duration_ms = EXCLUDED.duration_ms`,
+      [...attemptParams(a), JSON.stringify(error), at, at.getTime() - a.startedAt.getTime()],
     );
   }
 
