@@ -121,6 +121,18 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
     expect(replay.body.id).toBe(fresh.body.id);
   });
 
+  it('the sweep deletes expired keys, and never a live one', async () => {
+    const { RUN_EXECUTION_ORCHESTRATOR } = await import('../src/spine/orchestrator/orchestrator.tokens.js');
+    const orchestrator = t.app.get(RUN_EXECUTION_ORCHESTRATOR) as { purgeExpiredKeys(): Promise<number> };
+    await create('agent-purge', 'purge-old', body()).expect(202);
+    clock.advance(3_601_000);
+    const live = await create('agent-purge', 'purge-live', body()).expect(202);
+    expect(await orchestrator.purgeExpiredKeys()).toBeGreaterThanOrEqual(1);
+    const again = await create('agent-purge', 'purge-live', body()).expect(202);
+    expect(again.body.id).toBe(live.body.id); // the live key still replays
+    expect(again.headers['idempotent-replayed']).toBe('true');
+  });
+
   it('stores nothing under a key when validation refuses the request', async () => {
     await create('agent-1', 'invalid-first', { steps: [{ name: 'x', skill: 'no.such.skill' }] }).expect(400);
     await create('agent-1', 'invalid-first', { steps: [] }).expect(400);

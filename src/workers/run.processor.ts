@@ -38,13 +38,15 @@ export class RunProcessor implements OnApplicationBootstrap, OnModuleDestroy {
     await this.queue.stopConsuming();
   }
 
+  /** Re-enqueues runs whose job was lost, and deletes expired idempotency keys. */
   async sweep(): Promise<number> {
     if (this.sweeping) return 0;
-    const run = this.orchestrator.sweepStrandedRuns();
+    const run = Promise.all([this.orchestrator.sweepStrandedRuns(), this.orchestrator.purgeExpiredKeys()]);
     this.sweeping = run;
     try {
-      const count = await run;
+      const [count, purged] = await run;
       if (count > 0) this.logger.log(`sweep: re-enqueued ${count} stale run(s)`);
+      if (purged > 0) this.logger.log(`sweep: deleted ${purged} expired idempotency key(s)`);
       return count;
     } catch (error) {
       this.logger.warn(`sweep failed: ${String(error)}`);

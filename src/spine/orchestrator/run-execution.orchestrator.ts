@@ -20,7 +20,8 @@ import type { SkillRegistry } from '../../skills/skill-registry.js';
 import { type SkillContext, SkillError } from '../../skills/skill.interface.js';
 import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
-import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
+import type { IdempotencyDriver } from '../drivers/idempotency.driver.js';
+import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { RunRecord } from '../run.types.js';
 import { RefResolutionError, resolveRefs } from './plan.js';
 import { behaviorFor, type ReplayOptions } from './replay-options.js';
@@ -29,6 +30,7 @@ const MAX_BACKOFF_MS = 10 * 60_000;
 /** A step still running after this long gets its `running` trace row (visible, and counted on a crash). */
 const RUNNING_RECORD_DELAY_MS = 50;
 const SWEEP_BATCH = 500;
+const PURGE_BATCH = 1_000;
 
 export interface ReplaySummary {
   verdict: 'match' | 'mismatch';
@@ -51,6 +53,7 @@ export class RunExecutionOrchestrator {
   constructor(
     private readonly dataSource: DataSource,
     @Inject(RUN_STORE_DRIVER) private readonly runs: RunStoreDriver,
+    @Inject(IDEMPOTENCY_DRIVER) private readonly idempotency: IdempotencyDriver,
     @Inject(TRACE_STORE_DRIVER) private readonly traces: TraceStoreDriver,
     @Inject(REPLAY_ENFORCER) private readonly enforcer: ReplayEnforcer,
     @Inject(SKILL_REGISTRY) private readonly skills: SkillRegistry,
@@ -118,6 +121,11 @@ export class RunExecutionOrchestrator {
     const finished = await this.runs.finish(manager, runId, { status: 'succeeded', output: outputs[outputs.length - 1] ?? null, error: null, replay: summary }, at);
     if (finished) this.recordFinish(run, 'succeeded', at, summary);
     return {};
+  }
+
+  /** Deletes expired request idempotency keys (their runs stay), a batch at a time. */
+  async purgeExpiredKeys(): Promise<number> {
+    return this.idempotency.purgeExpired(this.dataSource.manager, this.clock.now(), PURGE_BATCH);
   }
 
   /** Re-enqueues active runs not updated for SWEEP_STALE_AFTER_MS (a no-op for runs whose job exists). */
