@@ -1,6 +1,9 @@
+import type { INestApplicationContext, Logger } from '@nestjs/common';
 import { type AppConfig, ConfigValidationError, loadConfig } from './infra/config/app.config.js';
 import { startEmbeddedPostgres } from './infra/database/embedded-postgres.js';
 import type { RuntimeSettings } from './app.module.js';
+import { RUN_EXECUTION_ORCHESTRATOR } from './spine/orchestrator/orchestrator.tokens.js';
+import type { RunExecutionOrchestrator } from './spine/orchestrator/run-execution.orchestrator.js';
 
 export interface Runtime extends RuntimeSettings {
   embedded: boolean;
@@ -29,4 +32,32 @@ export async function resolveRuntime(config: AppConfig, log: (message: string) =
   const db = await startEmbeddedPostgres(config.EMBEDDED_DATA_DIR, config.EMBEDDED_PG_PORT, log);
   log(`embedded PostgreSQL on 127.0.0.1:${config.EMBEDDED_PG_PORT} (data in ${config.EMBEDDED_DATA_DIR})`);
   return { databaseUrl: db.url, embedded: true, stop: () => db.stop() };
+}
+
+/**
+ * SIGTERM / SIGINT: `beforeClose` (the API stops accepting connections), then the app closes (workers
+ * stop taking jobs and wait for theirs; past SHUTDOWN_GRACE_MS running skills are asked to stop and
+ * their runs go back to the queue), then what bootstrap started (embedded PostgreSQL) stops.
+ */
+export function installGracefulShutdown(
+  app: INestApplicationContext,
+  runtime: Runtime,
+  config: AppConfig,
+  logger: Logger,
+  beforeClose: () => void = () => undefined,
+): void {
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: finishing the work in hand, then exiting`);
+    beforeClose();
+    const grace = setTimeout(() => app.get<RunExecutionOrchestrator>(RUN_EXECUTION_ORCHESTRATOR).abortRunningSkills(), config.SHUTDOWN_GRACE_MS);
+    grace.unref();
+    await app.close();
+    await runtime.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
 }

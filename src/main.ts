@@ -5,9 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { setUpHttpApp } from './api/http-app.js';
 import { AppModule } from './app.module.js';
-import { loadConfigOrExit, resolveRuntime } from './bootstrap.js';
-import { RUN_EXECUTION_ORCHESTRATOR } from './spine/orchestrator/orchestrator.tokens.js';
-import type { RunExecutionOrchestrator } from './spine/orchestrator/run-execution.orchestrator.js';
+import { installGracefulShutdown, loadConfigOrExit, resolveRuntime } from './bootstrap.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -21,25 +19,12 @@ async function main(): Promise<void> {
   logger.log(`listening on ${url} (${runtime.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}, ${config.useRedis ? 'Redis + BullMQ' : 'in-memory store + in-process queue'}); API docs at ${url}/docs`);
   logger.log(`create a tenant and its API key: npm run cli -- tenant:create <name>${config.ADMIN_TOKEN ? ` (or POST ${url}/admin/tenants with the ADMIN_TOKEN)` : ''}`);
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.log(`${signal}: no new requests; finishing the runs in hand`);
-    // 1. Stop accepting connections (requests in flight complete).
+  installGracefulShutdown(app, runtime, config, logger, () => {
+    // Stop accepting connections; requests in flight complete.
     const server = app.getHttpServer();
     server.close();
     server.closeIdleConnections();
-    // 2. Past the grace period, ask running skills to stop; their runs go back to the queue.
-    const grace = setTimeout(() => app.get<RunExecutionOrchestrator>(RUN_EXECUTION_ORCHESTRATOR).abortRunningSkills(), config.SHUTDOWN_GRACE_MS);
-    grace.unref();
-    // 3. Workers stop taking jobs and wait for theirs; then connections close.
-    await app.close();
-    await runtime.stop();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  });
 }
 
 main().catch((error: unknown) => {

@@ -3,9 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
-import { RUN_EXECUTION_ORCHESTRATOR } from './spine/orchestrator/orchestrator.tokens.js';
-import type { RunExecutionOrchestrator } from './spine/orchestrator/run-execution.orchestrator.js';
-import { loadConfigOrExit, resolveRuntime } from './bootstrap.js';
+import { installGracefulShutdown, loadConfigOrExit, resolveRuntime } from './bootstrap.js';
 
 /** A worker process: consumes the run queue, serves no HTTP. Needs REDIS_URL (a shared queue). */
 async function main(): Promise<void> {
@@ -19,19 +17,7 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, runtime, { api: false, worker: true }), { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
   logger.log(`worker started (concurrency ${config.WORKER_CONCURRENCY})`);
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.log(`${signal}: finishing jobs in hand, then exiting`);
-    const grace = setTimeout(() => app.get<RunExecutionOrchestrator>(RUN_EXECUTION_ORCHESTRATOR).abortRunningSkills(), config.SHUTDOWN_GRACE_MS);
-    grace.unref();
-    await app.close();
-    await runtime.stop();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  installGracefulShutdown(app, runtime, config, logger);
 }
 
 main().catch((error: unknown) => {

@@ -37,11 +37,6 @@ export class RunStoreDriver {
     return rows[0] ?? null;
   }
 
-  async findById(manager: EntityManager, id: string): Promise<RunRecord | null> {
-    const rows: RunRecord[] = await queryRows(manager, 'SELECT * FROM runs WHERE id = $1', [id]);
-    return rows[0] ?? null;
-  }
-
   /** Newest first, keyset-paginated on `seq`. Fetches `limit + 1` rows so the caller knows if more exist. */
   async list(manager: EntityManager, tenantId: string, filters: RunFilters, limit: number): Promise<RunRecord[]> {
     const where = ['tenant_id = $1'];

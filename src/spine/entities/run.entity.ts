@@ -3,7 +3,6 @@ import type { StepSpec } from '../../domains/logs/trace.types.js';
 
 export type RunStatus = 'queued' | 'running' | 'retry' | 'succeeded' | 'failed' | 'cancelled';
 export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'retry', 'succeeded', 'failed', 'cancelled'];
-export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'retry'];
 
 export interface RunError {
   type: string;

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
-import { RUN_QUEUE, type QueueDepth, type RunQueue } from '../../infra/queue/run-queue.port.js';
 import { REDIS_CLIENT } from '../../infra/redis/redis.tokens.js';
 
 /** Readiness of the dependencies, for the health endpoints. */
@@ -9,7 +8,6 @@ import { REDIS_CLIENT } from '../../infra/redis/redis.tokens.js';
 export class SystemOrchestrator {
   constructor(
     private readonly dataSource: DataSource,
-    @Inject(RUN_QUEUE) private readonly queue: RunQueue,
     @Optional() @Inject(REDIS_CLIENT) private readonly redis?: Redis,
   ) {}
 
@@ -21,9 +19,5 @@ export class SystemOrchestrator {
   async pingRedis(): Promise<boolean | null> {
     if (!this.redis) return null;
     return (await this.redis.ping()) === 'PONG';
-  }
-
-  queueDepth(): Promise<QueueDepth> {
-    return this.queue.depth();
   }
 }
