@@ -1,4 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { TEST_REDIS_URL } from './support/env.js';
 import { sha256, simpleCanonical } from './support/canonical.js';
 import { startSideEffectServer, type SideEffectServer } from './support/side-effect-server.js';
 import { createTenant, createTestEnvironment, startTestApp, startTestWorker, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
@@ -84,6 +86,24 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
     const [a, b] = [(await trace(first.id)).steps[0], (await trace(second.id)).steps[0]];
     expect(a).toMatchObject({ executed: true, from_cache: false });
     expect(b).toMatchObject({ executed: false, from_cache: true, output: a.output, output_hash: a.output_hash });
+  });
+
+  it('a completed step key survives the loss of the Redis step store (the trace is the durable record)', async () => {
+    const step = { name: 'charge', skill: 'http.request', params: { url: `${server.url}/effect/charge-durable`, method: 'POST' }, idempotency_key: 'charge-durable-1' };
+    const first = await finished((await submit([step])).id);
+    expect(first.status).toBe('succeeded');
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const keys = await redis.keys(`${env.redisPrefix}:step-result:*charge-durable-1`);
+      expect(keys).toHaveLength(1);
+      await redis.del(...keys); // Redis restarted without persistence, say
+    } finally {
+      redis.disconnect();
+    }
+    const second = await finished((await submit([step])).id);
+    expect(second.status).toBe('succeeded');
+    expect(server.hits('/effect/charge-durable')).toBe(1);
+    expect((await trace(second.id)).steps[0]).toMatchObject({ executed: false, from_cache: true });
   });
 
   it('the same step key with other params fails the step with idempotency_violation', async () => {

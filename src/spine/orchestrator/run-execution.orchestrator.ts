@@ -8,7 +8,9 @@ import {
   type ReplayEnforcer,
   type ReplayResult,
   StepClaimTimeoutError,
+  stepFingerprint,
 } from '../../domains/logs/drivers/replay-enforcer.driver.js';
+import type { StoredStepResult } from '../../domains/logs/drivers/step-idempotency-store.port.js';
 import type { StepAttempt, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
 import type { StepError, StepRecord } from '../../domains/logs/trace.types.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
@@ -178,6 +180,7 @@ export class RunExecutionOrchestrator {
         step,
         (s) => this.callSkill(s, { tenantId: run.tenant_id, runId: run.id, stepIndex: index, idempotencyKey: spec.idempotency_key, document }),
         run.tenant_id,
+        (key) => this.completedKeyFromTrace(run.tenant_id, key),
       );
       clearTimeout(timer);
       await runningWrite;
@@ -195,6 +198,14 @@ export class RunExecutionOrchestrator {
       this.metrics.stepDuration.observe({ skill: spec.skill, outcome: 'failed' }, (finishedAt.getTime() - attempt.startedAt.getTime()) / 1000);
       return { error: stepError };
     }
+  }
+
+  /** The trace's record of a completed step key within STEP_IDEMPOTENCY_TTL_SECONDS, as the store would hold it. */
+  private async completedKeyFromTrace(tenantId: string, key: string): Promise<StoredStepResult | null> {
+    const since = new Date(this.clock.now().getTime() - this.config.STEP_IDEMPOTENCY_TTL_SECONDS * 1000);
+    const row = await this.traces.findCompletedKey(this.dataSource.manager, tenantId, key, since);
+    if (!row) return null;
+    return { output: row.output, output_hash: row.output_hash, fingerprint: stepFingerprint(row.skill, row.params), completed_at: row.finished_at.toISOString() };
   }
 
   private async callSkill(step: EnforcedStep, context: Omit<SkillContext, 'signal'>): Promise<unknown> {

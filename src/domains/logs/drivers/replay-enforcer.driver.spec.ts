@@ -154,6 +154,24 @@ describe('ReplayEnforcer: behaviors', () => {
     expect(result).toMatchObject({ executed: true, output_data: { charged: 1 } });
   });
 
+  it('asks the durable record when the store has lost a completed key, and restores the store from it', async () => {
+    const { enforcer, store } = setUp();
+    const fingerprint = stepFingerprint('http.request', { url: 'https://example.test/a' });
+    const recorded = { output: { charged: 1 }, output_hash: hashOutput({ charged: 1 }), fingerprint, completed_at: '2026-01-01T00:00:00.000Z' };
+    const durable = jest.fn(async (key: string) => (key === 'k-lost' ? recorded : null));
+    const exec = counting({ charged: 2 });
+    const result = await enforcer.enforceStep(step({ idempotency_key: 'k-lost' }), exec, TENANT, durable);
+    expect(exec).not.toHaveBeenCalled();
+    expect(result).toMatchObject({ executed: false, from_cache: true, output_data: { charged: 1 } });
+    expect(await store.get(TENANT, 'k-lost')).toEqual(recorded);
+    const skipped = await enforcer.enforceStep(step({ idempotency_key: 'k-lost-2', behavior: 'skip', recorded: null }), exec, TENANT, async () => ({ ...recorded }));
+    expect(skipped).toMatchObject({ skipped: true, from_cache: true, output_data: { charged: 1 } });
+    expect(exec).not.toHaveBeenCalled();
+    await expect(enforcer.enforceStep(step({ idempotency_key: 'k-other', params: { url: 'https://example.test/b' } }), exec, TENANT, async () => recorded))
+      .rejects.toBeInstanceOf(IdempotencyViolationError);
+    expect((await store.claim(TENANT, 'k-other', 'next', 1000)).status).toBe('claimed'); // the violation released its claim
+  });
+
   it('waits for a key claimed elsewhere and gives up with StepClaimTimeoutError, never executing it', async () => {
     const { enforcer, store } = setUp({ waitMs: 200 });
     await store.claim(TENANT, 'k-held', 'someone-else', 60_000);

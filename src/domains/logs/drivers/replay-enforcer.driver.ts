@@ -5,7 +5,7 @@ import type { Clock } from '../../../infra/clock.js';
 import type { ReplayBehavior, StepMismatch } from '../trace.types.js';
 import { jsonDiff, withoutPaths } from './json-pointer.js';
 import { canonicalJson, hashOutput, sha256Hex, toHashedJson } from './output-hash.js';
-import type { CompleteResult, StepIdempotencyStore } from './step-idempotency-store.port.js';
+import type { CompleteResult, StepIdempotencyStore, StoredStepResult } from './step-idempotency-store.port.js';
 
 export type { ReplayBehavior };
 
@@ -72,6 +72,12 @@ export interface ReplayEnforcerOptions {
 
 export type StepExecutor = (step: EnforcedStep) => Promise<unknown>;
 
+/**
+ * A durable record of completed keys (the trace in PostgreSQL), asked when the store has no result
+ * for a key: Redis may lose data, the trace does not. Returns the stored result or null.
+ */
+export type CompletedKeyLookup = (key: string) => Promise<StoredStepResult | null>;
+
 /** SHA-256 of canonical { skill, params }: what a step idempotency key is bound to. */
 export function stepFingerprint(skill: string, params: unknown): string {
   return sha256Hex(canonicalJson({ skill, params }));
@@ -99,14 +105,14 @@ export class ReplayEnforcer {
     return hashOutput(data);
   }
 
-  async enforceStep(step: EnforcedStep, execute: StepExecutor, tenantId: string): Promise<ReplayResult> {
+  async enforceStep(step: EnforcedStep, execute: StepExecutor, tenantId: string, durable?: CompletedKeyLookup): Promise<ReplayResult> {
     const fingerprint = stepFingerprint(step.skill, step.params);
     if (step.behavior === 'skip') {
-      const skipped = await this.skip(step, fingerprint, tenantId);
+      const skipped = await this.skip(step, fingerprint, tenantId, durable);
       if (skipped) return skipped;
-      return this.executeKeyed(step, execute, fingerprint, tenantId);
+      return this.executeKeyed(step, execute, fingerprint, tenantId, durable);
     }
-    const result = await this.executeKeyed(step, execute, fingerprint, tenantId);
+    const result = await this.executeKeyed(step, execute, fingerprint, tenantId, durable);
     return step.behavior === 'check' ? this.check(step, result) : result;
   }
 
@@ -131,9 +137,9 @@ export class ReplayEnforcer {
     return results;
   }
 
-  private async skip(step: EnforcedStep, fingerprint: string, tenantId: string): Promise<ReplayResult | null> {
+  private async skip(step: EnforcedStep, fingerprint: string, tenantId: string, durable?: CompletedKeyLookup): Promise<ReplayResult | null> {
     if (step.idempotency_key) {
-      const stored = await this.store.get(tenantId, step.idempotency_key);
+      const stored = (await this.store.get(tenantId, step.idempotency_key)) ?? (await durable?.(step.idempotency_key)) ?? null;
       if (stored) {
         if (stored.fingerprint !== fingerprint) throw new IdempotencyViolationError(step.idempotency_key);
         return result({ skipped: true, from_cache: true, output_data: stored.output, output_hash: stored.output_hash });
@@ -164,7 +170,7 @@ export class ReplayEnforcer {
     };
   }
 
-  private async executeKeyed(step: EnforcedStep, execute: StepExecutor, fingerprint: string, tenantId: string): Promise<ReplayResult> {
+  private async executeKeyed(step: EnforcedStep, execute: StepExecutor, fingerprint: string, tenantId: string, durable?: CompletedKeyLookup): Promise<ReplayResult> {
     const key = step.idempotency_key;
     if (!key) {
       const { value, hash } = toHashedJson(await execute(step));
@@ -173,6 +179,16 @@ export class ReplayEnforcer {
     const owner = randomUUID();
     const cached = await this.acquire(tenantId, key, owner, fingerprint);
     if (cached) return cached;
+    // Claimed, and the store has no result: the key may still have completed before the store lost it.
+    const recorded = durable ? await durable(key) : null;
+    if (recorded) {
+      if (recorded.fingerprint !== fingerprint) {
+        await this.store.release(tenantId, key, owner).catch(() => undefined);
+        throw new IdempotencyViolationError(key);
+      }
+      await this.store.complete(tenantId, key, owner, recorded, this.options.ttlSeconds).catch(() => undefined); // restore the store's copy
+      return result({ from_cache: true, output_data: recorded.output, output_hash: recorded.output_hash });
+    }
 
     const renew = setInterval(() => {
       this.store.renew(tenantId, key, owner, this.options.leaseMs).then(

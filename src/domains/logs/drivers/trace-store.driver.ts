@@ -11,6 +11,14 @@ interface StepRow extends Omit<StepRecord, 'output_hash' | 'expected_hash'> {
   expected_hash: string | null;
 }
 
+export interface CompletedKeyRecord {
+  skill: string;
+  params: unknown;
+  output: unknown;
+  output_hash: string;
+  finished_at: Date;
+}
+
 /** One execution attempt of a step: what its trace row is written from. */
 export interface StepAttempt {
   runId: string;
@@ -79,6 +87,21 @@ export class TraceStoreDriver {
          duration_ms = EXCLUDED.duration_ms`,
       [...attemptParams(a), JSON.stringify(error), at, at.getTime() - a.startedAt.getTime()],
     );
+  }
+
+  /**
+   * The earliest succeeded step of the tenant with this idempotency key that finished after `since`:
+   * the durable record of a completed key, for when the step store (Redis) has lost it.
+   */
+  async findCompletedKey(manager: EntityManager, tenantId: string, key: string, since: Date): Promise<CompletedKeyRecord | null> {
+    const rows: CompletedKeyRecord[] = await queryRows(manager,
+      `SELECT s.skill, s.params, s.output, s.output_hash, s.finished_at
+       FROM run_steps s JOIN runs r ON r.id = s.run_id
+       WHERE s.idempotency_key = $2 AND s.status = 'succeeded' AND s.finished_at > $3 AND r.tenant_id = $1
+       ORDER BY s.finished_at LIMIT 1`,
+      [tenantId, key, since],
+    );
+    return rows[0] ?? null;
   }
 
   /** Steps from `fromIndex` on that have not finished become `cancelled` (recorded if never started). */
