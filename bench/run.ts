@@ -107,6 +107,16 @@ async function cannon(name: string, opts: autocannon.Options): Promise<Measured>
   return m;
 }
 
+/** Deletes the keys matching `pattern`, a SCAN batch at a time (tens of thousands of job keys). */
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
 /** The median of each field over the rounds. */
 function median(runs: Measured[]): Measured & { all: number[] } {
   const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -231,8 +241,7 @@ async function main(): Promise<void> {
     await server.stop();
     procs.pop();
     // drop the queued jobs of the HTTP scenarios (no worker ran them)
-    const stale = await redis.keys(`${prefix}:bull:*`);
-    if (stale.length) await redis.del(...stale);
+    await deleteKeys(redis, `${prefix}:bull:*`);
     await sql(DATABASE_URL, 'TRUNCATE runs CASCADE');
 
     // ---- end to end: API + 2 worker processes, 3-step runs --------------------------------------
@@ -346,8 +355,7 @@ Ratio **${ratio(hash.canonical, hash.plain)}** (target >= 0.5).
     process.stdout.write(md);
   } finally {
     for (const p of procs) await p.stop();
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
+    await deleteKeys(redis, `${prefix}:*`);
     redis.disconnect();
     await sql(BASE_DB, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [dbName]);
     await sql(BASE_DB, `DROP DATABASE IF EXISTS ${dbName}`);

@@ -219,6 +219,8 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
     expect(seen).toEqual([...ids].reverse());
     const odd = await t.http.get('/v1/runs?agent_id=odd&status=succeeded').set('Authorization', mine).expect(200);
     expect(odd.body.data.map((r: { id: string }) => r.id)).toEqual([ids[3], ids[1]]);
+    const empty = await t.http.get('/v1/runs?agent_id=&status=&limit=&cursor=').set('Authorization', mine).expect(200); // empty = no filter
+    expect(empty.body.data).toHaveLength(5);
     await t.http.get('/v1/runs?limit=0').set('Authorization', mine).expect(400);
     await t.http.get('/v1/runs?limit=101').set('Authorization', mine).expect(400);
     await t.http.get('/v1/runs?status=done').set('Authorization', mine).expect(400);

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import express from 'express';
 import type { AppConfig } from '../infra/config/app.config.js';
@@ -29,7 +30,8 @@ export async function setUpHttpApp(app: INestApplication, config: AppConfig): Pr
   http.getHttpServer().on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) return socket.destroy();
     const [status, title] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request header fields too large'] : [400, 'Bad request'];
-    const body = JSON.stringify({ type: status === 431 ? 'headers-too-large' : 'bad-request', title, status, detail: 'The request could not be parsed as HTTP.' });
-    socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    const requestId = randomUUID();
+    const body = JSON.stringify({ type: status === 431 ? 'headers-too-large' : 'bad-request', title, status, detail: 'The request could not be parsed as HTTP.', request_id: requestId });
+    socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nX-Request-Id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
 }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -77,19 +77,25 @@ export class CreateRunDto {
   metadata?: Record<string, unknown>;
 }
 
+/** `?status=` (empty) means no filter, as an omitted parameter does. */
+const emptyAsAbsent = () => Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value));
+
 export class ListRunsQueryDto {
   @ApiPropertyOptional({ pattern: '^[A-Za-z0-9._-]{1,128}$' })
+  @emptyAsAbsent()
   @IsOptional()
   @IsString()
   @Matches(AGENT_ID_PATTERN, { message: 'agent_id must match ^[A-Za-z0-9._-]{1,128}$' })
   agent_id?: string;
 
   @ApiPropertyOptional({ enum: RUN_STATUSES })
+  @emptyAsAbsent()
   @IsOptional()
   @IsIn(RUN_STATUSES, { message: `status must be one of ${RUN_STATUSES.join(', ')}` })
   status?: RunStatus;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @emptyAsAbsent()
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -98,6 +104,7 @@ export class ListRunsQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({ description: 'Opaque cursor: next_cursor of the previous page.' })
+  @emptyAsAbsent()
   @IsOptional()
   @IsString()
   @MaxLength(512)
