@@ -77,8 +77,9 @@ export class CreateRunDto {
   metadata?: Record<string, unknown>;
 }
 
-/** `?status=` (empty) means no filter, as an omitted parameter does. */
-const emptyAsAbsent = () => Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value));
+/** `?status=` (empty) means no filter, as an omitted parameter does (the raw value is read: @Type already made '' a 0). */
+const emptyAsAbsent = () =>
+  Transform(({ value, obj, key }: { value: unknown; obj: Record<string, unknown>; key: string }) => (obj[key] === '' ? undefined : value));
 
 export class ListRunsQueryDto {
   @ApiPropertyOptional({ pattern: '^[A-Za-z0-9._-]{1,128}$' })
