@@ -1,9 +1,10 @@
-import { startSideEffectServer, type SideEffectServer } from './support/side-effect-server.js';
-import { createTenant, createTestEnvironment, startTestApp, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
+import type { SideEffectServer } from './support/side-effect-server.js';
+import { type RunsHarness, startRunsHarness, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
 import { spawnWorker, type WorkerProcess } from './support/worker-process.js';
 
 /** SIGTERM to a worker process: the run in hand finishes, or past the grace period goes back to the queue. */
 describe('graceful shutdown of a worker process (real processes, PostgreSQL, Redis)', () => {
+  let h: RunsHarness;
   let env: TestEnvironment;
   let api: TestApp;
   let server: SideEffectServer;
@@ -11,17 +12,13 @@ describe('graceful shutdown of a worker process (real processes, PostgreSQL, Red
   const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    server = await startSideEffectServer();
-    env = await createTestEnvironment({ WORKER_ENABLED: 'false', SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${server.port}`, RUN_RETRY_BACKOFF_MS: '100', SWEEP_INTERVAL_MS: '3600000' });
-    api = await startTestApp(env.env);
-    auth = (await createTenant(api, 'graceful')).auth;
+    h = await startRunsHarness('graceful', (s) => ({ WORKER_ENABLED: 'false', SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${s.port}`, RUN_RETRY_BACKOFF_MS: '100', SWEEP_INTERVAL_MS: '3600000' }));
+    ({ env, app: api, server, auth } = h);
   });
 
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.kill('SIGKILL')));
-    await api?.close();
-    await server?.close();
-    await env?.dispose();
+    await h?.dispose();
   });
 
   const submit = async (steps: unknown[]) => (await api.http.post('/v1/agents/graceful/runs').set('Authorization', auth).send({ steps }).expect(202)).body.id as string;

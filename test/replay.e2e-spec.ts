@@ -1,6 +1,6 @@
 import { sha256, simpleCanonical } from './support/canonical.js';
-import { startSideEffectServer, type SideEffectServer } from './support/side-effect-server.js';
-import { createTenant, createTestEnvironment, startTestApp, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
+import type { SideEffectServer } from './support/side-effect-server.js';
+import { createTenant, type RunsHarness, startRunsHarness, type TestApp, waitFor } from './support/test-app.js';
 
 interface Step {
   index: number;
@@ -17,22 +17,18 @@ interface Step {
 }
 
 describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counting server)', () => {
-  let env: TestEnvironment;
+  let h: RunsHarness;
   let t: TestApp;
   let server: SideEffectServer;
   let auth: string;
 
   beforeAll(async () => {
-    server = await startSideEffectServer();
-    env = await createTestEnvironment({ SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${server.port}`, RUN_RETRY_BACKOFF_MS: '50' });
-    t = await startTestApp(env.env);
-    auth = (await createTenant(t, 'replayer')).auth;
+    h = await startRunsHarness('replayer', (s) => ({ SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${s.port}`, RUN_RETRY_BACKOFF_MS: '50' }));
+    ({ app: t, server, auth } = h);
   });
 
   afterAll(async () => {
-    await t?.close();
-    await server?.close();
-    await env?.dispose();
+    await h?.dispose();
   });
 
   const getRun = async (id: string) => (await t.http.get(`/v1/runs/${id}`).set('Authorization', auth).expect(200)).body;

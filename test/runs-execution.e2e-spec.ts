@@ -2,8 +2,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from './support/env.js';
 import { sha256, simpleCanonical } from './support/canonical.js';
-import { startSideEffectServer, type SideEffectServer } from './support/side-effect-server.js';
-import { createTenant, createTestEnvironment, startTestApp, startTestWorker, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
+import type { SideEffectServer } from './support/side-effect-server.js';
+import { createTenant, type RunsHarness, startRunsHarness, startTestWorker, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
 
 interface Run {
   id: string;
@@ -16,26 +16,19 @@ interface Run {
 const FINISHED = ['succeeded', 'failed', 'cancelled'];
 
 describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () => {
+  let h: RunsHarness;
   let env: TestEnvironment;
   let t: TestApp;
   let server: SideEffectServer;
   let auth: string;
 
   beforeAll(async () => {
-    server = await startSideEffectServer();
-    env = await createTestEnvironment({
-      SKILL_HTTP_ALLOWED_HOSTS: `*,127.0.0.1:${server.port}`,
-      RUN_RETRY_BACKOFF_MS: '50',
-      WORKER_CONCURRENCY: '4',
-    });
-    t = await startTestApp(env.env);
-    auth = (await createTenant(t, 'exec')).auth;
+    h = await startRunsHarness('exec', (s) => ({ SKILL_HTTP_ALLOWED_HOSTS: `*,127.0.0.1:${s.port}`, RUN_RETRY_BACKOFF_MS: '50', WORKER_CONCURRENCY: '4' }));
+    ({ env, app: t, server, auth } = h);
   });
 
   afterAll(async () => {
-    await t?.close();
-    await server?.close();
-    await env?.dispose();
+    await h?.dispose();
   });
 
   const submit = async (steps: unknown[], input: unknown = {}, agent = 'agent-x', authorization = auth): Promise<Run> => {

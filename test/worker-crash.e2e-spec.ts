@@ -1,11 +1,12 @@
 import { Queue } from 'bullmq';
 import { TEST_REDIS_URL } from './support/env.js';
-import { startSideEffectServer, type SideEffectServer } from './support/side-effect-server.js';
-import { createTenant, createTestEnvironment, startTestApp, startTestWorker, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
+import type { SideEffectServer } from './support/side-effect-server.js';
+import { type RunsHarness, startRunsHarness, startTestWorker, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
 import { spawnWorker, type WorkerProcess } from './support/worker-process.js';
 
 /** Crash and loss drills at test scale: a SIGKILLed worker process, and a run whose job was lost. */
 describe('crashed workers and lost jobs (real processes, PostgreSQL, Redis)', () => {
+  let h: RunsHarness;
   let env: TestEnvironment;
   let api: TestApp;
   let server: SideEffectServer;
@@ -13,23 +14,19 @@ describe('crashed workers and lost jobs (real processes, PostgreSQL, Redis)', ()
   const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    server = await startSideEffectServer();
-    env = await createTestEnvironment({
+    h = await startRunsHarness('crash', (s) => ({
       WORKER_ENABLED: 'false', // the API process here only creates runs
-      SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${server.port}`,
+      SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${s.port}`,
       WORKER_LOCK_DURATION_MS: '2000',
       STEP_CLAIM_LEASE_MS: '1500',
       SWEEP_INTERVAL_MS: '3600000',
-    });
-    api = await startTestApp(env.env);
-    auth = (await createTenant(api, 'crash')).auth;
+    }));
+    ({ env, app: api, server, auth } = h);
   });
 
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.kill('SIGTERM')));
-    await api?.close();
-    await server?.close();
-    await env?.dispose();
+    await h?.dispose();
   });
 
   const getRun = async (id: string) => (await api.http.get(`/v1/runs/${id}`).set('Authorization', auth).expect(200)).body;

@@ -6,6 +6,7 @@ import { AppModule } from '../../src/app.module.js';
 import { CLOCK, type Clock } from '../../src/infra/clock.js';
 import { type AppConfig, loadConfig } from '../../src/infra/config/app.config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { startSideEffectServer, type SideEffectServer } from './side-effect-server.js';
 import { TEST_REDIS_URL } from './env.js';
 import { deleteRedisPrefix, testRedisPrefix } from './redis.js';
 
@@ -99,4 +100,29 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs 
     if (Date.now() > deadline) throw new Error(`waitFor: condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** What the run suites share: a side-effect server, a test environment, the app and one tenant. */
+export interface RunsHarness {
+  env: TestEnvironment;
+  app: TestApp;
+  server: SideEffectServer;
+  auth: string;
+  dispose(): Promise<void>;
+}
+
+/** Starts the side-effect server first, so the environment can allow its port (`envFor(server)`). */
+export async function startRunsHarness(tenantName: string, envFor: (server: SideEffectServer) => Record<string, string>): Promise<RunsHarness> {
+  const server = await startSideEffectServer();
+  const env = await createTestEnvironment(envFor(server));
+  const app = await startTestApp(env.env);
+  const auth = (await createTenant(app, tenantName)).auth;
+  return {
+    env, app, server, auth,
+    dispose: async () => {
+      await app.close();
+      await server.close();
+      await env.dispose();
+    },
+  };
 }
