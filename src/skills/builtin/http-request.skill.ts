@@ -62,9 +62,8 @@ export class HttpRequestSkill implements SkillHandler {
   }
 
   async execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown> {
-    if (this.validate(params, { isRef: () => false }).length > 0) {
-      throw new SkillError(`invalid params: ${this.validate(params, { isRef: () => false }).map((e) => e.message).join('; ')}`, false);
-    }
+    const invalid = this.validate(params, { isRef: () => false });
+    if (invalid.length > 0) throw new SkillError(`invalid params: ${invalid.map((e) => e.message).join('; ')}`, false);
     let url = new URL(params.url as string);
     let method = ((params.method as string | undefined) ?? 'GET').toUpperCase();
     const headers = { ...((params.headers as Record<string, string> | undefined) ?? {}) };

@@ -2,9 +2,10 @@ import type { EntityManager } from 'typeorm';
 import { queryRows } from '../../infra/database/sql.js';
 import type { NewRun, RunError, RunRecord, RunStatus } from '../run.types.js';
 
-const INSERT_COLUMNS = 'id, tenant_id, agent_id, status, idempotency_key, input, steps, metadata, attempts, replay_of, replay_options, created_at, updated_at';
+/** Columns written for a new run, in the order of newRunParams (shared by the idempotent insert). */
+export const NEW_RUN_COLUMNS = 'id, tenant_id, agent_id, status, idempotency_key, input, steps, metadata, attempts, replay_of, replay_options, created_at, updated_at';
 
-/** The parameters of INSERT_COLUMNS for a new run, $1..$13 (shared by the idempotent insert). */
+/** The parameters of NEW_RUN_COLUMNS for a new run, $1..$13 (shared by the idempotent insert). */
 export function newRunParams(run: NewRun): unknown[] {
   return [
     run.id, run.tenant_id, run.agent_id, 'queued', run.idempotency_key, JSON.stringify(run.input ?? null),
@@ -13,7 +14,6 @@ export function newRunParams(run: NewRun): unknown[] {
     run.created_at, run.created_at,
   ];
 }
-export const NEW_RUN_COLUMNS = INSERT_COLUMNS;
 
 export interface RunFilters {
   agentId?: string;
@@ -26,7 +26,7 @@ export interface RunFilters {
 export class RunStoreDriver {
   async insertRun(manager: EntityManager, run: NewRun): Promise<RunRecord> {
     const rows: RunRecord[] = await queryRows(manager,
-      `INSERT INTO runs (${INSERT_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING *`,
+      `INSERT INTO runs (${NEW_RUN_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING *`,
       newRunParams(run),
     );
     return rows[0]!;

@@ -6,11 +6,6 @@ import type { ReplayResult } from './replay-enforcer.driver.js';
 const COLUMNS = `index, name, skill, params, replay_behavior, idempotency_key, status, output, output_hash,
   executed, skipped, checked, from_cache, expected_hash, mismatch, error, attempts, started_at, finished_at, duration_ms`;
 
-interface StepRow extends Omit<StepRecord, 'output_hash' | 'expected_hash'> {
-  output_hash: string | null;
-  expected_hash: string | null;
-}
-
 export interface CompletedKeyRecord {
   skill: string;
   params: unknown;
@@ -39,8 +34,7 @@ function attemptParams(a: StepAttempt): unknown[] {
 /** Trace rows (run_steps), owned by the logs domain. Works in the manager it is handed. */
 export class TraceStoreDriver {
   async getSteps(manager: EntityManager, runId: string): Promise<StepRecord[]> {
-    const rows: StepRow[] = await queryRows(manager, `SELECT ${COLUMNS} FROM run_steps WHERE run_id = $1 ORDER BY index`, [runId]);
-    return rows;
+    return queryRows<StepRecord>(manager, `SELECT ${COLUMNS} FROM run_steps WHERE run_id = $1 ORDER BY index`, [runId]);
   }
 
   /**
