@@ -70,12 +70,12 @@ function start(script: string, env: Record<string, string>, readyText: string): 
   const child = spawn(process.execPath, [resolve(script)], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const line = new Promise<string>((res, rej) => {
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const found = out.split('\n').find((l) => l.includes(readyText));
       if (found) res(found);
     });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (code) => rej(new Error(`${script} exited ${code}:\n${out}`)));
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -119,7 +119,7 @@ async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
 
 /** The median of each field over the rounds. */
 function median(runs: Measured[]): Measured & { all: number[] } {
-  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   return {
     rps: mid(runs.map((r) => r.rps)), p50: mid(runs.map((r) => r.p50)), p99: mid(runs.map((r) => r.p99)),
     non2xx: runs.reduce((a, r) => a + r.non2xx, 0), errors: runs.reduce((a, r) => a + r.errors, 0), all: runs.map((r) => r.rps),
@@ -227,16 +227,16 @@ async function main(): Promise<void> {
     const order = Object.keys(scenarios) as Array<keyof typeof scenarios>;
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < order.length; i++) {
-        const name = order[(i + round) % order.length]!;
+        const name = order[(i + round) % order.length];
         rounds[name].push(await scenarios[name]());
       }
     }
     const [plain, idem, peer] = [median(rounds.plain), median(rounds.idem), median(rounds.peer)];
 
     const ours = await storm(`${url}/v1/agents/storm/runs`, auth, `storm-${tag}`);
-    const oursRuns = Number((await sql<{ n: string }>(DATABASE_URL, `SELECT count(*) AS n FROM runs WHERE agent_id = 'storm'`))[0]!.n);
+    const oursRuns = Number((await sql<{ n: string }>(DATABASE_URL, `SELECT count(*) AS n FROM runs WHERE agent_id = 'storm'`))[0].n);
     const theirs = await storm(`${url}/bench/peer/storm-peer`, auth, `storm-peer-${tag}`);
-    const theirRuns = Number((await sql<{ n: string }>(DATABASE_URL, `SELECT count(*) AS n FROM runs WHERE agent_id = 'storm-peer'`))[0]!.n);
+    const theirRuns = Number((await sql<{ n: string }>(DATABASE_URL, `SELECT count(*) AS n FROM runs WHERE agent_id = 'storm-peer'`))[0].n);
     log(`storm: ours ${fmtHist(ours)} (${oursRuns} run), peer ${fmtHist(theirs)} (${theirRuns} run)`);
     await server.stop();
     procs.pop();
@@ -259,7 +259,7 @@ async function main(): Promise<void> {
       requests: [{ method: 'POST', headers: { authorization: key2, 'content-type': 'application/json' }, body: threeSteps }],
     });
     const submitSeconds = (Date.now() - e2eStarted) / 1000;
-    await waitUntil(async () => Number((await sql<{ n: string }>(DATABASE_URL, `SELECT count(*) AS n FROM runs WHERE agent_id = 'e2e' AND status IN ('succeeded','failed')`))[0]!.n) >= E2E_RUNS, 600_000);
+    await waitUntil(async () => Number((await sql<{ n: string }>(DATABASE_URL, `SELECT count(*) AS n FROM runs WHERE agent_id = 'e2e' AND status IN ('succeeded','failed')`))[0].n) >= E2E_RUNS, 600_000);
     const e2eSeconds = (Date.now() - e2eStarted) / 1000;
     const [{ failed }] = await sql<{ failed: string }>(DATABASE_URL, `SELECT count(*) FILTER (WHERE status <> 'succeeded') AS failed FROM runs WHERE agent_id = 'e2e'`);
     const e2eRate = E2E_RUNS / e2eSeconds;
@@ -272,9 +272,9 @@ async function main(): Promise<void> {
       return (await r.json()) as { id: string };
     };
     const finished = async (id: string) => {
-      await waitUntil(async () => ['succeeded', 'failed'].includes((await sql<{ status: string }>(DATABASE_URL, 'SELECT status FROM runs WHERE id = $1', [id]))[0]!.status), 600_000);
+      await waitUntil(async () => ['succeeded', 'failed'].includes((await sql<{ status: string }>(DATABASE_URL, 'SELECT status FROM runs WHERE id = $1', [id]))[0].status), 600_000);
       const [row] = await sql<{ ms: number }>(DATABASE_URL, 'SELECT extract(epoch FROM finished_at - started_at) * 1000 AS ms FROM runs WHERE id = $1', [id]);
-      return Number(row!.ms);
+      return Number(row.ms);
     };
     const original = await call('/v1/agents/replay/runs', big);
     const originalMs = await finished(original.id);

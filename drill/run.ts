@@ -83,8 +83,8 @@ function startProc(name: string, script: string, env: Record<string, string>, re
       out += d.toString();
       if (out.includes(readyText)) res();
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => rej(new Error(`${name} exited (${code}) before ready:\n${out.slice(-2000)}`)));
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -142,7 +142,7 @@ async function clientLoop(nextKey: () => string | null, apis: string[], auth: st
     const duplicates = 1 + Math.floor(Math.random() * 3);
     for (let attempt = 0; ; attempt++) {
       if (Date.now() > stopAt) return;
-      const api = apis[Math.floor(Math.random() * apis.length)]!;
+      const api = apis[Math.floor(Math.random() * apis.length)];
       const sends = Array.from({ length: attempt === 0 ? duplicates : 1 }, async () => {
         stats.sent++;
         try {
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   try {
     const apiPorts = [await freePort(), await freePort()];
     const apis = apiPorts.map((port, i) => startProc(`api-${i + 1}`, 'dist/src/main.js', { ...env, PORT: String(port), HOST: '127.0.0.1', WORKER_ENABLED: 'false' }, 'listening on'));
-    await apis[0]!.ready; // the first boot runs the migrations
+    await apis[0].ready; // the first boot runs the migrations
     await Promise.all(apis.map((a) => a.ready));
     procs.push(...apis);
     const worker = (n: number) => startProc(`worker-${n}`, 'dist/src/worker.js', env, 'worker started');
@@ -231,12 +231,12 @@ async function main(): Promise<void> {
     // ---- the faults, while the load runs ----
     await sleep(3_000);
     event('kill -9 worker-1 (mid-run)');
-    await workers[0]!.stop('SIGKILL');
+    await workers[0].stop('SIGKILL');
     await sleep(2_000);
     const w3 = worker(3);
     await w3.ready;
     procs.push(w3);
-    workers = [w3, workers[1]!];
+    workers = [w3, workers[1]];
     event('worker-3 started in its place');
 
     await sleep(4_000);
@@ -263,15 +263,15 @@ async function main(): Promise<void> {
     // ---- wait for every run to finish ----
     const db = new pg.Client({ connectionString: DATABASE_URL });
     await db.connect();
-    const count = async (where: string) => Number((await db.query(`SELECT count(*) AS n FROM runs WHERE ${where}`)).rows[0].n);
+    const count = async (where: string) => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM runs WHERE ${where}`)).rows[0].n);
     const deadline = Date.now() + 180_000;
     while ((await count(`status IN ('queued','running','retry')`)) > 0 && Date.now() < deadline) await sleep(500);
     const runs = await count('true');
     const succeeded = await count(`status = 'succeeded'`);
     const failed = await count(`status = 'failed'`);
     const stranded = await count(`status IN ('queued','running','retry')`);
-    const duplicateKeys = Number((await db.query(`SELECT count(*) AS n FROM (SELECT idempotency_key FROM runs GROUP BY idempotency_key HAVING count(*) > 1) d`)).rows[0].n);
-    const failures = (await db.query(`SELECT error->>'type' AS type, error->>'message' AS message, count(*) AS n FROM runs WHERE status = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5`)).rows;
+    const duplicateKeys = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM (SELECT idempotency_key FROM runs GROUP BY idempotency_key HAVING count(*) > 1) d`)).rows[0].n);
+    const failures = (await db.query<{ type: string; message: string; n: string }>(`SELECT error->>'type' AS type, error->>'message' AS message, count(*) AS n FROM runs WHERE status = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5`)).rows;
     await db.end();
     const mine = (m: Map<string, number>) => [...m.entries()].filter(([k]) => k.startsWith(`drill-${tag}-`));
     const receivedEffects = mine(effects.received);

@@ -26,8 +26,8 @@ async function startEmbedded(dataDir: string, port: number, pgPort: number): Pro
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`exited early:\n${output}`);

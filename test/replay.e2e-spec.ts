@@ -69,8 +69,8 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
     expect(tr.replay_of).toBe(original.id);
     tr.steps.forEach((step, i) => {
       expect(step).toMatchObject({ skipped: true, from_cache: true, executed: false, replay_behavior: 'skip' });
-      expect(step.output).toEqual(before.steps[i]!.output);
-      expect(step.output_hash).toBe(before.steps[i]!.output_hash);
+      expect(step.output).toEqual(before.steps[i].output);
+      expect(step.output_hash).toBe(before.steps[i].output_hash);
     });
     expect(run.replay).toEqual({ verdict: 'match', summary: { executed: 0, skipped: 3, checked: 0, from_cache: 3, mismatches: 0 }, mismatches: [] });
     expect(await trace(original.id)).toEqual(before);
@@ -91,10 +91,10 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
 
   it('check reports a changing step as a mismatch with a JSON Patch; ignore_paths covering the change match', async () => {
     const original = await submit([{ name: 'changing', skill: 'http.request', params: { url: `${server.url}/changing` } }]);
-    const recorded = (await trace(original.id)).steps[0]!;
+    const recorded = (await trace(original.id)).steps[0];
     const run = await replayed(original.id, { default_behavior: 'check' });
     expect(run).toMatchObject({ status: 'failed', error: { type: 'replay_mismatch', step_index: 0 } });
-    const step = (await trace(run.id)).steps[0]!;
+    const step = (await trace(run.id)).steps[0];
     const nowBody = step.output as { body: { generated_at: number; nonce: string } };
     expect(step.mismatch).toEqual({
       expected_hash: recorded.output_hash,
@@ -114,7 +114,7 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
     const ignoring = await replayed(original.id, { default_behavior: 'check', ignore_paths: ['/body/generated_at', '/body/nonce', '/headers/date'] });
     expect(ignoring.status).toBe('succeeded');
     expect(ignoring.replay.verdict).toBe('match');
-    const matched = (await trace(ignoring.id)).steps[0]!;
+    const matched = (await trace(ignoring.id)).steps[0];
     expect(matched.mismatch).toBeNull();
     expect(matched.expected_hash).toBe(recorded.output_hash); // hash of the original output, whole
   });
@@ -157,10 +157,10 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
     ]);
     const run = await replayed(original.id, { default_behavior: 'execute' });
     const tr = await trace(run.id);
-    const fresh = (tr.steps[0]!.output as { body: { nonce: string } }).body.nonce;
-    expect(tr.steps[1]!.output).toMatchObject({ status: 200 });
+    const fresh = (tr.steps[0].output as { body: { nonce: string } }).body.nonce;
+    expect(tr.steps[1].output).toMatchObject({ status: 200 });
     expect(JSON.parse(server.log.filter((l) => l.path === '/effect/echo-ref').at(-1)!.body)).toEqual({ nonce: fresh });
-    const originalNonce = ((await trace(original.id)).steps[0]!.output as { body: { nonce: string } }).body.nonce;
+    const originalNonce = ((await trace(original.id)).steps[0].output as { body: { nonce: string } }).body.nonce;
     expect(fresh).not.toBe(originalNonce);
   });
 
@@ -170,7 +170,7 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
     for (const behavior of ['execute', 'check', 'skip']) {
       const run = await replayed(original.id, { default_behavior: behavior });
       expect(run.status).toBe('succeeded');
-      const step = (await trace(run.id)).steps[0]!;
+      const step = (await trace(run.id)).steps[0];
       expect(step).toMatchObject({ executed: false, from_cache: true });
       if (behavior === 'check') expect(step.mismatch).toBeNull();
     }

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface SideEffectServer {
@@ -34,7 +34,7 @@ export async function startSideEffectServer(): Promise<SideEffectServer> {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     });
-  const server: Server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const body = await read(req);
     const n = (counts.get(url.pathname) ?? 0) + 1;
@@ -69,7 +69,8 @@ export async function startSideEffectServer(): Promise<SideEffectServer> {
       return;
     }
     json(404, { error: 'no such route' });
-  });
+  };
+  const server: Server = createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const hits = (path: string) => counts.get(path) ?? 0;

@@ -14,8 +14,8 @@ export async function spawnWorker(env: Record<string, string>): Promise<WorkerPr
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   await new Promise<void>((resolveStarted, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 30_000);
@@ -25,7 +25,7 @@ export async function spawnWorker(env: Record<string, string>): Promise<WorkerPr
         resolveStarted();
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`worker exited with ${code}:\n${output}`));

@@ -11,7 +11,7 @@ export function bearerToken(req: Request): string | null {
   const header = req.header('authorization');
   if (!header) return null;
   const match = /^Bearer[ \t]+([\x21-\x7e]{1,512})[ \t]*$/i.exec(header);
-  return match ? match[1]! : null;
+  return match ? match[1] : null;
 }
 
 /** Guards /v1: a live API key is required; the request carries its tenant from here on. */

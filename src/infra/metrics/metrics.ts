@@ -27,7 +27,7 @@ export class Metrics {
       async collect() {
         try {
           const depth = await queue.depth();
-          for (const [state, count] of Object.entries(depth)) this.set({ state }, count);
+          for (const [state, count] of Object.entries(depth)) this.set({ state }, Number(count));
         } catch {
           // the queue is unreachable: leave the last values
         }

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DelayedError, type Job, type Queue, Worker } from 'bullmq';
 import type { ConsumerOptions, QueueDepth, RunJobHandler, RunQueue } from './run-queue.port.js';
 
-interface RunJobData {
+export interface RunJobData {
   runId: string;
 }
 

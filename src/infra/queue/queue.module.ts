@@ -2,7 +2,7 @@ import { BullModule, getQueueToken } from '@nestjs/bullmq';
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { AppConfig } from '../config/app.config.js';
-import { BullmqRunQueue } from './bullmq-run.queue.js';
+import { BullmqRunQueue, type RunJobData } from './bullmq-run.queue.js';
 import { InProcessRunQueue } from './in-process-run.queue.js';
 import { RUN_QUEUE, RUNS_QUEUE_NAME } from './run-queue.port.js';
 
@@ -25,7 +25,7 @@ export class QueueModule {
         BullModule.registerQueue({ name: RUNS_QUEUE_NAME }),
       ],
       providers: [
-        { provide: RUN_QUEUE, inject: [getQueueToken(RUNS_QUEUE_NAME)], useFactory: (queue: Queue) => new BullmqRunQueue(queue) },
+        { provide: RUN_QUEUE, inject: [getQueueToken(RUNS_QUEUE_NAME)], useFactory: (queue: Queue<RunJobData>) => new BullmqRunQueue(queue) },
       ],
       exports: [RUN_QUEUE],
     };

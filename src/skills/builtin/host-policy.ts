@@ -35,9 +35,9 @@ export class HostPolicy {
 
 function parseEntry(item: string): { host: string; port: number | null } {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(item);
-  if (bracketed) return { host: normaliseHost(bracketed[1]!), port: bracketed[2] ? Number(bracketed[2]) : null };
+  if (bracketed) return { host: normaliseHost(bracketed[1]), port: bracketed[2] ? Number(bracketed[2]) : null };
   const parts = item.split(':');
-  if (parts.length === 2 && /^\d+$/.test(parts[1]!)) return { host: normaliseHost(parts[0]!), port: Number(parts[1]) };
+  if (parts.length === 2 && /^\d+$/.test(parts[1])) return { host: normaliseHost(parts[0]), port: Number(parts[1]) };
   return { host: normaliseHost(item), port: null };
 }
 

@@ -123,14 +123,14 @@ export class HttpRequestSkill implements SkillHandler {
         const bad = addresses.find((a) => !policy.allowsAddress(host, port, a.address));
         if (bad) return callback(Object.assign(refuse(`${hostname} resolves to non-public address ${bad.address}`), { code: 'EREFUSED_SSRF' }), []);
         if (options.all) return callback(null, addresses);
-        return callback(null, addresses[0]!.address, addresses[0]!.family);
+        return callback(null, addresses[0].address, addresses[0].family);
       });
     };
 
     const client = url.protocol === 'https:' ? https : http;
     const maxBytes = this.config.SKILL_HTTP_MAX_RESPONSE_BYTES;
     return new Promise<Response>((resolve, reject) => {
-      const req = client.request(url, { method, headers, signal, lookup: lookup as never }, (res) => {
+      const req = client.request(url, { method, headers, signal, lookup: lookup }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {

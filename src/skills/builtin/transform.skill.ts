@@ -46,7 +46,7 @@ export class TransformSkill implements SkillHandler {
     const expression = params.expression;
     if (typeof expression !== 'string') throw new SkillError('expression must be a string', false);
     try {
-      const value = await compile(expression).evaluate(context.document);
+      const value: unknown = await compile(expression).evaluate(context.document);
       return value === undefined ? null : value;
     } catch (error) {
       if (error instanceof SkillError) throw error;

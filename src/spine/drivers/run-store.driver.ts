@@ -29,7 +29,7 @@ export class RunStoreDriver {
       `INSERT INTO runs (${NEW_RUN_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING *`,
       newRunParams(run),
     );
-    return rows[0]!;
+    return rows[0];
   }
 
   async findForTenant(manager: EntityManager, tenantId: string, id: string): Promise<RunRecord | null> {

@@ -31,7 +31,7 @@ describe('plan validation and $ref resolution', () => {
     ['input', 0, 'not an RFC 6901'],
     ['/input/~2', 0, 'not an RFC 6901'],
   ])('pointer %p from step %p: %p', (pointer, index, problem) => {
-    const found = refProblem(pointer, index as number);
+    const found = refProblem(pointer, index);
     if (problem === null) expect(found).toBeNull();
     else expect(found).toContain(problem);
   });

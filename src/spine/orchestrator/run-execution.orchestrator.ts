@@ -146,7 +146,7 @@ export class RunExecutionOrchestrator {
     previousAttempts: number,
   ): Promise<{ result: ReplayResult } | { error: StepError & { retryable: boolean } }> {
     const manager = this.dataSource.manager;
-    const spec = run.steps[index]!;
+    const spec = run.steps[index];
     const document = { input: run.input, steps: outputs.map((output) => ({ output })) };
     const behavior = replay ? behaviorFor(replay.options, index, spec.replay_behavior) : 'execute';
     // A replay's trace records the behavior this replay applied to the step.
@@ -171,7 +171,7 @@ export class RunExecutionOrchestrator {
       ignore_paths: replay?.options.ignore_paths ?? [],
     };
     // Fast steps are written once, when they finish; a step still running after a moment is shown as running.
-    let runningWrite: Promise<void> | null = null;
+    let runningWrite = null as Promise<void> | null;
     const timer = setTimeout(() => {
       runningWrite = this.traces.markRunning(manager, attempt).catch((e: unknown) => this.logger.warn(`run ${run.id} step ${index}: ${String(e)}`));
     }, RUNNING_RECORD_DELAY_MS);

@@ -127,7 +127,7 @@ export class RunsOrchestrator {
     if (query.cursor !== undefined) filters.beforeSeq = decodeCursor(query.cursor);
     const rows = await this.runs.list(this.dataSource.manager, tenantId, filters, query.limit);
     const data = rows.slice(0, query.limit);
-    return { data, next_cursor: rows.length > query.limit ? encodeCursor(data[data.length - 1]!.seq) : null };
+    return { data, next_cursor: rows.length > query.limit ? encodeCursor(data[data.length - 1].seq) : null };
   }
 
   /** Queued/running/retry -> cancelled (a running step may finish; no further step starts). */

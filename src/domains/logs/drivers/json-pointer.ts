@@ -40,7 +40,7 @@ export function withoutPaths(document: unknown, pointers: readonly string[]): un
 export function jsonDiff(from: unknown, to: unknown): jsonpatch.Operation[] {
   const objectLike = (v: unknown) => v !== null && typeof v === 'object';
   if (objectLike(from) && objectLike(to) && Array.isArray(from) === Array.isArray(to)) {
-    return jsonpatch.compare(from as object, to as object);
+    return jsonpatch.compare(from, to);
   }
   return [{ op: 'replace', path: '', value: to }];
 }

@@ -101,7 +101,7 @@ export class TraceStoreDriver {
   /** Steps from `fromIndex` on that have not finished become `cancelled` (recorded if never started). */
   async cancelRemaining(manager: EntityManager, runId: string, plan: readonly StepSpec[], fromIndex: number, at: Date): Promise<void> {
     for (let index = fromIndex; index < plan.length; index++) {
-      const spec = plan[index]!;
+      const spec = plan[index];
       await queryRows(manager,
         `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, finished_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'cancelled', $8)
