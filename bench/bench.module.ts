@@ -36,7 +36,13 @@ class BenchController {
   async peer(@CurrentTenant() tenantId: string, @Param('agentId') agentId: string, @Body() body: CreateRunDto, @Req() req: Request) {
     const raw = req.body as { input?: unknown; steps?: unknown; metadata?: unknown };
     const created = await this.runs.createRun({
-      tenantId, agentId, idempotencyKey: null, body: raw, input: raw.input ?? {}, steps: toStepSpecs(raw.steps, body.steps), metadata: raw.metadata ?? {},
+      tenantId,
+      agentId,
+      idempotencyKey: null,
+      body: raw,
+      input: raw.input ?? {},
+      steps: toStepSpecs(raw.steps, body.steps),
+      metadata: raw.metadata ?? {},
     });
     return presentRun(created.run);
   }
@@ -49,7 +55,10 @@ export class BenchModule {
       module: BenchModule,
       imports: [
         OrchestratorModule,
-        NodeIdempotencyModule.forRootAsync({ storage: { adapter: StorageAdapterEnum.redis, options: { url: redisUrl } }, cacheTTLMS: 86_400_000 }),
+        NodeIdempotencyModule.forRootAsync({
+          storage: { adapter: StorageAdapterEnum.redis, options: { url: redisUrl } },
+          cacheTTLMS: 86_400_000,
+        }),
       ],
       controllers: [BenchController],
       providers: [ApiKeyGuard, TenantRateLimitGuard],

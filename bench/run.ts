@@ -67,7 +67,10 @@ interface Proc {
 }
 
 function start(script: string, env: Record<string, string>, readyText: string): Proc {
-  const child = spawn(process.execPath, [resolve(script)], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [resolve(script)], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const line = new Promise<string>((res, rej) => {
     child.stdout.on('data', (d: Buffer) => {
@@ -121,15 +124,23 @@ async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
 function median(runs: Measured[]): Measured & { all: number[] } {
   const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   return {
-    rps: mid(runs.map((r) => r.rps)), p50: mid(runs.map((r) => r.p50)), p99: mid(runs.map((r) => r.p99)),
-    non2xx: runs.reduce((a, r) => a + r.non2xx, 0), errors: runs.reduce((a, r) => a + r.errors, 0), all: runs.map((r) => r.rps),
+    rps: mid(runs.map((r) => r.rps)),
+    p50: mid(runs.map((r) => r.p50)),
+    p99: mid(runs.map((r) => r.p99)),
+    non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+    all: runs.map((r) => r.rps),
   };
 }
 
 async function storm(url: string, auth: string, key: string): Promise<Map<number, number>> {
   const responses = await Promise.all(
     Array.from({ length: 200 }, () =>
-      fetch(url, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json', 'idempotency-key': key }, body: createBody }).then(async (r) => {
+      fetch(url, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/json', 'idempotency-key': key },
+        body: createBody,
+      }).then(async (r) => {
         await r.arrayBuffer();
         return r.status;
       }),
@@ -140,7 +151,11 @@ async function storm(url: string, auth: string, key: string): Promise<Map<number
   return histogram;
 }
 
-const fmtHist = (h: Map<number, number>) => [...h.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}: ${n}`).join(', ');
+const fmtHist = (h: Map<number, number>) =>
+  [...h.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([s, n]) => `${s}: ${n}`)
+    .join(', ');
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -154,9 +169,20 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Prom
 async function replayEngineRates(): Promise<{ skip: number; check: number }> {
   const clock = { now: () => new Date() };
   const enforcer = new ReplayEnforcer(new MemoryStepIdempotencyStore(clock), { ttlSeconds: 3600, leaseMs: 30_000, waitMs: 1_000, clock });
-  const output = (i: number) => ({ status: 200, headers: { 'content-type': 'application/json', date: 'Mon, 23 Nov 2026 10:00:00 GMT' }, body: { id: i, items: [1, 2, 3], note: 'recorded output' } });
+  const output = (i: number) => ({
+    status: 200,
+    headers: { 'content-type': 'application/json', date: 'Mon, 23 Nov 2026 10:00:00 GMT' },
+    body: { id: i, items: [1, 2, 3], note: 'recorded output' },
+  });
   const trace = (behavior: 'skip' | 'check'): EnforcedStep[] =>
-    Array.from({ length: 1000 }, (_, i) => ({ index: i, skill: 'http.request', params: { url: `https://api.example.com/items/${i}` }, idempotency_key: null, behavior, recorded: { output: output(i) } }));
+    Array.from({ length: 1000 }, (_, i) => ({
+      index: i,
+      skill: 'http.request',
+      params: { url: `https://api.example.com/items/${i}` },
+      idempotency_key: null,
+      behavior,
+      recorded: { output: output(i) },
+    }));
   const executor = async (s: EnforcedStep) => output(s.index);
   const rate = async (behavior: 'skip' | 'check') => {
     const steps = trace(behavior);
@@ -173,7 +199,13 @@ function hashing(): { canonical: number; plain: number; bytes: number } {
   const doc = {
     id: 'order-42',
     customer: { id: 7, name: 'Ada Lovelace', email: 'ada@example.com', tags: ['vip', 'beta', 'émigré'] },
-    lines: Array.from({ length: 40 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: (i % 5) + 1, price: 12.5 + i, title: `Item number ${i} with a longer title`, flags: { gift: i % 2 === 0, fragile: i % 3 === 0 } })),
+    lines: Array.from({ length: 40 }, (_, i) => ({
+      sku: `SKU-${1000 + i}`,
+      qty: (i % 5) + 1,
+      price: 12.5 + i,
+      title: `Item number ${i} with a longer title`,
+      flags: { gift: i % 2 === 0, fragile: i % 3 === 0 },
+    })),
     totals: { net: 1234.56, tax: 234.5, gross: 1469.06 },
     notes: 'Leave at the door. '.repeat(10),
   };
@@ -196,7 +228,17 @@ async function main(): Promise<void> {
   const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
   await sql(BASE_DB, `CREATE DATABASE ${dbName}`);
   const DATABASE_URL = dbUrl(dbName);
-  const base = { DATABASE_URL, REDIS_URL, REDIS_PREFIX: prefix, RATE_LIMIT_PER_SECOND: '0', LOG_REQUESTS: 'false', LOG_LEVEL: 'warn', MAX_STEPS: '1000', DB_POOL_SIZE: '20', NODE_ENV: 'production' };
+  const base = {
+    DATABASE_URL,
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    RATE_LIMIT_PER_SECOND: '0',
+    LOG_REQUESTS: 'false',
+    LOG_LEVEL: 'warn',
+    MAX_STEPS: '1000',
+    DB_POOL_SIZE: '20',
+    NODE_ENV: 'production',
+  };
   const procs: Proc[] = [];
   try {
     // ---- HTTP: bare, plain insert, idempotent create, peer -------------------------------------
@@ -208,12 +250,16 @@ async function main(): Promise<void> {
     const url = `http://127.0.0.1:${port}`;
     const post = (path: string, keyed: boolean): autocannon.Options => ({
       url: `${url}${path}`,
-      requests: [{
-        method: 'POST',
-        headers: { authorization: auth, 'content-type': 'application/json' },
-        body: createBody,
-        ...(keyed ? { setupRequest: (req: autocannon.Request) => ({ ...req, headers: { ...req.headers, 'idempotency-key': randomUUID() } }) } : {}),
-      }],
+      requests: [
+        {
+          method: 'POST',
+          headers: { authorization: auth, 'content-type': 'application/json' },
+          body: createBody,
+          ...(keyed
+            ? { setupRequest: (req: autocannon.Request) => ({ ...req, headers: { ...req.headers, 'idempotency-key': randomUUID() } }) }
+            : {}),
+        },
+      ],
     });
     const bare = await cannon('bare', { url: `${url}/bench/bare` });
     // (b), (c), (d) interleaved over ROUNDS rounds in rotating order; the median of each is reported,
@@ -255,25 +301,60 @@ async function main(): Promise<void> {
     await Promise.all(workers.map((w) => w.line));
     const e2eStarted = Date.now();
     const submitted = await autocannon({
-      url: `http://127.0.0.1:${port2}/v1/agents/e2e/runs`, amount: E2E_RUNS, connections: CONNECTIONS,
+      url: `http://127.0.0.1:${port2}/v1/agents/e2e/runs`,
+      amount: E2E_RUNS,
+      connections: CONNECTIONS,
       requests: [{ method: 'POST', headers: { authorization: key2, 'content-type': 'application/json' }, body: threeSteps }],
     });
     const submitSeconds = (Date.now() - e2eStarted) / 1000;
-    await waitUntil(async () => Number((await sql<{ n: string }>(DATABASE_URL, `SELECT count(*) AS n FROM runs WHERE agent_id = 'e2e' AND status IN ('succeeded','failed')`))[0].n) >= E2E_RUNS, 600_000);
+    await waitUntil(
+      async () =>
+        Number(
+          (
+            await sql<{ n: string }>(
+              DATABASE_URL,
+              `SELECT count(*) AS n FROM runs WHERE agent_id = 'e2e' AND status IN ('succeeded','failed')`,
+            )
+          )[0].n,
+        ) >= E2E_RUNS,
+      600_000,
+    );
     const e2eSeconds = (Date.now() - e2eStarted) / 1000;
-    const [{ failed }] = await sql<{ failed: string }>(DATABASE_URL, `SELECT count(*) FILTER (WHERE status <> 'succeeded') AS failed FROM runs WHERE agent_id = 'e2e'`);
+    const [{ failed }] = await sql<{ failed: string }>(
+      DATABASE_URL,
+      `SELECT count(*) FILTER (WHERE status <> 'succeeded') AS failed FROM runs WHERE agent_id = 'e2e'`,
+    );
     const e2eRate = E2E_RUNS / e2eSeconds;
-    log(`e2e: ${E2E_RUNS} runs in ${e2eSeconds.toFixed(1)} s = ${e2eRate.toFixed(0)} runs/s (submitted in ${submitSeconds.toFixed(1)} s, non-2xx ${submitted.non2xx}, failed runs ${failed})`);
+    log(
+      `e2e: ${E2E_RUNS} runs in ${e2eSeconds.toFixed(1)} s = ${e2eRate.toFixed(0)} runs/s (submitted in ${submitSeconds.toFixed(1)} s, non-2xx ${submitted.non2xx}, failed runs ${failed})`,
+    );
 
     // ---- replay through the API and the workers: a 1,000-step trace ------------------------------
-    const big = JSON.stringify({ input: { n: 1 }, steps: Array.from({ length: 1000 }, (_, i) => ({ name: `s${i}`, skill: 'transform', params: { expression: `input.n + ${i}` } })) });
+    const big = JSON.stringify({
+      input: { n: 1 },
+      steps: Array.from({ length: 1000 }, (_, i) => ({ name: `s${i}`, skill: 'transform', params: { expression: `input.n + ${i}` } })),
+    });
     const call = async (path: string, body: string) => {
-      const r = await fetch(`http://127.0.0.1:${port2}${path}`, { method: 'POST', headers: { authorization: key2, 'content-type': 'application/json' }, body });
+      const r = await fetch(`http://127.0.0.1:${port2}${path}`, {
+        method: 'POST',
+        headers: { authorization: key2, 'content-type': 'application/json' },
+        body,
+      });
       return (await r.json()) as { id: string };
     };
     const finished = async (id: string) => {
-      await waitUntil(async () => ['succeeded', 'failed'].includes((await sql<{ status: string }>(DATABASE_URL, 'SELECT status FROM runs WHERE id = $1', [id]))[0].status), 600_000);
-      const [row] = await sql<{ ms: number }>(DATABASE_URL, 'SELECT extract(epoch FROM finished_at - started_at) * 1000 AS ms FROM runs WHERE id = $1', [id]);
+      await waitUntil(
+        async () =>
+          ['succeeded', 'failed'].includes(
+            (await sql<{ status: string }>(DATABASE_URL, 'SELECT status FROM runs WHERE id = $1', [id]))[0].status,
+          ),
+        600_000,
+      );
+      const [row] = await sql<{ ms: number }>(
+        DATABASE_URL,
+        'SELECT extract(epoch FROM finished_at - started_at) * 1000 AS ms FROM runs WHERE id = $1',
+        [id],
+      );
       return Number(row.ms);
     };
     const original = await call('/v1/agents/replay/runs', big);

@@ -64,7 +64,11 @@ function startEffects(): Promise<Effects> {
     req.resume();
     req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, effect })));
   });
-  return new Promise((res) => server.listen(0, '127.0.0.1', () => res({ port: (server.address() as AddressInfo).port, received, applied, close: () => server.close() })));
+  return new Promise((res) =>
+    server.listen(0, '127.0.0.1', () =>
+      res({ port: (server.address() as AddressInfo).port, received, applied, close: () => server.close() }),
+    ),
+  );
 }
 
 // ---- processes --------------------------------------------------------------------------------------
@@ -76,7 +80,10 @@ interface Proc {
 }
 
 function startProc(name: string, script: string, env: Record<string, string>, readyText: string): Proc {
-  const child = spawn(process.execPath, [resolve(script)], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [resolve(script)], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const ready = new Promise<void>((res, rej) => {
     const onData = (d: Buffer) => {
@@ -89,7 +96,9 @@ function startProc(name: string, script: string, env: Record<string, string>, re
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
-    name, child, ready,
+    name,
+    child,
+    ready,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await Promise.race([exited, sleep(15_000)]);
@@ -99,7 +108,9 @@ function startProc(name: string, script: string, env: Record<string, string>, re
 }
 
 function startRedis(port: number, dir: string): ChildProcess {
-  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: 'ignore',
+  });
 }
 
 async function redisUp(port: number): Promise<void> {
@@ -124,7 +135,14 @@ interface Stats {
   accepted: Map<string, string>; // key -> run id
 }
 
-async function clientLoop(nextKey: () => string | null, apis: string[], auth: string, effectsPort: number, stats: Stats, stopAt: number): Promise<void> {
+async function clientLoop(
+  nextKey: () => string | null,
+  apis: string[],
+  auth: string,
+  effectsPort: number,
+  stats: Stats,
+  stopAt: number,
+): Promise<void> {
   for (;;) {
     const key = nextKey();
     if (!key) return;
@@ -132,7 +150,12 @@ async function clientLoop(nextKey: () => string | null, apis: string[], auth: st
     const body = JSON.stringify({
       input: { key },
       steps: [
-        { name: 'effect', skill: 'http.request', params: { url: `http://127.0.0.1:${effectsPort}/${key}`, method: 'POST', body: { key } }, idempotency_key: `effect-${key}` },
+        {
+          name: 'effect',
+          skill: 'http.request',
+          params: { url: `http://127.0.0.1:${effectsPort}/${key}`, method: 'POST', body: { key } },
+          idempotency_key: `effect-${key}`,
+        },
         { name: 'pause', skill: 'delay', params: { ms: 50 } },
         { name: 'shape', skill: 'transform', params: { expression: '{ "key": input.key, "status": steps[0].output.status }' } },
       ],
@@ -181,8 +204,14 @@ async function main(): Promise<void> {
   const pgPort = await freePort();
   const redisPort = await freePort();
   const embedded = new EmbeddedPostgres({
-    databaseDir: join(work, 'pg'), port: pgPort, user: 'postgres', password: 'postgres', persistent: true,
-    createPostgresUser: process.getuid?.() === 0, onLog: () => undefined, onError: () => undefined,
+    databaseDir: join(work, 'pg'),
+    port: pgPort,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => undefined,
+    onError: () => undefined,
   });
   await embedded.initialise();
   await embedded.start();
@@ -192,10 +221,23 @@ async function main(): Promise<void> {
   await redisUp(redisPort);
   const effects = await startEffects();
   const env = {
-    DATABASE_URL, REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_PREFIX: 'drill', ADMIN_TOKEN: ADMIN,
-    SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${effects.port}`, RATE_LIMIT_PER_SECOND: '0', LOG_REQUESTS: 'false', LOG_LEVEL: 'info',
-    RUN_MAX_ATTEMPTS: '20', RUN_RETRY_BACKOFF_MS: '200', WORKER_LOCK_DURATION_MS: '3000', STEP_CLAIM_LEASE_MS: '2000',
-    STEP_CLAIM_WAIT_MS: '10000', SWEEP_INTERVAL_MS: '1000', SWEEP_STALE_AFTER_MS: '4000', WORKER_CONCURRENCY: '10', DB_POOL_SIZE: '8',
+    DATABASE_URL,
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    REDIS_PREFIX: 'drill',
+    ADMIN_TOKEN: ADMIN,
+    SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${effects.port}`,
+    RATE_LIMIT_PER_SECOND: '0',
+    LOG_REQUESTS: 'false',
+    LOG_LEVEL: 'info',
+    RUN_MAX_ATTEMPTS: '20',
+    RUN_RETRY_BACKOFF_MS: '200',
+    WORKER_LOCK_DURATION_MS: '3000',
+    STEP_CLAIM_LEASE_MS: '2000',
+    STEP_CLAIM_WAIT_MS: '10000',
+    SWEEP_INTERVAL_MS: '1000',
+    SWEEP_STALE_AFTER_MS: '4000',
+    WORKER_CONCURRENCY: '10',
+    DB_POOL_SIZE: '8',
     SHUTDOWN_GRACE_MS: '5000',
   };
   const procs: Proc[] = [];
@@ -207,7 +249,14 @@ async function main(): Promise<void> {
   };
   try {
     const apiPorts = [await freePort(), await freePort()];
-    const apis = apiPorts.map((port, i) => startProc(`api-${i + 1}`, 'dist/src/main.js', { ...env, PORT: String(port), HOST: '127.0.0.1', WORKER_ENABLED: 'false' }, 'listening on'));
+    const apis = apiPorts.map((port, i) =>
+      startProc(
+        `api-${i + 1}`,
+        'dist/src/main.js',
+        { ...env, PORT: String(port), HOST: '127.0.0.1', WORKER_ENABLED: 'false' },
+        'listening on',
+      ),
+    );
     await apis[0].ready; // the first boot runs the migrations
     await Promise.all(apis.map((a) => a.ready));
     procs.push(...apis);
@@ -216,7 +265,13 @@ async function main(): Promise<void> {
     await Promise.all(workers.map((w) => w.ready));
     procs.push(...workers);
     const urls = apiPorts.map((p) => `http://127.0.0.1:${p}`);
-    const tenant = (await (await fetch(`${urls[0]}/admin/tenants`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'drill' }) })).json()) as { api_key: string };
+    const tenant = (await (
+      await fetch(`${urls[0]}/admin/tenants`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'drill' }),
+      })
+    ).json()) as { api_key: string };
     const auth = `Bearer ${tenant.api_key}`;
     event(`up: 2 API processes, 2 workers, PostgreSQL :${pgPort}, Redis :${redisPort}`);
 
@@ -224,7 +279,14 @@ async function main(): Promise<void> {
     let issued = 0;
     let faultsOver = false;
     const nextKey = () => (faultsOver ? null : `drill-${tag}-${issued++}`);
-    const stats: Stats = { sent: 0, byStatus: new Map(), unavailableWithRetryAfter: 0, fiveHundredsOther: 0, networkErrors: 0, accepted: new Map() };
+    const stats: Stats = {
+      sent: 0,
+      byStatus: new Map(),
+      unavailableWithRetryAfter: 0,
+      fiveHundredsOther: 0,
+      networkErrors: 0,
+      accepted: new Map(),
+    };
     const stopAt = Date.now() + 300_000;
     const load = Promise.all(Array.from({ length: CLIENTS }, () => clientLoop(nextKey, urls, auth, effects.port, stats, stopAt)));
 
@@ -263,15 +325,26 @@ async function main(): Promise<void> {
     // ---- wait for every run to finish ----
     const db = new pg.Client({ connectionString: DATABASE_URL });
     await db.connect();
-    const count = async (where: string) => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM runs WHERE ${where}`)).rows[0].n);
+    const count = async (where: string) =>
+      Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM runs WHERE ${where}`)).rows[0].n);
     const deadline = Date.now() + 180_000;
     while ((await count(`status IN ('queued','running','retry')`)) > 0 && Date.now() < deadline) await sleep(500);
     const runs = await count('true');
     const succeeded = await count(`status = 'succeeded'`);
     const failed = await count(`status = 'failed'`);
     const stranded = await count(`status IN ('queued','running','retry')`);
-    const duplicateKeys = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM (SELECT idempotency_key FROM runs GROUP BY idempotency_key HAVING count(*) > 1) d`)).rows[0].n);
-    const failures = (await db.query<{ type: string; message: string; n: string }>(`SELECT error->>'type' AS type, error->>'message' AS message, count(*) AS n FROM runs WHERE status = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5`)).rows;
+    const duplicateKeys = Number(
+      (
+        await db.query<{ n: string }>(
+          `SELECT count(*) AS n FROM (SELECT idempotency_key FROM runs GROUP BY idempotency_key HAVING count(*) > 1) d`,
+        )
+      ).rows[0].n,
+    );
+    const failures = (
+      await db.query<{ type: string; message: string; n: string }>(
+        `SELECT error->>'type' AS type, error->>'message' AS message, count(*) AS n FROM runs WHERE status = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5`,
+      )
+    ).rows;
     await db.end();
     const mine = (m: Map<string, number>) => [...m.entries()].filter(([k]) => k.startsWith(`drill-${tag}-`));
     const receivedEffects = mine(effects.received);
@@ -281,7 +354,10 @@ async function main(): Promise<void> {
     const expectedEffects = succeeded;
     event(`finished: ${succeeded} succeeded, ${failed} failed, ${stranded} stranded`);
 
-    const histogram = [...stats.byStatus.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}: ${n}`).join(', ');
+    const histogram = [...stats.byStatus.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([s, n]) => `${s}: ${n}`)
+      .join(', ');
     const ok = (b: boolean) => (b ? 'yes' : '**NO**');
     report.push(
       '# Failure drills',
@@ -314,12 +390,15 @@ async function main(): Promise<void> {
       `| keys whose side effect was applied more than once | ${duplicatedEffects.length} | ${ok(duplicatedEffects.length === 0)} |`,
       `| keys whose request reached the server more than once (re-sent after a crash or outage; deduplicated by the server) | ${resent.length} | (information) |`,
       '',
-      ...(failures.length ? ['Failed runs by error:', '', ...failures.map((f) => `- ${f.n} x ${f.type}: ${String(f.message).slice(0, 160)}`), ''] : []),
+      ...(failures.length
+        ? ['Failed runs by error:', '', ...failures.map((f) => `- ${f.n} x ${f.type}: ${String(f.message).slice(0, 160)}`), '']
+        : []),
     );
     const md = `${report.join('\n')}\n`;
     writeFileSync(OUT, md);
     process.stdout.write(md);
-    const passed = stats.fiveHundredsOther === 0 && runs === LOGICAL_REQUESTS && duplicateKeys === 0 && stranded === 0 && duplicatedEffects.length === 0;
+    const passed =
+      stats.fiveHundredsOther === 0 && runs === LOGICAL_REQUESTS && duplicateKeys === 0 && stranded === 0 && duplicatedEffects.length === 0;
     process.exitCode = passed ? 0 : 1;
   } finally {
     for (const p of procs) await p.stop();

@@ -26,7 +26,11 @@ export interface AppModuleOptions {
 /** Composition root: the same modules in both modes; infra picks PostgreSQL/Redis or the embedded parts. */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, runtime: RuntimeSettings, options: AppModuleOptions = { api: true, worker: config.WORKER_ENABLED }): DynamicModule {
+  static forRoot(
+    config: AppConfig,
+    runtime: RuntimeSettings,
+    options: AppModuleOptions = { api: true, worker: config.WORKER_ENABLED },
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [

@@ -52,7 +52,10 @@ export function installGracefulShutdown(
     stopping = true;
     logger.log(`${signal}: finishing the work in hand, then exiting`);
     beforeClose();
-    const grace = setTimeout(() => app.get<RunExecutionOrchestrator>(RUN_EXECUTION_ORCHESTRATOR).abortRunningSkills(), config.SHUTDOWN_GRACE_MS);
+    const grace = setTimeout(
+      () => app.get<RunExecutionOrchestrator>(RUN_EXECUTION_ORCHESTRATOR).abortRunningSkills(),
+      config.SHUTDOWN_GRACE_MS,
+    );
     grace.unref();
     await app.close();
     await runtime.stop();

@@ -19,7 +19,9 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfigOrExit();
   // stdout carries only the JSON result, so a script can parse it.
   const runtime = await resolveRuntime(config, (m) => process.stderr.write(`${m}\n`));
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, runtime, { api: false, worker: false }), { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, runtime, { api: false, worker: false }), {
+    logger: ['error', 'warn'],
+  });
   try {
     const tenants = app.get<TenantsOrchestrator>(TENANTS_ORCHESTRATOR);
     let result: unknown;

@@ -16,8 +16,12 @@ async function main(): Promise<void> {
   await setUpHttpApp(app, config);
   await app.listen(config.PORT, config.HOST);
   const url = (await app.getUrl()).replace('[::1]', 'localhost').replace('0.0.0.0', 'localhost');
-  logger.log(`listening on ${url} (${runtime.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}, ${config.useRedis ? 'Redis + BullMQ' : 'in-memory store + in-process queue'}); API docs at ${url}/docs`);
-  logger.log(`create a tenant and its API key: npm run cli -- tenant:create <name>${config.ADMIN_TOKEN ? ` (or POST ${url}/admin/tenants with the ADMIN_TOKEN)` : ''}`);
+  logger.log(
+    `listening on ${url} (${runtime.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}, ${config.useRedis ? 'Redis + BullMQ' : 'in-memory store + in-process queue'}); API docs at ${url}/docs`,
+  );
+  logger.log(
+    `create a tenant and its API key: npm run cli -- tenant:create <name>${config.ADMIN_TOKEN ? ` (or POST ${url}/admin/tenants with the ADMIN_TOKEN)` : ''}`,
+  );
 
   installGracefulShutdown(app, runtime, config, logger, () => {
     // Stop accepting connections; requests in flight complete.

@@ -14,7 +14,9 @@ async function main(): Promise<void> {
     process.exit(78);
   }
   const runtime = await resolveRuntime(config, (m) => logger.log(m));
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, runtime, { api: false, worker: true }), { bufferLogs: true });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, runtime, { api: false, worker: true }), {
+    bufferLogs: true,
+  });
   app.useLogger(app.get(PinoLogger));
   logger.log(`worker started (concurrency ${config.WORKER_CONCURRENCY})`);
   installGracefulShutdown(app, runtime, config, logger);

@@ -48,12 +48,21 @@ describe('foundation: auth, tenants, problem+json (real PostgreSQL + Redis)', ()
   it('guards the admin endpoints with ADMIN_TOKEN and answers 404 for unknown tenants and keys', async () => {
     await t.http.post('/admin/tenants').send({ name: 'x' }).expect(401);
     await t.http.post('/admin/tenants').set('Authorization', 'Bearer wrong-token-wrong-token').send({ name: 'x' }).expect(401);
-    const missing = await t.http.post('/admin/tenants/6b3c8f5e-8d4c-4f3e-9a7e-1d2c3b4a5f60/api-keys').set('Authorization', `Bearer ${ADMIN_TOKEN}`).expect(404);
+    const missing = await t.http
+      .post('/admin/tenants/6b3c8f5e-8d4c-4f3e-9a7e-1d2c3b4a5f60/api-keys')
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+      .expect(404);
     expect(missing.headers['content-type']).toMatch(PROBLEM);
     await t.http.delete('/admin/api-keys/6b3c8f5e-8d4c-4f3e-9a7e-1d2c3b4a5f60').set('Authorization', `Bearer ${ADMIN_TOKEN}`).expect(404);
     await t.http.delete('/admin/api-keys/not-a-uuid').set('Authorization', `Bearer ${ADMIN_TOKEN}`).expect(404);
-    const invalid = await t.http.post('/admin/tenants').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ name: '', extra: 1 }).expect(400);
-    expect(invalid.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'name' }), expect.objectContaining({ field: 'extra' })]));
+    const invalid = await t.http
+      .post('/admin/tenants')
+      .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+      .send({ name: '', extra: 1 })
+      .expect(400);
+    expect(invalid.body.errors).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: 'name' }), expect.objectContaining({ field: 'extra' })]),
+    );
   });
 
   it('echoes a sane X-Request-Id and makes one otherwise, on success and on errors', async () => {
@@ -69,11 +78,20 @@ describe('foundation: auth, tenants, problem+json (real PostgreSQL + Redis)', ()
 
   it('answers malformed JSON with 400 and oversized bodies with 413, both problem+json without internals', async () => {
     const tenant = await createTenant(t, 'bodies');
-    const malformed = await t.http.post('/v1/agents/a/runs').set('Authorization', tenant.auth).set('Content-Type', 'application/json').send('{"steps": [').expect(400);
+    const malformed = await t.http
+      .post('/v1/agents/a/runs')
+      .set('Authorization', tenant.auth)
+      .set('Content-Type', 'application/json')
+      .send('{"steps": [')
+      .expect(400);
     expect(malformed.headers['content-type']).toMatch(PROBLEM);
     expect(malformed.body).toMatchObject({ type: 'malformed-json', status: 400 });
-    const huge = await t.http.post('/v1/agents/a/runs').set('Authorization', tenant.auth).set('Content-Type', 'application/json')
-      .send(JSON.stringify({ steps: [], input: { blob: 'x'.repeat(5000) } })).expect(413);
+    const huge = await t.http
+      .post('/v1/agents/a/runs')
+      .set('Authorization', tenant.auth)
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ steps: [], input: { blob: 'x'.repeat(5000) } }))
+      .expect(413);
     expect(huge.headers['content-type']).toMatch(PROBLEM);
     expect(huge.body).toMatchObject({ type: 'payload-too-large', status: 413 });
     expect(JSON.stringify(huge.body)).not.toMatch(/stack|node_modules|at \w+ \(/);

@@ -17,10 +17,21 @@ const step = { name: 's', skill: 'transform', params: { expression: '1' } };
 const json = (v: unknown) => JSON.stringify(v);
 
 /** Sends raw bytes (paths and headers exactly as given), so nothing is cleaned up on the way. */
-function raw(port: number, c: Case, auth: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function raw(
+  port: number,
+  c: Case,
+  auth: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, method: c.method, path: c.path, headers: { authorization: auth, ...(c.body !== undefined ? { 'content-type': 'application/json' } : {}), ...c.headers }, insecureHTTPParser: false },
+      {
+        host: '127.0.0.1',
+        port,
+        method: c.method,
+        path: c.path,
+        headers: { authorization: auth, ...(c.body !== undefined ? { 'content-type': 'application/json' } : {}), ...c.headers },
+        insecureHTTPParser: false,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -56,8 +67,17 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     port = (t.app.getHttpServer().address() as AddressInfo).port;
     auth = (await createTenant(t, 'hardened')).auth;
     adminAuth = `Bearer ${env.env.ADMIN_TOKEN}`;
-    runId = (await t.http.post('/v1/agents/a/runs').set('Authorization', auth).set('Idempotency-Key', 'seed').send({ steps: [step] }).expect(202)).body.id;
-    await waitFor(async () => ((await t.http.get(`/v1/runs/${runId}`).set('Authorization', auth)).body.status === 'succeeded' ? true : undefined));
+    runId = (
+      await t.http
+        .post('/v1/agents/a/runs')
+        .set('Authorization', auth)
+        .set('Idempotency-Key', 'seed')
+        .send({ steps: [step] })
+        .expect(202)
+    ).body.id;
+    await waitFor(async () =>
+      (await t.http.get(`/v1/runs/${runId}`).set('Authorization', auth)).body.status === 'succeeded' ? true : undefined,
+    );
     db = new pg.Client({ connectionString: env.db.url });
     await db.connect();
   });
@@ -68,32 +88,61 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     await env?.dispose();
   });
 
-  const create = (body: string, extra: Partial<Case> = {}): Case => ({ name: `create ${body.slice(0, 60)}`, method: 'POST', path: '/v1/agents/a/runs', body, ...extra });
+  const create = (body: string, extra: Partial<Case> = {}): Case => ({
+    name: `create ${body.slice(0, 60)}`,
+    method: 'POST',
+    path: '/v1/agents/a/runs',
+    body,
+    ...extra,
+  });
   const deep = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
 
   const cases: Case[] = [
     // malformed JSON
-    create('{'), create('{"steps": [}'), create('nul'), create('{"steps":[{"name":"s","skill":"transform"}],}'), create('\u0000'),
+    create('{'),
+    create('{"steps": [}'),
+    create('nul'),
+    create('{"steps":[{"name":"s","skill":"transform"}],}'),
+    create('\u0000'),
     create("{'steps': []}"),
     // wrong JSON types at the top
-    create('[]'), create('"steps"'), create('42'), create('null'), create('true'),
+    create('[]'),
+    create('"steps"'),
+    create('42'),
+    create('null'),
+    create('true'),
     // wrong types inside
-    create(json({ steps: 'x' })), create(json({ steps: {} })), create(json({ steps: [1] })), create(json({ steps: [null] })),
-    create(json({ steps: [{ ...step, name: 1 }] })), create(json({ steps: [{ ...step, skill: ['transform'] }] })),
-    create(json({ steps: [step], input: [] })), create(json({ steps: [step], input: 'text' })), create(json({ steps: [step], metadata: 5 })),
-    create(json({ steps: [{ ...step, params: [] }] })), create(json({ steps: [{ ...step, params: 'x' }] })),
-    create(json({ steps: [{ ...step, replay_behavior: 5 }] })), create(json({ steps: [{ ...step, idempotency_key: 5 }] })),
-    create(json({ steps: [{ ...step, idempotency_key: '' }] })), create(json({ steps: [{ ...step, idempotency_key: 'k'.repeat(256) }] })),
-    create(json({ steps: [{ ...step, idempotency_key: 'clé' }] })), create(json({ steps: [{ ...step, name: 'tab\there' }] })),
-    create(json({ steps: [{ ...step, name: '' }] })), create(json({ steps: [{ ...step, name: 'x'.repeat(201) }] })),
+    create(json({ steps: 'x' })),
+    create(json({ steps: {} })),
+    create(json({ steps: [1] })),
+    create(json({ steps: [null] })),
+    create(json({ steps: [{ ...step, name: 1 }] })),
+    create(json({ steps: [{ ...step, skill: ['transform'] }] })),
+    create(json({ steps: [step], input: [] })),
+    create(json({ steps: [step], input: 'text' })),
+    create(json({ steps: [step], metadata: 5 })),
+    create(json({ steps: [{ ...step, params: [] }] })),
+    create(json({ steps: [{ ...step, params: 'x' }] })),
+    create(json({ steps: [{ ...step, replay_behavior: 5 }] })),
+    create(json({ steps: [{ ...step, idempotency_key: 5 }] })),
+    create(json({ steps: [{ ...step, idempotency_key: '' }] })),
+    create(json({ steps: [{ ...step, idempotency_key: 'k'.repeat(256) }] })),
+    create(json({ steps: [{ ...step, idempotency_key: 'clé' }] })),
+    create(json({ steps: [{ ...step, name: 'tab\there' }] })),
+    create(json({ steps: [{ ...step, name: '' }] })),
+    create(json({ steps: [{ ...step, name: 'x'.repeat(201) }] })),
     // unknown fields
-    create(json({ steps: [step], extra: 1 })), create(json({ steps: [{ ...step, extra: 1 }] })),
+    create(json({ steps: [step], extra: 1 })),
+    create(json({ steps: [{ ...step, extra: 1 }] })),
     create('{"steps":[{"name":"s","skill":"transform","params":{"expression":"1"}}],"__proto__":{"polluted":true}}'),
     create('{"steps":[{"name":"s","skill":"transform","params":{"expression":"1"}}],"constructor":{"prototype":{"x":1}}}'),
     // out of range and semantic errors
-    create(json({ steps: [] })), create(json({ steps: Array(6).fill(step) })),
-    create(json({ steps: [{ name: 'd', skill: 'delay', params: { ms: 60001 } }] })), create(json({ steps: [{ name: 'd', skill: 'delay', params: { ms: -1 } }] })),
-    create(json({ steps: [{ name: 'd', skill: 'delay', params: { ms: 1.5 } }] })), create(json({ steps: [{ name: 'd', skill: 'delay', params: { ms: 1e308 } }] })),
+    create(json({ steps: [] })),
+    create(json({ steps: Array(6).fill(step) })),
+    create(json({ steps: [{ name: 'd', skill: 'delay', params: { ms: 60001 } }] })),
+    create(json({ steps: [{ name: 'd', skill: 'delay', params: { ms: -1 } }] })),
+    create(json({ steps: [{ name: 'd', skill: 'delay', params: { ms: 1.5 } }] })),
+    create(json({ steps: [{ name: 'd', skill: 'delay', params: { ms: 1e308 } }] })),
     create(json({ steps: [{ name: 'h', skill: 'http.request', params: { url: 'file:///etc/passwd' } }] })),
     create(json({ steps: [{ name: 'h', skill: 'http.request', params: { url: 'http://x', timeout_ms: 0 } }] })),
     create(json({ steps: [{ name: 'h', skill: 'http.request', params: { url: 'http://x', headers: { 'bad header': 'v' } } }] })),
@@ -105,9 +154,16 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     create(json({ steps: [{ name: 'r', skill: 'delay', params: { ms: { $ref: 'input' } } }] })),
     create(json({ steps: [{ name: 'r', skill: 'delay', params: { ms: { $ref: 1 } } }] })),
     // size and nesting
-    { ...create(json({ steps: [step], input: { blob: 'x'.repeat(70_000) } })), name: 'create with a body over MAX_BODY_BYTES', status: 413 },
+    {
+      ...create(json({ steps: [step], input: { blob: 'x'.repeat(70_000) } })),
+      name: 'create with a body over MAX_BODY_BYTES',
+      status: 413,
+    },
     { ...create(json({ steps: [step], input: JSON.parse(deep(3000)) })), name: 'create with 3000 levels of nesting' },
-    { ...create(`{"steps":[{"name":"s","skill":"transform","params":{"expression":"1"}}],"input":${deep(200_00)}}`), name: 'create with 20000 levels of nesting' },
+    {
+      ...create(`{"steps":[{"name":"s","skill":"transform","params":{"expression":"1"}}],"input":${deep(200_00)}}`),
+      name: 'create with 20000 levels of nesting',
+    },
     // agent ids and idempotency keys
     { ...create(json({ steps: [step] })), name: 'agent id with a space', path: '/v1/agents/a%20b/runs' },
     { ...create(json({ steps: [step] })), name: 'agent id with NUL', path: '/v1/agents/a%00/runs' },
@@ -116,16 +172,45 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     { ...create(json({ steps: [step] })), name: 'agent id with bad percent-encoding', path: '/v1/agents/%E0%A4%A/runs' },
     { ...create(json({ steps: [step] })), name: 'Idempotency-Key of 256 characters', headers: { 'idempotency-key': 'k'.repeat(256) } },
     { ...create(json({ steps: [step] })), name: 'Idempotency-Key empty', headers: { 'idempotency-key': '' } },
-    { ...create(json({ steps: [step] })), name: 'Idempotency-Key with latin-1 bytes', headers: { 'idempotency-key': Buffer.from('clé', 'utf8').toString('latin1') } },
-    { ...create(json({ steps: [step], input: { other: true } })), name: 'reused seed key with another body', headers: { 'idempotency-key': 'seed' }, status: 422 },
-    { ...create('{"steps":[{"name":"s","skill":"transform","params":{"expression":"1"}}],"input":{"deep":{"__proto__":{"polluted":true}}}}'), name: '__proto__ deep in input' },
-    { ...create('{"steps":[{"name":"s","skill":"transform","params":{"expression":"1"},"constructor":{}}]}'), name: 'constructor key in a step' },
+    {
+      ...create(json({ steps: [step] })),
+      name: 'Idempotency-Key with latin-1 bytes',
+      headers: { 'idempotency-key': Buffer.from('clé', 'utf8').toString('latin1') },
+    },
+    {
+      ...create(json({ steps: [step], input: { other: true } })),
+      name: 'reused seed key with another body',
+      headers: { 'idempotency-key': 'seed' },
+      status: 422,
+    },
+    {
+      ...create(
+        '{"steps":[{"name":"s","skill":"transform","params":{"expression":"1"}}],"input":{"deep":{"__proto__":{"polluted":true}}}}',
+      ),
+      name: '__proto__ deep in input',
+    },
+    {
+      ...create('{"steps":[{"name":"s","skill":"transform","params":{"expression":"1"},"constructor":{}}]}'),
+      name: 'constructor key in a step',
+    },
     // content types
     { ...create('steps=1'), name: 'form body', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
     { ...create('{"steps":[]}'), name: 'text/plain body', headers: { 'content-type': 'text/plain' } },
     // list
-    ...['limit=0', 'limit=101', 'limit=-1', 'limit=abc', 'limit=1.5', 'limit=1e3', 'limit=1&limit=2', 'status=done', 'agent_id=%C3%A4', 'cursor=%00', 'cursor=eyJzIjoiLTEifQ', `cursor=${'x'.repeat(600)}`]
-      .map((q): Case => ({ name: `list ?${q}`, method: 'GET', path: `/v1/runs?${q}` })),
+    ...[
+      'limit=0',
+      'limit=101',
+      'limit=-1',
+      'limit=abc',
+      'limit=1.5',
+      'limit=1e3',
+      'limit=1&limit=2',
+      'status=done',
+      'agent_id=%C3%A4',
+      'cursor=%00',
+      'cursor=eyJzIjoiLTEifQ',
+      `cursor=${'x'.repeat(600)}`,
+    ].map((q): Case => ({ name: `list ?${q}`, method: 'GET', path: `/v1/runs?${q}` })),
     // run ids
     ...['not-a-uuid', '00000000-0000-0000-0000-000000000000', `${'%00'}`, 'a'.repeat(300)].flatMap((id): Case[] => [
       { name: `get run ${id.slice(0, 20)}`, method: 'GET', path: `/v1/runs/${id}`, status: 404 },
@@ -136,14 +221,41 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     { name: 'cancel a finished run', method: 'POST', path: '/RUN/cancel', status: 409 },
     // replay
     ...[
-      json({ default_behavior: 'sometimes' }), json({ behaviors: [] }), json({ behaviors: { '0': 5 } }), json({ behaviors: { '99': 'skip' } }),
-      json({ behaviors: { '-1': 'skip' } }), json({ from_step: 1e9 }), json({ from_step: 1.5 }), json({ from_step: '0' }), json({ on_mismatch: 'explode' }),
-      json({ ignore_paths: '/a' }), json({ ignore_paths: [5] }), json({ ignore_paths: [''] }), json({ ignore_paths: ['/a/~2'] }), json({ extra: true }), '{', '[]',
+      json({ default_behavior: 'sometimes' }),
+      json({ behaviors: [] }),
+      json({ behaviors: { '0': 5 } }),
+      json({ behaviors: { '99': 'skip' } }),
+      json({ behaviors: { '-1': 'skip' } }),
+      json({ from_step: 1e9 }),
+      json({ from_step: 1.5 }),
+      json({ from_step: '0' }),
+      json({ on_mismatch: 'explode' }),
+      json({ ignore_paths: '/a' }),
+      json({ ignore_paths: [5] }),
+      json({ ignore_paths: [''] }),
+      json({ ignore_paths: ['/a/~2'] }),
+      json({ extra: true }),
+      '{',
+      '[]',
     ].map((body): Case => ({ name: `replay ${body}`, method: 'POST', path: '/RUN/replay', body })),
     // admin
-    ...[json({}), json({ name: '' }), json({ name: 5 }), json({ name: 'x'.repeat(201) }), json({ name: 'a\u0000b' }), json({ name: 'ok', extra: 1 }), '{', '[]']
-      .map((body): Case => ({ name: `admin create tenant ${body}`, method: 'POST', path: '/admin/tenants', body, admin: true })),
-    { name: 'admin key for an unknown tenant', method: 'POST', path: '/admin/tenants/00000000-0000-0000-0000-000000000000/api-keys', admin: true, status: 404 },
+    ...[
+      json({}),
+      json({ name: '' }),
+      json({ name: 5 }),
+      json({ name: 'x'.repeat(201) }),
+      json({ name: 'a\u0000b' }),
+      json({ name: 'ok', extra: 1 }),
+      '{',
+      '[]',
+    ].map((body): Case => ({ name: `admin create tenant ${body}`, method: 'POST', path: '/admin/tenants', body, admin: true })),
+    {
+      name: 'admin key for an unknown tenant',
+      method: 'POST',
+      path: '/admin/tenants/00000000-0000-0000-0000-000000000000/api-keys',
+      admin: true,
+      status: 404,
+    },
     { name: 'admin revoke of a bad id', method: 'DELETE', path: '/admin/api-keys/%00', admin: true, status: 404 },
     { name: 'admin with a tenant key', method: 'POST', path: '/admin/tenants', body: json({ name: 'x' }), status: 401 },
   ];
@@ -169,19 +281,28 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('answers bytes Node\'s HTTP parser refuses (a DEL in a header value) with 400 problem+json', async () => {
+  it("answers bytes Node's HTTP parser refuses (a DEL in a header value) with 400 problem+json", async () => {
     const { connect } = await import('node:net');
     const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => socket.write('GET /v1/runs HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u007fb\r\n\r\n'));
+      const socket = connect(port, '127.0.0.1', () =>
+        socket.write('GET /v1/runs HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u007fb\r\n\r\n'),
+      );
       let data = '';
-      socket.on('data', (d) => (data += d.toString('latin1'))).on('end', () => resolve(data)).on('error', reject);
+      socket
+        .on('data', (d) => (data += d.toString('latin1')))
+        .on('end', () => resolve(data))
+        .on('error', reject);
     });
     expect(answer).toMatch(/^HTTP\/1\.1 400/);
     expect(answer).toMatch(/Content-Type: application\/problem\+json/i);
   });
 
   it('accepts constructor and prototype as ordinary keys inside free-form input', async () => {
-    await t.http.post('/v1/agents/a/runs').set('Authorization', auth).send({ steps: [step], input: { constructor: 'Ferrari', prototype: 1 } }).expect(202);
+    await t.http
+      .post('/v1/agents/a/runs')
+      .set('Authorization', auth)
+      .send({ steps: [step], input: { constructor: 'Ferrari', prototype: 1 } })
+      .expect(202);
   });
 
   it('did not pollute Object.prototype', () => {

@@ -20,19 +20,34 @@ function freePort(): Promise<number> {
 }
 
 /** `npm start`'s process (dist/src/main.js) with neither DATABASE_URL nor REDIS_URL. */
-async function startEmbedded(dataDir: string, port: number, pgPort: number): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<number | null> }> {
+async function startEmbedded(
+  dataDir: string,
+  port: number,
+  pgPort: number,
+): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<number | null> }> {
   const child = spawn(process.execPath, [resolve('dist/src/main.js')], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: ADMIN, EMBEDDED_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ADMIN_TOKEN: ADMIN,
+      EMBEDDED_DATA_DIR: dataDir,
+      EMBEDDED_PG_PORT: String(pgPort),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`exited early:\n${output}`);
-    return output.includes('listening on') ? true : undefined;
-  }, 90_000, 200);
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`exited early:\n${output}`);
+      return output.includes('listening on') ? true : undefined;
+    },
+    90_000,
+    200,
+  );
   return {
     child,
     output: () => output,
@@ -59,8 +74,12 @@ describe('embedded mode: `npm start` with nothing configured', () => {
       await http.get('/v1/runs').expect(401);
       const tenant = await http.post('/admin/tenants').set('Authorization', `Bearer ${ADMIN}`).send({ name: 'solo' }).expect(201);
       const auth = `Bearer ${tenant.body.api_key}`;
-      const created = await http.post('/v1/agents/local/runs').set('Authorization', auth).set('Idempotency-Key', 'emb-1')
-        .send({ input: { n: 20 }, steps: [{ name: 'double', skill: 'transform', params: { expression: 'input.n * 2 + 2' } }] }).expect(202);
+      const created = await http
+        .post('/v1/agents/local/runs')
+        .set('Authorization', auth)
+        .set('Idempotency-Key', 'emb-1')
+        .send({ input: { n: 20 }, steps: [{ name: 'double', skill: 'transform', params: { expression: 'input.n * 2 + 2' } }] })
+        .expect(202);
       runId = created.body.id;
       const done = await waitFor(async () => {
         const res = await http.get(`/v1/runs/${runId}`).set('Authorization', auth).expect(200);
@@ -73,8 +92,12 @@ describe('embedded mode: `npm start` with nothing configured', () => {
       try {
         const again = await http.get(`/v1/runs/${runId}`).set('Authorization', auth).expect(200);
         expect(again.body).toMatchObject({ id: runId, status: 'succeeded', output: 42 });
-        const replayed = await http.post('/v1/agents/local/runs').set('Authorization', auth).set('Idempotency-Key', 'emb-1')
-          .send({ input: { n: 20 }, steps: [{ name: 'double', skill: 'transform', params: { expression: 'input.n * 2 + 2' } }] }).expect(202);
+        const replayed = await http
+          .post('/v1/agents/local/runs')
+          .set('Authorization', auth)
+          .set('Idempotency-Key', 'emb-1')
+          .send({ input: { n: 20 }, steps: [{ name: 'double', skill: 'transform', params: { expression: 'input.n * 2 + 2' } }] })
+          .expect(202);
         expect(replayed.headers['idempotent-replayed']).toBe('true');
         expect(replayed.body.id).toBe(runId);
       } finally {

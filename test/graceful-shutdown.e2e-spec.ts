@@ -12,7 +12,12 @@ describe('graceful shutdown of a worker process (real processes, PostgreSQL, Red
   const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    h = await startRunsHarness('graceful', (s) => ({ WORKER_ENABLED: 'false', SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${s.port}`, RUN_RETRY_BACKOFF_MS: '100', SWEEP_INTERVAL_MS: '3600000' }));
+    h = await startRunsHarness('graceful', (s) => ({
+      WORKER_ENABLED: 'false',
+      SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${s.port}`,
+      RUN_RETRY_BACKOFF_MS: '100',
+      SWEEP_INTERVAL_MS: '3600000',
+    }));
     ({ env, app: api, server, auth } = h);
   });
 
@@ -21,10 +26,15 @@ describe('graceful shutdown of a worker process (real processes, PostgreSQL, Red
     await h?.dispose();
   });
 
-  const submit = async (steps: unknown[]) => (await api.http.post('/v1/agents/graceful/runs').set('Authorization', auth).send({ steps }).expect(202)).body.id as string;
+  const submit = async (steps: unknown[]) =>
+    (await api.http.post('/v1/agents/graceful/runs').set('Authorization', auth).send({ steps }).expect(202)).body.id as string;
   const run = async (id: string) => (await api.http.get(`/v1/runs/${id}`).set('Authorization', auth).expect(200)).body;
   const stepRunning = (id: string, index: number) =>
-    waitFor(async () => ((await api.http.get(`/v1/runs/${id}/trace`).set('Authorization', auth).expect(200)).body.steps[index].status === 'running' ? true : undefined));
+    waitFor(async () =>
+      (await api.http.get(`/v1/runs/${id}/trace`).set('Authorization', auth).expect(200)).body.steps[index].status === 'running'
+        ? true
+        : undefined,
+    );
 
   it('lets the run in hand finish, then exits 0', async () => {
     const worker = await spawnWorker(env.env);
@@ -44,7 +54,12 @@ describe('graceful shutdown of a worker process (real processes, PostgreSQL, Red
     const impatient = await spawnWorker({ ...env.env, SHUTDOWN_GRACE_MS: '300' });
     workers.push(impatient);
     const id = await submit([
-      { name: 'charge', skill: 'http.request', params: { url: `${server.url}/effect/charge-graceful`, method: 'POST' }, idempotency_key: 'graceful-charge' },
+      {
+        name: 'charge',
+        skill: 'http.request',
+        params: { url: `${server.url}/effect/charge-graceful`, method: 'POST' },
+        idempotency_key: 'graceful-charge',
+      },
       { name: 'long', skill: 'delay', params: { ms: 5000 } },
     ]);
     await stepRunning(id, 1);

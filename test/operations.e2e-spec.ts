@@ -44,19 +44,42 @@ describe('operations: health, metrics, OpenAPI, rate limits, dependency outages'
   it('exposes Prometheus metrics that move with runs, replays, idempotent replays and 422s', async () => {
     const before = (await t.http.get('/metrics').expect(200)).text;
     const body = { steps: [{ name: 'n', skill: 'transform', params: { expression: '1 + 1' } }] };
-    const run = await t.http.post('/v1/agents/metrics/runs').set('Authorization', auth).set('Idempotency-Key', 'm-1').send(body).expect(202);
+    const run = await t.http
+      .post('/v1/agents/metrics/runs')
+      .set('Authorization', auth)
+      .set('Idempotency-Key', 'm-1')
+      .send(body)
+      .expect(202);
     await t.http.post('/v1/agents/metrics/runs').set('Authorization', auth).set('Idempotency-Key', 'm-1').send(body).expect(202);
-    await t.http.post('/v1/agents/metrics/runs').set('Authorization', auth).set('Idempotency-Key', 'm-1').send({ steps: [{ name: 'other', skill: 'delay', params: { ms: 0 } }] }).expect(422);
-    await waitFor(async () => ((await t.http.get(`/v1/runs/${run.body.id}`).set('Authorization', auth)).body.status === 'succeeded' ? true : undefined));
+    await t.http
+      .post('/v1/agents/metrics/runs')
+      .set('Authorization', auth)
+      .set('Idempotency-Key', 'm-1')
+      .send({ steps: [{ name: 'other', skill: 'delay', params: { ms: 0 } }] })
+      .expect(422);
+    await waitFor(async () =>
+      (await t.http.get(`/v1/runs/${run.body.id}`).set('Authorization', auth)).body.status === 'succeeded' ? true : undefined,
+    );
     await t.http.post(`/v1/runs/${run.body.id}/replay`).set('Authorization', auth).send({ default_behavior: 'check' }).expect(202);
     const after = await waitFor(async () => {
       const text = (await t.http.get('/metrics').expect(200)).text;
-      return metricValue(text, 'agentruns_replay_verdicts_total', '{verdict="match"}') > metricValue(before, 'agentruns_replay_verdicts_total', '{verdict="match"}') ? text : undefined;
+      return metricValue(text, 'agentruns_replay_verdicts_total', '{verdict="match"}') >
+        metricValue(before, 'agentruns_replay_verdicts_total', '{verdict="match"}')
+        ? text
+        : undefined;
     });
-    expect(metricValue(after, 'agentruns_runs_created_total', '{kind="run"}') - metricValue(before, 'agentruns_runs_created_total', '{kind="run"}')).toBe(1);
-    expect(metricValue(after, 'agentruns_runs_created_total', '{kind="replay"}') - metricValue(before, 'agentruns_runs_created_total', '{kind="replay"}')).toBe(1);
+    expect(
+      metricValue(after, 'agentruns_runs_created_total', '{kind="run"}') -
+        metricValue(before, 'agentruns_runs_created_total', '{kind="run"}'),
+    ).toBe(1);
+    expect(
+      metricValue(after, 'agentruns_runs_created_total', '{kind="replay"}') -
+        metricValue(before, 'agentruns_runs_created_total', '{kind="replay"}'),
+    ).toBe(1);
     expect(metricValue(after, 'agentruns_idempotent_replays_total') - metricValue(before, 'agentruns_idempotent_replays_total')).toBe(1);
-    expect(metricValue(after, 'agentruns_idempotency_key_reused_total') - metricValue(before, 'agentruns_idempotency_key_reused_total')).toBe(1);
+    expect(
+      metricValue(after, 'agentruns_idempotency_key_reused_total') - metricValue(before, 'agentruns_idempotency_key_reused_total'),
+    ).toBe(1);
     expect(after).toMatch(/agentruns_run_duration_seconds_bucket\{le="[^"]+",status="succeeded"\}/);
     expect(after).toMatch(/agentruns_step_duration_seconds_count\{skill="transform",outcome="succeeded"\} \d+/);
     expect(after).toMatch(/agentruns_queue_depth\{state="waiting"\} \d+/);
@@ -66,7 +89,19 @@ describe('operations: health, metrics, OpenAPI, rate limits, dependency outages'
     const doc = (await t.http.get('/openapi.json').expect(200)).body;
     expect(doc.openapi).toMatch(/^3\./);
     const paths = Object.keys(doc.paths);
-    for (const path of ['/v1/agents/{agentId}/runs', '/v1/runs', '/v1/runs/{runId}', '/v1/runs/{runId}/cancel', '/v1/runs/{runId}/trace', '/v1/runs/{runId}/replay', '/admin/tenants', '/admin/tenants/{tenantId}/api-keys', '/admin/api-keys/{keyId}', '/health/live', '/health/ready']) {
+    for (const path of [
+      '/v1/agents/{agentId}/runs',
+      '/v1/runs',
+      '/v1/runs/{runId}',
+      '/v1/runs/{runId}/cancel',
+      '/v1/runs/{runId}/trace',
+      '/v1/runs/{runId}/replay',
+      '/admin/tenants',
+      '/admin/tenants/{tenantId}/api-keys',
+      '/admin/api-keys/{keyId}',
+      '/health/live',
+      '/health/ready',
+    ]) {
       expect(paths).toContain(path);
     }
     const create = doc.paths['/v1/agents/{agentId}/runs'].post;

@@ -18,7 +18,7 @@ describeStepIdempotencyStoreContract('redis', async () => ({
 }));
 
 describe('RedisStepIdempotencyStore key layout', () => {
-  it('hash-tags every key by tenant, so a tenant\'s keys share one Redis Cluster slot', async () => {
+  it("hash-tags every key by tenant, so a tenant's keys share one Redis Cluster slot", async () => {
     const store = new RedisStepIdempotencyStore(redis, prefix);
     await store.claim('tenant-z', 'k1', 'o', 5_000);
     const keys = await redis.keys(`${prefix}:*tenant-z*`);

@@ -37,8 +37,14 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
       const run = await getRun(id);
       return ['succeeded', 'failed', 'cancelled'].includes(run.status) ? run : undefined;
     });
-  const trace = async (id: string) => (await t.http.get(`/v1/runs/${id}/trace`).set('Authorization', auth).expect(200)).body as { run_id: string; replay_of: string | null; steps: Step[] };
-  const submit = async (steps: unknown[]) => finished((await t.http.post('/v1/agents/replay-agent/runs').set('Authorization', auth).send({ steps }).expect(202)).body.id);
+  const trace = async (id: string) =>
+    (await t.http.get(`/v1/runs/${id}/trace`).set('Authorization', auth).expect(200)).body as {
+      run_id: string;
+      replay_of: string | null;
+      steps: Step[];
+    };
+  const submit = async (steps: unknown[]) =>
+    finished((await t.http.post('/v1/agents/replay-agent/runs').set('Authorization', auth).send({ steps }).expect(202)).body.id);
   const replay = (id: string, body: unknown = {}, key?: string) => {
     const req = t.http.post(`/v1/runs/${id}/replay`).set('Authorization', auth);
     if (key) req.set('Idempotency-Key', key);
@@ -72,7 +78,11 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
       expect(step.output).toEqual(before.steps[i].output);
       expect(step.output_hash).toBe(before.steps[i].output_hash);
     });
-    expect(run.replay).toEqual({ verdict: 'match', summary: { executed: 0, skipped: 3, checked: 0, from_cache: 3, mismatches: 0 }, mismatches: [] });
+    expect(run.replay).toEqual({
+      verdict: 'match',
+      summary: { executed: 0, skipped: 3, checked: 0, from_cache: 3, mismatches: 0 },
+      mismatches: [],
+    });
     expect(await trace(original.id)).toEqual(before);
     expect((await getRun(original.id)).replay).toBeNull();
   });
@@ -109,9 +119,16 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
       expect(op.op).toBe('replace');
       expect(['/body/generated_at', '/body/nonce', '/headers/date']).toContain(op.path);
     }
-    expect(run.replay).toMatchObject({ verdict: 'mismatch', summary: { mismatches: 1 }, mismatches: [{ step_index: 0, expected_hash: recorded.output_hash }] });
+    expect(run.replay).toMatchObject({
+      verdict: 'mismatch',
+      summary: { mismatches: 1 },
+      mismatches: [{ step_index: 0, expected_hash: recorded.output_hash }],
+    });
 
-    const ignoring = await replayed(original.id, { default_behavior: 'check', ignore_paths: ['/body/generated_at', '/body/nonce', '/headers/date'] });
+    const ignoring = await replayed(original.id, {
+      default_behavior: 'check',
+      ignore_paths: ['/body/generated_at', '/body/nonce', '/headers/date'],
+    });
     expect(ignoring.status).toBe('succeeded');
     expect(ignoring.replay.verdict).toBe('match');
     const matched = (await trace(ignoring.id)).steps[0];
@@ -121,7 +138,11 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
 
   it('on_mismatch fail stops at the first mismatch (later steps cancelled); continue reports all', async () => {
     const changing = { name: 'c', skill: 'http.request', params: { url: `${server.url}/changing` } };
-    const original = await submit([changing, changing, { name: 'after', skill: 'http.request', params: { url: `${server.url}/effect/after-mismatch`, method: 'POST' } }]);
+    const original = await submit([
+      changing,
+      changing,
+      { name: 'after', skill: 'http.request', params: { url: `${server.url}/effect/after-mismatch`, method: 'POST' } },
+    ]);
     const afterHits = server.hits('/effect/after-mismatch');
     const failed = await replayed(original.id, { default_behavior: 'check', on_mismatch: 'fail' });
     expect(failed).toMatchObject({ status: 'failed', error: { type: 'replay_mismatch', step_index: 0 } });
@@ -150,10 +171,14 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
     ]);
   });
 
-  it('downstream $refs read the replay\'s own outputs, not the recorded ones', async () => {
+  it("downstream $refs read the replay's own outputs, not the recorded ones", async () => {
     const original = await submit([
       { name: 'changing', skill: 'http.request', params: { url: `${server.url}/changing` } },
-      { name: 'echo', skill: 'http.request', params: { url: `${server.url}/effect/echo-ref`, method: 'POST', body: { nonce: { $ref: '/steps/0/output/body/nonce' } } } },
+      {
+        name: 'echo',
+        skill: 'http.request',
+        params: { url: `${server.url}/effect/echo-ref`, method: 'POST', body: { nonce: { $ref: '/steps/0/output/body/nonce' } } },
+      },
     ]);
     const run = await replayed(original.id, { default_behavior: 'execute' });
     const tr = await trace(run.id);
@@ -165,7 +190,14 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
   });
 
   it('a replay of a keyed step never repeats its side effect, even with execute', async () => {
-    const original = await submit([{ name: 'charge', skill: 'http.request', params: { url: `${server.url}/effect/keyed-charge`, method: 'POST' }, idempotency_key: 'replay-charge-1' }]);
+    const original = await submit([
+      {
+        name: 'charge',
+        skill: 'http.request',
+        params: { url: `${server.url}/effect/keyed-charge`, method: 'POST' },
+        idempotency_key: 'replay-charge-1',
+      },
+    ]);
     expect(server.hits('/effect/keyed-charge')).toBe(1);
     for (const behavior of ['execute', 'check', 'skip']) {
       const run = await replayed(original.id, { default_behavior: behavior });
@@ -179,13 +211,20 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
 
   it('the same replay request with one Idempotency-Key makes one replay run; another body is refused', async () => {
     const original = await submit(plan('idem-replay'));
-    const [a, b] = await Promise.all([replay(original.id, { default_behavior: 'skip' }, 'rk-1'), replay(original.id, { default_behavior: 'skip' }, 'rk-1')]);
+    const [a, b] = await Promise.all([
+      replay(original.id, { default_behavior: 'skip' }, 'rk-1'),
+      replay(original.id, { default_behavior: 'skip' }, 'rk-1'),
+    ]);
     expect([a.status, b.status]).toEqual([202, 202]);
     expect(a.body.id).toBe(b.body.id);
     expect([a.headers['idempotent-replayed'], b.headers['idempotent-replayed']].filter((h) => h === 'true')).toHaveLength(1);
     await replay(original.id, { default_behavior: 'check' }, 'rk-1').expect(422);
     const list = await t.http.get('/v1/runs?agent_id=replay-agent&limit=100').set('Authorization', auth).expect(200);
-    expect(list.body.data.filter((r: { replay_of: string | null; idempotency_key: string | null }) => r.replay_of === original.id && r.idempotency_key === 'rk-1')).toHaveLength(1);
+    expect(
+      list.body.data.filter(
+        (r: { replay_of: string | null; idempotency_key: string | null }) => r.replay_of === original.id && r.idempotency_key === 'rk-1',
+      ),
+    ).toHaveLength(1);
   });
 
   it('validates the request: 400 for unknown behaviors, indexes and from_step; 409 for an unfinished run; 404 across tenants', async () => {
@@ -206,8 +245,13 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/problem\+json/);
     }
-    const running = (await t.http.post('/v1/agents/replay-agent/runs').set('Authorization', auth)
-      .send({ steps: [{ name: 'slow', skill: 'delay', params: { ms: 1500 } }] }).expect(202)).body;
+    const running = (
+      await t.http
+        .post('/v1/agents/replay-agent/runs')
+        .set('Authorization', auth)
+        .send({ steps: [{ name: 'slow', skill: 'delay', params: { ms: 1500 } }] })
+        .expect(202)
+    ).body;
     const conflict = await replay(running.id, {}).expect(409);
     expect(conflict.body.type).toBe('run-not-replayable');
     const stranger = (await createTenant(t, 'stranger')).auth;

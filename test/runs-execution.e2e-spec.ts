@@ -3,7 +3,15 @@ import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from './support/env.js';
 import { sha256, simpleCanonical } from './support/canonical.js';
 import type { SideEffectServer } from './support/side-effect-server.js';
-import { createTenant, type RunsHarness, startRunsHarness, startTestWorker, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
+import {
+  createTenant,
+  type RunsHarness,
+  startRunsHarness,
+  startTestWorker,
+  type TestApp,
+  type TestEnvironment,
+  waitFor,
+} from './support/test-app.js';
 
 interface Run {
   id: string;
@@ -23,7 +31,11 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
   let auth: string;
 
   beforeAll(async () => {
-    h = await startRunsHarness('exec', (s) => ({ SKILL_HTTP_ALLOWED_HOSTS: `*,127.0.0.1:${s.port}`, RUN_RETRY_BACKOFF_MS: '50', WORKER_CONCURRENCY: '4' }));
+    h = await startRunsHarness('exec', (s) => ({
+      SKILL_HTTP_ALLOWED_HOSTS: `*,127.0.0.1:${s.port}`,
+      RUN_RETRY_BACKOFF_MS: '50',
+      WORKER_CONCURRENCY: '4',
+    }));
     ({ env, app: t, server, auth } = h);
   });
 
@@ -47,7 +59,15 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
       [
         { name: 'fetch', skill: 'http.request', params: { url: `${server.url}/fixed`, method: 'GET' } },
         { name: 'sum', skill: 'transform', params: { expression: '$sum(steps[0].output.body.items) + input.bonus' } },
-        { name: 'echo', skill: 'http.request', params: { url: `${server.url}/effect/echo`, method: 'POST', body: { total: { $ref: '/steps/1/output' }, who: { $ref: '/input/who' } } } },
+        {
+          name: 'echo',
+          skill: 'http.request',
+          params: {
+            url: `${server.url}/effect/echo`,
+            method: 'POST',
+            body: { total: { $ref: '/steps/1/output' }, who: { $ref: '/input/who' } },
+          },
+        },
       ],
       { bonus: 4, who: 'ada' },
     );
@@ -71,7 +91,12 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
   });
 
   it('a step idempotency key shared by two runs calls the side effect once', async () => {
-    const step = { name: 'charge', skill: 'http.request', params: { url: `${server.url}/effect/charge-1`, method: 'POST', body: { amount: 5 } }, idempotency_key: 'charge-order-1' };
+    const step = {
+      name: 'charge',
+      skill: 'http.request',
+      params: { url: `${server.url}/effect/charge-1`, method: 'POST', body: { amount: 5 } },
+      idempotency_key: 'charge-order-1',
+    };
     const first = await finished((await submit([step])).id);
     const second = await finished((await submit([step])).id);
     expect([first.status, second.status]).toEqual(['succeeded', 'succeeded']);
@@ -82,7 +107,12 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
   });
 
   it('a completed step key survives the loss of the Redis step store (the trace is the durable record)', async () => {
-    const step = { name: 'charge', skill: 'http.request', params: { url: `${server.url}/effect/charge-durable`, method: 'POST' }, idempotency_key: 'charge-durable-1' };
+    const step = {
+      name: 'charge',
+      skill: 'http.request',
+      params: { url: `${server.url}/effect/charge-durable`, method: 'POST' },
+      idempotency_key: 'charge-durable-1',
+    };
     const first = await finished((await submit([step])).id);
     expect(first.status).toBe('succeeded');
     const redis = new Redis(TEST_REDIS_URL);
@@ -102,7 +132,9 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
   it('the same step key with other params fails the step with idempotency_violation', async () => {
     const base = { name: 'refund', skill: 'http.request', idempotency_key: 'refund-7' };
     await finished((await submit([{ ...base, params: { url: `${server.url}/effect/refund`, method: 'POST', body: { amount: 1 } } }])).id);
-    const other = await finished((await submit([{ ...base, params: { url: `${server.url}/effect/refund`, method: 'POST', body: { amount: 2 } } }])).id);
+    const other = await finished(
+      (await submit([{ ...base, params: { url: `${server.url}/effect/refund`, method: 'POST', body: { amount: 2 } } }])).id,
+    );
     expect(other.status).toBe('failed');
     expect(other.error).toMatchObject({ type: 'idempotency_violation', step_index: 0 });
     expect(server.hits('/effect/refund')).toBe(1);
@@ -111,7 +143,12 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
   it('two workers racing on one key call the side effect once', async () => {
     const worker: INestApplicationContext = await startTestWorker(env.env);
     try {
-      const step = { name: 'slow-charge', skill: 'http.request', params: { url: `${server.url}/slow?ms=400`, method: 'GET' }, idempotency_key: 'race-key-1' };
+      const step = {
+        name: 'slow-charge',
+        skill: 'http.request',
+        params: { url: `${server.url}/slow?ms=400`, method: 'GET' },
+        idempotency_key: 'race-key-1',
+      };
       const runs = await Promise.all(Array.from({ length: 6 }, () => submit([step])));
       const done = await Promise.all(runs.map((r) => finished(r.id)));
       expect(done.map((r) => r.status)).toEqual(Array(6).fill('succeeded'));
@@ -140,7 +177,14 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
   });
 
   it('fails the run after RUN_MAX_ATTEMPTS retryable failures, with the step in error', async () => {
-    const done = await finished((await submit([{ name: 'down', skill: 'http.request', params: { url: `${server.url}/flaky/b?fail=99` } }, { name: 'never', skill: 'delay', params: { ms: 1 } }])).id);
+    const done = await finished(
+      (
+        await submit([
+          { name: 'down', skill: 'http.request', params: { url: `${server.url}/flaky/b?fail=99` } },
+          { name: 'never', skill: 'delay', params: { ms: 1 } },
+        ])
+      ).id,
+    );
     expect(done).toMatchObject({ status: 'failed', attempts: 3, error: { type: 'step_failed', step_index: 0 } });
     expect(server.hits('/flaky/b')).toBe(3);
     const tr = await trace(done.id);
@@ -174,7 +218,9 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
   });
 
   it('fails a step whose output JSON cannot represent exactly (lone surrogate) with a clear error', async () => {
-    const done = await finished((await submit([{ name: 'bad', skill: 'http.request', params: { url: `${server.url}/lone-surrogate` } }])).id);
+    const done = await finished(
+      (await submit([{ name: 'bad', skill: 'http.request', params: { url: `${server.url}/lone-surrogate` } }])).id,
+    );
     expect(done).toMatchObject({ status: 'failed', attempts: 1 });
     expect(done.error?.message).toMatch(/cannot be represented exactly as JSON.*surrogate/i);
   });
@@ -198,13 +244,16 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
   it('lists runs newest first with an opaque cursor and filters, per tenant', async () => {
     const mine = (await createTenant(t, 'lister')).auth;
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await submit([{ name: 'n', skill: 'delay', params: { ms: 0 } }], {}, i % 2 ? 'odd' : 'even', mine)).id);
+    for (let i = 0; i < 5; i++)
+      ids.push((await submit([{ name: 'n', skill: 'delay', params: { ms: 0 } }], {}, i % 2 ? 'odd' : 'even', mine)).id);
     await Promise.all(ids.map((id) => finished(id, mine)));
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
       const res: { body: { data: Array<{ id: string }>; next_cursor: string | null } } = await t.http
-        .get(`/v1/runs?limit=2${cursor ? `&cursor=${cursor}` : ''}`).set('Authorization', mine).expect(200);
+        .get(`/v1/runs?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+        .set('Authorization', mine)
+        .expect(200);
       expect(res.body.data.length).toBeLessThanOrEqual(2);
       seen.push(...res.body.data.map((r) => r.id));
       cursor = res.body.next_cursor;

@@ -45,9 +45,20 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
     expect(res.headers.location).toBe(`/v1/runs/${res.body.id}`);
     expect(res.headers['idempotent-replayed']).toBeUndefined();
     expect(res.body).toEqual({
-      id: expect.stringMatching(/^[0-9a-f-]{36}$/), agent_id: 'agent-1', status: 'queued', idempotency_key: 'create-1',
-      input: { order: 1, tags: ['a', 'b'] }, metadata: { source: 'checkout' }, output: null, error: null, attempts: 0,
-      replay_of: null, replay: null, created_at: expect.any(String), started_at: null, finished_at: null,
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      agent_id: 'agent-1',
+      status: 'queued',
+      idempotency_key: 'create-1',
+      input: { order: 1, tags: ['a', 'b'] },
+      metadata: { source: 'checkout' },
+      output: null,
+      error: null,
+      attempts: 0,
+      replay_of: null,
+      replay: null,
+      created_at: expect.any(String),
+      started_at: null,
+      finished_at: null,
     });
     expect(await jobIds()).toContain(res.body.id);
   });
@@ -64,9 +75,15 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
 
   it('treats reordered keys and other whitespace as the same body (RFC 8785)', async () => {
     const first = await create('agent-1', 'reorder-1', body(3)).expect(202);
-    const reordered = '{ "metadata": {"source":"checkout"},\n "steps":[{"params":{"expression":"input.order * 2"},"skill":"transform","name":"compute"}],  "input":{"tags":["a","b"],"order":3} }';
-    const second = await t.http.post('/v1/agents/agent-1/runs').set('Authorization', auth).set('Idempotency-Key', 'reorder-1')
-      .set('Content-Type', 'application/json').send(reordered).expect(202);
+    const reordered =
+      '{ "metadata": {"source":"checkout"},\n "steps":[{"params":{"expression":"input.order * 2"},"skill":"transform","name":"compute"}],  "input":{"tags":["a","b"],"order":3} }';
+    const second = await t.http
+      .post('/v1/agents/agent-1/runs')
+      .set('Authorization', auth)
+      .set('Idempotency-Key', 'reorder-1')
+      .set('Content-Type', 'application/json')
+      .send(reordered)
+      .expect(202);
     expect(second.body.id).toBe(first.body.id);
     expect(second.headers['idempotent-replayed']).toBe('true');
   });
@@ -77,7 +94,9 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ type: 'idempotency-key-reused', status: 422 });
     const list = await t.http.get('/v1/runs?agent_id=agent-1&limit=100').set('Authorization', auth).expect(200);
-    expect(list.body.data.filter((r: { idempotency_key: string }) => r.idempotency_key === 'reuse-1').map((r: { id: string }) => r.id)).toEqual([first.body.id]);
+    expect(
+      list.body.data.filter((r: { idempotency_key: string }) => r.idempotency_key === 'reuse-1').map((r: { id: string }) => r.id),
+    ).toEqual([first.body.id]);
   });
 
   it.each([
@@ -88,7 +107,10 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
   ])('refuses a bad Idempotency-Key (%s) with 400', async (_label, key) => {
     const req = t.http.post('/v1/agents/agent-1/runs').set('Authorization', auth);
     // superagent refuses some header values itself; send raw bytes where needed
-    const res = await req.set('Idempotency-Key', Buffer.from(key, 'latin1').toString('latin1')).send(body()).catch((e: { response: unknown }) => e.response);
+    const res = await req
+      .set('Idempotency-Key', Buffer.from(key, 'latin1').toString('latin1'))
+      .send(body())
+      .catch((e: { response: unknown }) => e.response);
     expect((res as { status: number }).status).toBe(400);
     expect((res as { body: { type: string } }).body.type).toBe('invalid-idempotency-key');
   });
@@ -140,7 +162,7 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
     expect(ok.headers['idempotent-replayed']).toBeUndefined();
   });
 
-  it('lets a cancelled run\'s key run the same request again (and still refuses another body)', async () => {
+  it("lets a cancelled run's key run the same request again (and still refuses another body)", async () => {
     const first = await create('agent-1', 'cancel-1', body()).expect(202);
     await t.http.post(`/v1/runs/${first.body.id}/cancel`).set('Authorization', auth).expect(202);
     await create('agent-1', 'cancel-1', body(2)).expect(422);
@@ -169,12 +191,17 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
   });
 
   it('validates the body and the agent id with 400 problem+json naming the fields', async () => {
-    const bad = await create('agent-1', null, { steps: [{ name: 'x', skill: 'transform', params: { expression: '(' } , replay_behavior: 'sometimes', extra: 1 }], unknown: true }).expect(400);
+    const bad = await create('agent-1', null, {
+      steps: [{ name: 'x', skill: 'transform', params: { expression: '(' }, replay_behavior: 'sometimes', extra: 1 }],
+      unknown: true,
+    }).expect(400);
     const fields = bad.body.errors.map((e: { field: string }) => e.field);
     expect(fields).toEqual(expect.arrayContaining(['unknown', 'steps[0].replay_behavior', 'steps[0].extra']));
     const agent = await create('bad agent!', null, body()).expect(400);
     expect(agent.body.errors[0].field).toBe('agent_id');
-    const ref = await create('agent-1', null, { steps: [{ name: 'a', skill: 'delay', params: { ms: { $ref: '/steps/0/output' } } }] }).expect(400);
+    const ref = await create('agent-1', null, {
+      steps: [{ name: 'a', skill: 'delay', params: { ms: { $ref: '/steps/0/output' } } }],
+    }).expect(400);
     expect(ref.body.errors[0]).toMatchObject({ field: 'steps[0].params.ms' });
     const expr = await create('agent-1', null, { steps: [{ name: 'a', skill: 'transform', params: { expression: '(' } }] }).expect(400);
     expect(expr.body.errors[0]).toMatchObject({ field: 'steps[0].params.expression' });

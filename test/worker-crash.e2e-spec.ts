@@ -34,13 +34,27 @@ describe('crashed workers and lost jobs (real processes, PostgreSQL, Redis)', ()
   it('a worker killed with SIGKILL mid-run: another worker finishes the run once, keyed side effects are not repeated', async () => {
     const first = await spawnWorker(env.env);
     workers.push(first);
-    const res = await api.http.post('/v1/agents/crashy/runs').set('Authorization', auth).send({
-      steps: [
-        { name: 'charge', skill: 'http.request', params: { url: `${server.url}/effect/crash-a`, method: 'POST' }, idempotency_key: 'crash-a' },
-        { name: 'long', skill: 'http.request', params: { url: `${server.url}/slow?ms=4000`, timeout_ms: 10000 } },
-        { name: 'notify', skill: 'http.request', params: { url: `${server.url}/effect/crash-b`, method: 'POST' }, idempotency_key: 'crash-b' },
-      ],
-    }).expect(202);
+    const res = await api.http
+      .post('/v1/agents/crashy/runs')
+      .set('Authorization', auth)
+      .send({
+        steps: [
+          {
+            name: 'charge',
+            skill: 'http.request',
+            params: { url: `${server.url}/effect/crash-a`, method: 'POST' },
+            idempotency_key: 'crash-a',
+          },
+          { name: 'long', skill: 'http.request', params: { url: `${server.url}/slow?ms=4000`, timeout_ms: 10000 } },
+          {
+            name: 'notify',
+            skill: 'http.request',
+            params: { url: `${server.url}/effect/crash-b`, method: 'POST' },
+            idempotency_key: 'crash-b',
+          },
+        ],
+      })
+      .expect(202);
     await server.waitForHit('/slow', 1);
     // Kill once the trace shows the step running (a step records `running` after 50 ms).
     await waitFor(async () => {
@@ -66,8 +80,11 @@ describe('crashed workers and lost jobs (real processes, PostgreSQL, Redis)', ()
 
   it('a run stranded in queued (its job lost) is enqueued again by the sweep', async () => {
     while (workers.length > 0) await workers.pop()!.kill('SIGTERM'); // no consumer may take the job first
-    const res = await api.http.post('/v1/agents/stranded/runs').set('Authorization', auth)
-      .send({ steps: [{ name: 'effect', skill: 'http.request', params: { url: `${server.url}/effect/stranded`, method: 'POST' } }] }).expect(202);
+    const res = await api.http
+      .post('/v1/agents/stranded/runs')
+      .set('Authorization', auth)
+      .send({ steps: [{ name: 'effect', skill: 'http.request', params: { url: `${server.url}/effect/stranded`, method: 'POST' } }] })
+      .expect(202);
     const queue = new Queue('runs', { connection: { url: TEST_REDIS_URL }, prefix: `${env.redisPrefix}:bull` });
     try {
       // Lose the job, as a crash between commit and enqueue (or a Redis restart) would.

@@ -31,7 +31,15 @@ export async function setUpHttpApp(app: INestApplication, config: AppConfig): Pr
     if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) return socket.destroy();
     const [status, title] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request header fields too large'] : [400, 'Bad request'];
     const requestId = randomUUID();
-    const body = JSON.stringify({ type: status === 431 ? 'headers-too-large' : 'bad-request', title, status, detail: 'The request could not be parsed as HTTP.', request_id: requestId });
-    socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nX-Request-Id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    const body = JSON.stringify({
+      type: status === 431 ? 'headers-too-large' : 'bad-request',
+      title,
+      status,
+      detail: 'The request could not be parsed as HTTP.',
+      request_id: requestId,
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nX-Request-Id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 }

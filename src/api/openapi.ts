@@ -16,7 +16,11 @@ export class ProblemSchema {
 }
 
 export class RunErrorSchema {
-  @ApiProperty({ example: 'step_failed', description: 'step_failed | replay_mismatch | idempotency_violation | cancelled | attempts_exhausted | internal_error' }) type!: string;
+  @ApiProperty({
+    example: 'step_failed',
+    description: 'step_failed | replay_mismatch | idempotency_violation | cancelled | attempts_exhausted | internal_error',
+  })
+  type!: string;
   @ApiProperty() message!: string;
   @ApiPropertyOptional() step_index?: number;
 }
@@ -32,7 +36,11 @@ export class RunSchema {
   @ApiProperty({ nullable: true, type: RunErrorSchema }) error!: RunErrorSchema | null;
   @ApiProperty() attempts!: number;
   @ApiProperty({ nullable: true, format: 'uuid', type: String }) replay_of!: string | null;
-  @ApiProperty({ nullable: true, description: '{ verdict: match|mismatch, summary: { executed, skipped, checked, from_cache, mismatches }, mismatches: [...] } for replay runs.' })
+  @ApiProperty({
+    nullable: true,
+    description:
+      '{ verdict: match|mismatch, summary: { executed, skipped, checked, from_cache, mismatches }, mismatches: [...] } for replay runs.',
+  })
   replay!: unknown;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) started_at!: string | null;
@@ -48,12 +56,19 @@ export class StepSchema {
   @ApiProperty() index!: number;
   @ApiProperty() name!: string;
   @ApiProperty() skill!: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'Params as resolved for this execution ($ref replaced).' }) params!: unknown;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'Params as resolved for this execution ($ref replaced).' })
+  params!: unknown;
   @ApiProperty({ enum: REPLAY_BEHAVIORS }) replay_behavior!: string;
   @ApiProperty({ nullable: true, type: String }) idempotency_key!: string | null;
   @ApiProperty({ enum: ['pending', 'running', 'succeeded', 'failed', 'cancelled'] }) status!: string;
   @ApiProperty({ nullable: true }) output!: unknown;
-  @ApiProperty({ nullable: true, type: String, pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the RFC 8785 canonical JSON of output.' }) output_hash!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    pattern: '^[0-9a-f]{64}$',
+    description: 'SHA-256 of the RFC 8785 canonical JSON of output.',
+  })
+  output_hash!: string | null;
   @ApiProperty() executed!: boolean;
   @ApiProperty() skipped!: boolean;
   @ApiProperty() checked!: boolean;

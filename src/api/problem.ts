@@ -38,10 +38,7 @@ export const problems = {
       ...(field ? { errors: [{ field, message: detail }] } : {}),
     }),
   unauthorized: (detail: string) =>
-    new ProblemException(
-      { type: 'unauthorized', title: 'Unauthorized', status: 401, detail },
-      { 'WWW-Authenticate': 'Bearer' },
-    ),
+    new ProblemException({ type: 'unauthorized', title: 'Unauthorized', status: 401, detail }, { 'WWW-Authenticate': 'Bearer' }),
   notFound: (detail = 'The resource does not exist.') =>
     new ProblemException({ type: 'not-found', title: 'Not found', status: 404, detail }),
 };

@@ -78,7 +78,9 @@ export async function startTestApp(env: Record<string, string>, options: { clock
 /** A worker-only application context (what `npm run start:worker` runs), in this process. */
 export async function startTestWorker(env: Record<string, string>, options: { clock?: Clock } = {}): Promise<INestApplicationContext> {
   const config = loadConfig({ ...env, WORKER_ENABLED: 'true' });
-  let builder = Test.createTestingModule({ imports: [AppModule.forRoot(config, { databaseUrl: env.DATABASE_URL ?? '' }, { api: false, worker: true })] });
+  let builder = Test.createTestingModule({
+    imports: [AppModule.forRoot(config, { databaseUrl: env.DATABASE_URL ?? '' }, { api: false, worker: true })],
+  });
   if (options.clock) builder = builder.overrideProvider(CLOCK).useValue(options.clock);
   const moduleRef = await builder.compile();
   await moduleRef.init();
@@ -112,13 +114,19 @@ export interface RunsHarness {
 }
 
 /** Starts the side-effect server first, so the environment can allow its port (`envFor(server)`). */
-export async function startRunsHarness(tenantName: string, envFor: (server: SideEffectServer) => Record<string, string>): Promise<RunsHarness> {
+export async function startRunsHarness(
+  tenantName: string,
+  envFor: (server: SideEffectServer) => Record<string, string>,
+): Promise<RunsHarness> {
   const server = await startSideEffectServer();
   const env = await createTestEnvironment(envFor(server));
   const app = await startTestApp(env.env);
   const auth = (await createTenant(app, tenantName)).auth;
   return {
-    env, app, server, auth,
+    env,
+    app,
+    server,
+    auth,
     dispose: async () => {
       await app.close();
       await server.close();

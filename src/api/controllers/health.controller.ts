@@ -1,6 +1,12 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, type HealthCheckResult, HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  type HealthCheckResult,
+  HealthCheckService,
+  type HealthIndicatorResult,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
 import { SYSTEM_ORCHESTRATOR } from '../../spine/orchestrator/orchestrator.tokens.js';
 import type { SystemOrchestrator } from '../../spine/orchestrator/system.orchestrator.js';
 
@@ -32,11 +38,12 @@ export class HealthController {
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.indicator('database', () => this.system.pingDatabase()),
-      () => this.indicator('redis', async () => {
-        const ok = await this.system.pingRedis();
-        if (ok === false) throw new Error('no PONG');
-        return ok === null ? { mode: 'embedded (no Redis)' } : undefined;
-      }),
+      () =>
+        this.indicator('redis', async () => {
+          const ok = await this.system.pingRedis();
+          if (ok === false) throw new Error('no PONG');
+          return ok === null ? { mode: 'embedded (no Redis)' } : undefined;
+        }),
     ]);
   }
 

@@ -1,5 +1,15 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { APP_CONFIG } from '../../infra/config/config.tokens.js';
@@ -18,7 +28,8 @@ const runIdPipe = new ParseUUIDPipe({ exceptionFactory: () => problems.notFound(
 const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
   required: false,
-  description: '1 to 255 printable ASCII characters (required when IDEMPOTENCY_KEY_REQUIRED=true). Same key + same body: the same run, Idempotent-Replayed: true. Another body: 422.',
+  description:
+    '1 to 255 printable ASCII characters (required when IDEMPOTENCY_KEY_REQUIRED=true). Same key + same body: the same run, Idempotent-Replayed: true. Another body: 422.',
 };
 
 @ApiTags('runs')
@@ -38,7 +49,10 @@ export class RunsController {
   @ApiOperation({ summary: 'Submit a run (queued, executed by a worker).' })
   @ApiParam({ name: 'agentId', description: '^[A-Za-z0-9._-]{1,128}$' })
   @ApiHeader(IDEMPOTENCY_HEADER)
-  @ApiAcceptedResponse({ type: RunSchema, description: 'The run (new, or the existing one with Idempotent-Replayed: true). Location: /v1/runs/{id}.' })
+  @ApiAcceptedResponse({
+    type: RunSchema,
+    description: 'The run (new, or the existing one with Idempotent-Replayed: true). Location: /v1/runs/{id}.',
+  })
   @ApiResponse({ status: 400, type: ProblemSchema, description: 'Invalid body, agent id, Idempotency-Key, skill, params or $ref.' })
   @ApiResponse({ status: 409, type: ProblemSchema, description: 'idempotency-request-in-progress (Retry-After).' })
   @ApiResponse({ status: 413, type: ProblemSchema })
@@ -51,7 +65,8 @@ export class RunsController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ) {
-    if (!AGENT_ID_PATTERN.test(agentId)) throw problems.badRequest('invalid-agent-id', 'agent_id must match ^[A-Za-z0-9._-]{1,128}$.', 'agent_id');
+    if (!AGENT_ID_PATTERN.test(agentId))
+      throw problems.badRequest('invalid-agent-id', 'agent_id must match ^[A-Za-z0-9._-]{1,128}$.', 'agent_id');
     const key = this.idempotencyKey(idempotencyKey);
     const created = await this.runs.createRun({
       tenantId,
@@ -69,7 +84,12 @@ export class RunsController {
   @ApiOperation({ summary: 'List runs, newest first (cursor pagination).' })
   @ApiOkResponse({ type: RunPageSchema })
   async list(@CurrentTenant() tenantId: string, @Query() query: ListRunsQueryDto) {
-    const page = await this.runs.listRuns(tenantId, { agentId: query.agent_id, status: query.status, limit: query.limit ?? 20, cursor: query.cursor });
+    const page = await this.runs.listRuns(tenantId, {
+      agentId: query.agent_id,
+      status: query.status,
+      limit: query.limit ?? 20,
+      cursor: query.cursor,
+    });
     return { data: page.data.map(presentRun), next_cursor: page.next_cursor };
   }
 
@@ -92,7 +112,7 @@ export class RunsController {
   }
 
   @Get('runs/:runId/trace')
-  @ApiOperation({ summary: 'The run\'s steps as executed (pending steps included).' })
+  @ApiOperation({ summary: "The run's steps as executed (pending steps included)." })
   @ApiOkResponse({ type: TraceSchema })
   @ApiResponse({ status: 404, type: ProblemSchema })
   async trace(@CurrentTenant() tenantId: string, @Param('runId', runIdPipe) runId: string) {
@@ -130,7 +150,11 @@ export class RunsController {
       return null;
     }
     if (!IDEMPOTENCY_KEY_PATTERN.test(header)) {
-      throw problems.badRequest('invalid-idempotency-key', 'Idempotency-Key must be 1 to 255 printable ASCII characters.', 'Idempotency-Key');
+      throw problems.badRequest(
+        'invalid-idempotency-key',
+        'Idempotency-Key must be 1 to 255 printable ASCII characters.',
+        'Idempotency-Key',
+      );
     }
     return header;
   }

@@ -38,19 +38,29 @@ export class StepDto {
   skill!: string;
 
   @ApiPropertyOptional({
-    type: 'object', additionalProperties: true, example: { url: 'https://api.example.com/orders/42', method: 'GET' },
-    description: 'Skill params. Any { "$ref": "<JSON Pointer>" } is replaced before the step runs by the value at that pointer in { input, steps: [{ output }] } (earlier steps only).',
+    type: 'object',
+    additionalProperties: true,
+    example: { url: 'https://api.example.com/orders/42', method: 'GET' },
+    description:
+      'Skill params. Any { "$ref": "<JSON Pointer>" } is replaced before the step runs by the value at that pointer in { input, steps: [{ output }] } (earlier steps only).',
   })
   @IsOptional()
   @IsObject({ message: 'params must be an object' })
   params?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ enum: REPLAY_BEHAVIORS, default: 'execute', description: 'Behavior of this step when the run is replayed and the replay names none.' })
+  @ApiPropertyOptional({
+    enum: REPLAY_BEHAVIORS,
+    default: 'execute',
+    description: 'Behavior of this step when the run is replayed and the replay names none.',
+  })
   @IsOptional()
   @IsIn(REPLAY_BEHAVIORS, { message: `replay_behavior must be one of ${REPLAY_BEHAVIORS.join(', ')}` })
   replay_behavior?: ReplayBehavior;
 
-  @ApiPropertyOptional({ example: 'order-42-charge', description: 'Step idempotency key: the side effect happens at most once per tenant and key (STEP_IDEMPOTENCY_TTL_SECONDS).' })
+  @ApiPropertyOptional({
+    example: 'order-42-charge',
+    description: 'Step idempotency key: the side effect happens at most once per tenant and key (STEP_IDEMPOTENCY_TTL_SECONDS).',
+  })
   @IsOptional()
   @IsString()
   @Matches(IDEMPOTENCY_KEY_PATTERN, { message: 'idempotency_key must be 1 to 255 printable ASCII characters' })
@@ -113,7 +123,10 @@ export class ListRunsQueryDto {
 }
 
 export class ReplayRunDto {
-  @ApiPropertyOptional({ enum: REPLAY_BEHAVIORS, description: 'Behavior of steps that `behaviors` does not name; else each step\'s recorded replay_behavior.' })
+  @ApiPropertyOptional({
+    enum: REPLAY_BEHAVIORS,
+    description: "Behavior of steps that `behaviors` does not name; else each step's recorded replay_behavior.",
+  })
   @IsOptional()
   @IsIn(REPLAY_BEHAVIORS, { message: `default_behavior must be one of ${REPLAY_BEHAVIORS.join(', ')}` })
   default_behavior?: ReplayBehavior;
@@ -135,7 +148,11 @@ export class ReplayRunDto {
   @IsIn(['fail', 'continue'], { message: 'on_mismatch must be one of fail, continue' })
   on_mismatch?: 'fail' | 'continue';
 
-  @ApiPropertyOptional({ type: [String], example: ['/headers/date', '/body/generated_at'], description: 'RFC 6901 pointers removed from both outputs before a check compares them.' })
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['/headers/date', '/body/generated_at'],
+    description: 'RFC 6901 pointers removed from both outputs before a check compares them.',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)

@@ -38,12 +38,33 @@ const STATUS_TITLES: Record<number, [string, string]> = {
 };
 
 /** Network and PostgreSQL codes meaning a dependency (database, Redis) is down or refusing. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300']);
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Connection is closed|max retries per request|Stream isn't writeable|ECONNREFUSED|connect ETIMEDOUT|not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/i;
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300',
+]);
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Connection is closed|max retries per request|Stream isn't writeable|ECONNREFUSED|connect ETIMEDOUT|not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/i;
 
 /** True for an error that says a dependency is unreachable (answered 503 + Retry-After, not 500). */
 export function isDependencyUnavailable(error: unknown): boolean {
-  for (let e = error as { code?: unknown; message?: unknown; name?: unknown; driverError?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+  for (
+    let e = error as { code?: unknown; message?: unknown; name?: unknown; driverError?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    depth++
+  ) {
     if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
     if (e.name === 'MaxRetriesPerRequestError') return true;
     if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message)) return true;
@@ -71,7 +92,13 @@ export function toProblem(error: unknown): { problem: Omit<Problem, 'request_id'
     const headers: Record<string, string> = {};
     if (error.details.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.details.retryAfterSeconds);
     return {
-      problem: { type: mapped.type, title: mapped.title, status: mapped.status, detail: error.message, ...(error.details.errors ? { errors: error.details.errors } : {}) },
+      problem: {
+        type: mapped.type,
+        title: mapped.title,
+        status: mapped.status,
+        detail: error.message,
+        ...(error.details.errors ? { errors: error.details.errors } : {}),
+      },
       headers,
     };
   }
@@ -79,10 +106,16 @@ export function toProblem(error: unknown): { problem: Omit<Problem, 'request_id'
   const bodyError = (error instanceof HttpException && error.cause ? error.cause : error) as BodyParserError;
   if (bodyError && typeof bodyError === 'object' && typeof bodyError.type === 'string' && bodyError.expose) {
     if (bodyError.type === 'entity.too.large') {
-      return { problem: { type: 'payload-too-large', title: 'Payload too large', status: 413, detail: 'The request body exceeds the size limit.' }, headers: {} };
+      return {
+        problem: { type: 'payload-too-large', title: 'Payload too large', status: 413, detail: 'The request body exceeds the size limit.' },
+        headers: {},
+      };
     }
     if (bodyError.type === 'entity.parse.failed') {
-      return { problem: { type: 'malformed-json', title: 'Malformed JSON', status: 400, detail: 'The request body is not valid JSON.' }, headers: {} };
+      return {
+        problem: { type: 'malformed-json', title: 'Malformed JSON', status: 400, detail: 'The request body is not valid JSON.' },
+        headers: {},
+      };
     }
     const status = bodyError.status ?? bodyError.statusCode ?? 400;
     if (status >= 400 && status < 500) {
@@ -93,13 +126,20 @@ export function toProblem(error: unknown): { problem: Omit<Problem, 'request_id'
   if (error instanceof HttpException && isTerminusReport(error.getResponse())) {
     const report = error.getResponse() as { details: unknown };
     return {
-      problem: { type: 'service-unavailable', title: 'Service unavailable', status: error.getStatus(), detail: 'A dependency is not ready.', checks: report.details },
+      problem: {
+        type: 'service-unavailable',
+        title: 'Service unavailable',
+        status: error.getStatus(),
+        detail: 'A dependency is not ready.',
+        checks: report.details,
+      },
       headers: { 'Retry-After': '5' },
     };
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
-    const [type, title] = STATUS_TITLES[status] ?? (status < 500 ? ['client-error', 'Client error'] : ['internal-error', 'Internal server error']);
+    const [type, title] =
+      STATUS_TITLES[status] ?? (status < 500 ? ['client-error', 'Client error'] : ['internal-error', 'Internal server error']);
     const response = error.getResponse();
     const message = typeof response === 'string' ? response : (response as { message?: unknown }).message;
     const detail = status < 500 && typeof message === 'string' ? message : title;
@@ -107,18 +147,30 @@ export function toProblem(error: unknown): { problem: Omit<Problem, 'request_id'
   }
   if (isDependencyUnavailable(error)) {
     return {
-      problem: { type: 'service-unavailable', title: 'Service unavailable', status: 503, detail: 'A dependency of the service is unavailable; retry later.' },
+      problem: {
+        type: 'service-unavailable',
+        title: 'Service unavailable',
+        status: 503,
+        detail: 'A dependency of the service is unavailable; retry later.',
+      },
       headers: { 'Retry-After': '5' },
     };
   }
   return {
-    problem: { type: 'internal-error', title: 'Internal server error', status: 500, detail: 'An unexpected error occurred. Quote the request id when reporting it.' },
+    problem: {
+      type: 'internal-error',
+      title: 'Internal server error',
+      status: 500,
+      detail: 'An unexpected error occurred. Quote the request id when reporting it.',
+    },
     headers: {},
   };
 }
 
 function isTerminusReport(response: unknown): boolean {
-  return typeof response === 'object' && response !== null && (response as { status?: unknown }).status === 'error' && 'details' in response;
+  return (
+    typeof response === 'object' && response !== null && (response as { status?: unknown }).status === 'error' && 'details' in response
+  );
 }
 
 export function sendProblem(req: Request, res: Response, error: unknown, logger: Logger): void {
@@ -127,14 +179,20 @@ export function sendProblem(req: Request, res: Response, error: unknown, logger:
   if (problem.status === 500) {
     logger.error({ err: error, requestId }, `unhandled error on ${req.method} ${req.path}`);
   } else if (problem.status === 503) {
-    logger.warn({ requestId, reason: error instanceof Error ? error.message : String(error) }, `dependency unavailable on ${req.method} ${req.path}`);
+    logger.warn(
+      { requestId, reason: error instanceof Error ? error.message : String(error) },
+      `dependency unavailable on ${req.method} ${req.path}`,
+    );
   }
   if (res.headersSent) {
     res.end();
     return;
   }
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify({ ...problem, instance: req.originalUrl, request_id: requestId || undefined }));
+  res
+    .status(problem.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify({ ...problem, instance: req.originalUrl, request_id: requestId || undefined }));
 }
 
 @Catch()

@@ -26,7 +26,12 @@ export class TenantRateLimitGuard implements CanActivate {
       this.points === 0
         ? null
         : redis
-          ? new RateLimiterRedis({ ...options, storeClient: redis, keyPrefix: `${config.REDIS_PREFIX}:ratelimit`, insuranceLimiter: new RateLimiterMemory(options) })
+          ? new RateLimiterRedis({
+              ...options,
+              storeClient: redis,
+              keyPrefix: `${config.REDIS_PREFIX}:ratelimit`,
+              insuranceLimiter: new RateLimiterMemory(options),
+            })
           : new RateLimiterMemory(options);
   }
 
@@ -44,7 +49,12 @@ export class TenantRateLimitGuard implements CanActivate {
       if (!(error instanceof RateLimiterRes)) throw error;
       const retryAfter = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
       throw new ProblemException(
-        { type: 'rate-limited', title: 'Too many requests', status: 429, detail: `More than ${this.points} requests per second for this tenant; retry after ${retryAfter} s.` },
+        {
+          type: 'rate-limited',
+          title: 'Too many requests',
+          status: 429,
+          detail: `More than ${this.points} requests per second for this tenant; retry after ${retryAfter} s.`,
+        },
         { 'Retry-After': String(retryAfter), 'RateLimit-Limit': String(this.points), 'RateLimit-Remaining': '0' },
       );
     }

@@ -4,19 +4,31 @@ describe('loadConfig', () => {
   it('gives documented defaults for an empty environment (embedded mode)', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      PORT: 3000, MAX_BODY_BYTES: 1_048_576, MAX_STEPS: 100, IDEMPOTENCY_TTL_SECONDS: 86_400,
-      STEP_IDEMPOTENCY_TTL_SECONDS: 86_400, IDEMPOTENCY_KEY_REQUIRED: false, SKILL_HTTP_ALLOWED_HOSTS: '*', useRedis: false,
+      PORT: 3000,
+      MAX_BODY_BYTES: 1_048_576,
+      MAX_STEPS: 100,
+      IDEMPOTENCY_TTL_SECONDS: 86_400,
+      STEP_IDEMPOTENCY_TTL_SECONDS: 86_400,
+      IDEMPOTENCY_KEY_REQUIRED: false,
+      SKILL_HTTP_ALLOWED_HOSTS: '*',
+      useRedis: false,
     });
     expect(config.DATABASE_URL).toBeUndefined();
   });
 
   it('reads values and booleans written in the usual ways', () => {
-    const config = loadConfig({ PORT: '8080', IDEMPOTENCY_KEY_REQUIRED: 'true', WORKER_ENABLED: 'no', REDIS_URL: 'redis://localhost:6379' });
+    const config = loadConfig({
+      PORT: '8080',
+      IDEMPOTENCY_KEY_REQUIRED: 'true',
+      WORKER_ENABLED: 'no',
+      REDIS_URL: 'redis://localhost:6379',
+    });
     expect(config).toMatchObject({ PORT: 8080, IDEMPOTENCY_KEY_REQUIRED: true, WORKER_ENABLED: false, useRedis: true });
   });
 
   it('names every invalid variable', () => {
-    const attempt = () => loadConfig({ PORT: 'eighty', MAX_STEPS: '0', DATABASE_URL: 'mysql://x', IDEMPOTENCY_KEY_REQUIRED: 'maybe', ADMIN_TOKEN: 'short' });
+    const attempt = () =>
+      loadConfig({ PORT: 'eighty', MAX_STEPS: '0', DATABASE_URL: 'mysql://x', IDEMPOTENCY_KEY_REQUIRED: 'maybe', ADMIN_TOKEN: 'short' });
     expect(attempt).toThrow(ConfigValidationError);
     const problems = (() => {
       try {

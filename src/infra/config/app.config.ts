@@ -1,18 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-  validateSync,
-} from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
 
 const toBoolean = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
@@ -28,109 +16,162 @@ const toBoolean = ({ value }: { value: unknown }): unknown => {
  * `.env.example` documents each one; keep the two in step.
  */
 export class EnvironmentVariables {
-  @IsOptional() @IsIn(['development', 'production', 'test'])
+  @IsOptional()
+  @IsIn(['development', 'production', 'test'])
   NODE_ENV: string = 'development';
 
-  @IsInt() @Min(0) @Max(65535)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT: number = 3000;
 
   @IsString()
   HOST: string = '0.0.0.0';
 
-  @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL?: string;
 
-  @IsOptional() @IsString() @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// URL' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// URL' })
   REDIS_URL?: string;
 
-  @IsString() @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'REDIS_PREFIX must be 1-64 of [A-Za-z0-9_-]' })
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'REDIS_PREFIX must be 1-64 of [A-Za-z0-9_-]' })
   REDIS_PREFIX: string = 'agentruns';
 
-  @IsOptional() @IsString() @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
   ADMIN_TOKEN?: string;
 
   @IsString()
   SKILL_HTTP_ALLOWED_HOSTS: string = '*';
 
-  @IsInt() @Min(1) @Max(120_000)
+  @IsInt()
+  @Min(1)
+  @Max(120_000)
   SKILL_HTTP_TIMEOUT_MS: number = 10_000;
 
-  @IsInt() @Min(1024) @Max(50 * 1024 * 1024)
+  @IsInt()
+  @Min(1024)
+  @Max(50 * 1024 * 1024)
   SKILL_HTTP_MAX_RESPONSE_BYTES: number = 5 * 1024 * 1024;
 
-  @IsString() @Matches(/^https?:\/\//, { message: 'LLM_BASE_URL must be an http(s) URL' })
+  @IsString()
+  @Matches(/^https?:\/\//, { message: 'LLM_BASE_URL must be an http(s) URL' })
   LLM_BASE_URL: string = 'https://api.openai.com/v1';
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   LLM_API_KEY?: string;
 
-  @IsInt() @Min(1) @Max(365 * 86400)
+  @IsInt()
+  @Min(1)
+  @Max(365 * 86400)
   IDEMPOTENCY_TTL_SECONDS: number = 86_400;
 
-  @IsInt() @Min(1) @Max(365 * 86400)
+  @IsInt()
+  @Min(1)
+  @Max(365 * 86400)
   STEP_IDEMPOTENCY_TTL_SECONDS: number = 86_400;
 
-  @IsInt() @Min(100) @Max(3_600_000)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
   STEP_CLAIM_LEASE_MS: number = 30_000;
 
-  @IsInt() @Min(100) @Max(3_600_000)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
   STEP_CLAIM_WAIT_MS: number = 120_000;
 
-  @Transform(toBoolean) @IsBoolean()
+  @Transform(toBoolean)
+  @IsBoolean()
   IDEMPOTENCY_KEY_REQUIRED: boolean = false;
 
-  @IsInt() @Min(1024) @Max(100 * 1024 * 1024)
+  @IsInt()
+  @Min(1024)
+  @Max(100 * 1024 * 1024)
   MAX_BODY_BYTES: number = 1024 * 1024;
 
-  @IsInt() @Min(1) @Max(10_000)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
   MAX_STEPS: number = 100;
 
-  @IsInt() @Min(1) @Max(100)
+  @IsInt()
+  @Min(1)
+  @Max(100)
   RUN_MAX_ATTEMPTS: number = 3;
 
-  @IsInt() @Min(0) @Max(3_600_000)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
   RUN_RETRY_BACKOFF_MS: number = 1_000;
 
-  @Transform(toBoolean) @IsBoolean()
+  @Transform(toBoolean)
+  @IsBoolean()
   WORKER_ENABLED: boolean = true;
 
-  @IsInt() @Min(1) @Max(1000)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
   WORKER_CONCURRENCY: number = 10;
 
-  @IsInt() @Min(1000) @Max(3_600_000)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
   WORKER_LOCK_DURATION_MS: number = 30_000;
 
-  @IsInt() @Min(100) @Max(3_600_000)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
   SWEEP_INTERVAL_MS: number = 10_000;
 
-  @IsInt() @Min(100) @Max(86_400_000)
+  @IsInt()
+  @Min(100)
+  @Max(86_400_000)
   SWEEP_STALE_AFTER_MS: number = 30_000;
 
-  @Transform(toBoolean) @IsBoolean()
+  @Transform(toBoolean)
+  @IsBoolean()
   DB_MIGRATIONS_RUN: boolean = true;
 
-  @IsInt() @Min(1) @Max(200)
+  @IsInt()
+  @Min(1)
+  @Max(200)
   DB_POOL_SIZE: number = 10;
 
-  @IsString() @MaxLength(4096)
+  @IsString()
+  @MaxLength(4096)
   EMBEDDED_DATA_DIR: string = './.data';
 
-  @IsInt() @Min(1) @Max(65535)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
   EMBEDDED_PG_PORT: number = 54329;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
 
   /** Log one line per HTTP request (pino-http). */
-  @Transform(toBoolean) @IsBoolean()
+  @Transform(toBoolean)
+  @IsBoolean()
   LOG_REQUESTS: boolean = true;
 
   /** Requests per second one tenant may make to /v1 (0 = no limit); counted in Redis when REDIS_URL is set. */
-  @IsInt() @Min(0) @Max(1_000_000)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
   RATE_LIMIT_PER_SECOND: number = 100;
 
   /** On SIGTERM: how long running steps may take to finish before they are asked to stop. */
-  @IsInt() @Min(0) @Max(600_000)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
   SHUTDOWN_GRACE_MS: number = 25_000;
 }
 

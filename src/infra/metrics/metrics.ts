@@ -7,23 +7,50 @@ import { RUN_QUEUE, type RunQueue } from '../queue/run-queue.port.js';
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly runsCreated = new Counter({ name: 'agentruns_runs_created_total', help: 'Runs created (kind: run or replay).', labelNames: ['kind'], registers: [this.registry] });
-  readonly idempotentReplays = new Counter({ name: 'agentruns_idempotent_replays_total', help: 'Requests answered with an existing run (Idempotent-Replayed: true).', registers: [this.registry] });
-  readonly idempotencyKeyReused = new Counter({ name: 'agentruns_idempotency_key_reused_total', help: 'Requests refused with 422: the key was used with another body.', registers: [this.registry] });
+  readonly runsCreated = new Counter({
+    name: 'agentruns_runs_created_total',
+    help: 'Runs created (kind: run or replay).',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly idempotentReplays = new Counter({
+    name: 'agentruns_idempotent_replays_total',
+    help: 'Requests answered with an existing run (Idempotent-Replayed: true).',
+    registers: [this.registry],
+  });
+  readonly idempotencyKeyReused = new Counter({
+    name: 'agentruns_idempotency_key_reused_total',
+    help: 'Requests refused with 422: the key was used with another body.',
+    registers: [this.registry],
+  });
   readonly runDuration = new Histogram({
-    name: 'agentruns_run_duration_seconds', help: 'From a run\'s start to its end (status: succeeded, failed).', labelNames: ['status'],
-    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300], registers: [this.registry],
+    name: 'agentruns_run_duration_seconds',
+    help: "From a run's start to its end (status: succeeded, failed).",
+    labelNames: ['status'],
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+    registers: [this.registry],
   });
   readonly stepDuration = new Histogram({
-    name: 'agentruns_step_duration_seconds', help: 'One step execution (outcome: succeeded, failed).', labelNames: ['skill', 'outcome'],
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry],
+    name: 'agentruns_step_duration_seconds',
+    help: 'One step execution (outcome: succeeded, failed).',
+    labelNames: ['skill', 'outcome'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
   });
-  readonly replayVerdicts = new Counter({ name: 'agentruns_replay_verdicts_total', help: 'Finished replays by verdict (match, mismatch).', labelNames: ['verdict'], registers: [this.registry] });
+  readonly replayVerdicts = new Counter({
+    name: 'agentruns_replay_verdicts_total',
+    help: 'Finished replays by verdict (match, mismatch).',
+    labelNames: ['verdict'],
+    registers: [this.registry],
+  });
 
   constructor(@Inject(RUN_QUEUE) queue: RunQueue) {
     collectDefaultMetrics({ register: this.registry, prefix: 'agentruns_process_' });
     new Gauge({
-      name: 'agentruns_queue_depth', help: 'Run jobs in the queue by state (waiting, active, delayed).', labelNames: ['state'], registers: [this.registry],
+      name: 'agentruns_queue_depth',
+      help: 'Run jobs in the queue by state (waiting, active, delayed).',
+      labelNames: ['state'],
+      registers: [this.registry],
       async collect() {
         try {
           const depth = await queue.depth();

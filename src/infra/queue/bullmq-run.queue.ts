@@ -19,13 +19,17 @@ export class BullmqRunQueue implements RunQueue {
   constructor(private readonly queue: Queue<RunJobData>) {}
 
   async enqueue(runId: string): Promise<void> {
-    await this.queue.add('run', { runId }, {
-      jobId: runId,
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 1_000 },
-      removeOnComplete: true,
-      removeOnFail: true,
-    });
+    await this.queue.add(
+      'run',
+      { runId },
+      {
+        jobId: runId,
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 1_000 },
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    );
   }
 
   async startConsuming(handler: RunJobHandler, options: ConsumerOptions): Promise<void> {

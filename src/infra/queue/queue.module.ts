@@ -25,7 +25,11 @@ export class QueueModule {
         BullModule.registerQueue({ name: RUNS_QUEUE_NAME }),
       ],
       providers: [
-        { provide: RUN_QUEUE, inject: [getQueueToken(RUNS_QUEUE_NAME)], useFactory: (queue: Queue<RunJobData>) => new BullmqRunQueue(queue) },
+        {
+          provide: RUN_QUEUE,
+          inject: [getQueueToken(RUNS_QUEUE_NAME)],
+          useFactory: (queue: Queue<RunJobData>) => new BullmqRunQueue(queue),
+        },
       ],
       exports: [RUN_QUEUE],
     };

@@ -10,7 +10,10 @@ export class HostPolicy {
   private readonly entries: Array<{ host: string; port: number | null }>;
 
   constructor(allowedHosts: string) {
-    const items = allowedHosts.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+    const items = allowedHosts
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
     this.any = items.includes('*');
     this.entries = items.filter((i) => i !== '*').map(parseEntry);
   }
@@ -43,10 +46,16 @@ function parseEntry(item: string): { host: string; port: number | null } {
 
 /** Lower case, no brackets, no trailing dot; IP literals in their canonical form. */
 export function normaliseHost(host: string): string {
-  let h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  let h = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   if (ipaddr.isValid(h)) {
     const parsed = ipaddr.parse(h);
-    h = parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress() ? (parsed as ipaddr.IPv6).toIPv4Address().toString() : parsed.toString();
+    h =
+      parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()
+        ? (parsed as ipaddr.IPv6).toIPv4Address().toString()
+        : parsed.toString();
   }
   return h;
 }

@@ -51,11 +51,20 @@ export class HttpRequestSkill implements SkillHandler {
       errors.push({ path: 'method', message: `method must be one of ${METHODS.join(', ')}` });
     }
     if (headers !== undefined && !check.isRef(headers)) {
-      const ok = headers !== null && typeof headers === 'object' && !Array.isArray(headers) &&
-        Object.entries(headers).every(([k, v]) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) && (check.isRef(v) || (typeof v === 'string' && !/[\r\n\0]/.test(v))));
+      const ok =
+        headers !== null &&
+        typeof headers === 'object' &&
+        !Array.isArray(headers) &&
+        Object.entries(headers).every(
+          ([k, v]) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) && (check.isRef(v) || (typeof v === 'string' && !/[\r\n\0]/.test(v))),
+        );
       if (!ok) errors.push({ path: 'headers', message: 'headers must be an object of header names to string values' });
     }
-    if (timeout_ms !== undefined && !check.isRef(timeout_ms) && !(Number.isInteger(timeout_ms) && (timeout_ms as number) >= 1 && (timeout_ms as number) <= MAX_TIMEOUT_MS)) {
+    if (
+      timeout_ms !== undefined &&
+      !check.isRef(timeout_ms) &&
+      !(Number.isInteger(timeout_ms) && (timeout_ms as number) >= 1 && (timeout_ms as number) <= MAX_TIMEOUT_MS)
+    ) {
       errors.push({ path: 'timeout_ms', message: `timeout_ms must be an integer from 1 to ${MAX_TIMEOUT_MS}` });
     }
     return errors;
@@ -107,8 +116,15 @@ export class HttpRequestSkill implements SkillHandler {
     return url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   }
 
-  private send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<Response> {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(this.refuse(url, `protocol ${url.protocol} is not allowed`));
+  private send(
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      return Promise.reject(this.refuse(url, `protocol ${url.protocol} is not allowed`));
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = this.portOf(url);
     if (!this.policy.allowsHost(host, port)) return Promise.reject(this.refuse(url, 'host is not allowed'));
@@ -121,7 +137,11 @@ export class HttpRequestSkill implements SkillHandler {
       dnsLookup(hostname, { all: true }, (err, addresses) => {
         if (err) return callback(err, []);
         const bad = addresses.find((a) => !policy.allowsAddress(host, port, a.address));
-        if (bad) return callback(Object.assign(refuse(`${hostname} resolves to non-public address ${bad.address}`), { code: 'EREFUSED_SSRF' }), []);
+        if (bad)
+          return callback(
+            Object.assign(refuse(`${hostname} resolves to non-public address ${bad.address}`), { code: 'EREFUSED_SSRF' }),
+            [],
+          );
         if (options.all) return callback(null, addresses);
         return callback(null, addresses[0].address, addresses[0].family);
       });

@@ -26,11 +26,19 @@ export class LlmChatSkill implements SkillHandler {
       errors.push({ path: 'model', message: 'model must be a non-empty string' });
     }
     if (!check.isRef(messages)) {
-      const ok = Array.isArray(messages) && messages.length > 0 &&
-        messages.every((m) => check.isRef(m) || (m !== null && typeof m === 'object' && typeof (m as { role?: unknown }).role === 'string'));
+      const ok =
+        Array.isArray(messages) &&
+        messages.length > 0 &&
+        messages.every(
+          (m) => check.isRef(m) || (m !== null && typeof m === 'object' && typeof (m as { role?: unknown }).role === 'string'),
+        );
       if (!ok) errors.push({ path: 'messages', message: 'messages must be a non-empty array of { role, content }' });
     }
-    if (temperature !== undefined && !check.isRef(temperature) && !(typeof temperature === 'number' && temperature >= 0 && temperature <= 2)) {
+    if (
+      temperature !== undefined &&
+      !check.isRef(temperature) &&
+      !(typeof temperature === 'number' && temperature >= 0 && temperature <= 2)
+    ) {
       errors.push({ path: 'temperature', message: 'temperature must be a number from 0 to 2' });
     }
     if (max_tokens !== undefined && !check.isRef(max_tokens) && !(Number.isInteger(max_tokens) && (max_tokens as number) >= 1)) {

@@ -33,9 +33,16 @@ export class IdempotencyDriver {
    * Inserts the run and claims its key in one statement. Returns the run, or null when a live key
    * already holds another run (an expired key is taken over).
    */
-  async insertRunWithKey(manager: EntityManager, run: NewRun, scope: IdempotencyScope, fingerprint: string, expiresAt: Date): Promise<RunRecord | null> {
+  async insertRunWithKey(
+    manager: EntityManager,
+    run: NewRun,
+    scope: IdempotencyScope,
+    fingerprint: string,
+    expiresAt: Date,
+  ): Promise<RunRecord | null> {
     const params = newRunParams(run);
-    const rows: RunRecord[] = await queryRows(manager,
+    const rows: RunRecord[] = await queryRows(
+      manager,
       `WITH claimed AS (
          INSERT INTO run_idempotency_keys AS k (tenant_id, agent_id, key, fingerprint, run_id, created_at, expires_at)
          VALUES ($${params.length + 1}, $${params.length + 2}, $${params.length + 3}, $${params.length + 4}, $1, $12, $${params.length + 5})
@@ -55,7 +62,8 @@ export class IdempotencyDriver {
 
   /** The run a live or expired key points to, or null when no key row exists. */
   async getExistingRun(manager: EntityManager, key: string, tenantId: string, agentId: string): Promise<KeyedRun | null> {
-    const rows = await queryRows<KeyedRun>(manager, 
+    const rows = await queryRows<KeyedRun>(
+      manager,
       `SELECT r.*, k.fingerprint AS key_fingerprint, k.expires_at AS key_expires_at
        FROM run_idempotency_keys k JOIN runs r ON r.id = k.run_id
        WHERE k.tenant_id = $1 AND k.agent_id = $2 AND k.key = $3`,
@@ -64,7 +72,13 @@ export class IdempotencyDriver {
     return rows[0] ?? null;
   }
 
-  async checkIdempotency(manager: EntityManager, key: string, tenantId: string, agentId: string, now: Date): Promise<IdempotencyCheck & { run: RunRecord | null }> {
+  async checkIdempotency(
+    manager: EntityManager,
+    key: string,
+    tenantId: string,
+    agentId: string,
+    now: Date,
+  ): Promise<IdempotencyCheck & { run: RunRecord | null }> {
     const existing = await this.getExistingRun(manager, key, tenantId, agentId);
     if (!existing) return { exists: false, runId: null, status: null, isExpired: false, fingerprint: null, run: null };
     const { key_fingerprint, key_expires_at, ...run } = existing;
@@ -88,8 +102,16 @@ export class IdempotencyDriver {
    * `fromRunId`, so of two requests racing for the key, one wins. Runs inside the orchestrator's
    * transaction, after the new run is inserted (the key references it).
    */
-  async reassignKey(manager: EntityManager, scope: IdempotencyScope, fromRunId: string, toRunId: string, at: Date, expiresAt: Date): Promise<boolean> {
-    const rows = await queryRows(manager,
+  async reassignKey(
+    manager: EntityManager,
+    scope: IdempotencyScope,
+    fromRunId: string,
+    toRunId: string,
+    at: Date,
+    expiresAt: Date,
+  ): Promise<boolean> {
+    const rows = await queryRows(
+      manager,
       `UPDATE run_idempotency_keys SET run_id = $5, created_at = $6, expires_at = $7
        WHERE tenant_id = $1 AND agent_id = $2 AND key = $3 AND run_id = $4 RETURNING run_id`,
       [scope.tenantId, scope.agentId, scope.key, fromRunId, toRunId, at, expiresAt],
@@ -99,7 +121,8 @@ export class IdempotencyDriver {
 
   /** Deletes up to `limit` expired keys (their runs stay); returns how many. */
   async purgeExpired(manager: EntityManager, now: Date, limit: number): Promise<number> {
-    const rows = await queryRows(manager,
+    const rows = await queryRows(
+      manager,
       `DELETE FROM run_idempotency_keys WHERE ctid IN (SELECT ctid FROM run_idempotency_keys WHERE expires_at <= $1 LIMIT $2) RETURNING 1`,
       [now, limit],
     );

@@ -30,7 +30,8 @@ export class TenantStoreDriver {
 
   /** The tenant of a live (not revoked) key with this hash, or null. */
   async findTenantIdByKeyHash(manager: EntityManager, keyHash: string): Promise<string | null> {
-    const rows: Array<{ tenant_id: string }> = await queryRows(manager,
+    const rows: Array<{ tenant_id: string }> = await queryRows(
+      manager,
       'SELECT tenant_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
       [keyHash],
     );

@@ -7,7 +7,13 @@ const registry = {
   names: () => ['transform'],
 } as unknown as SkillRegistry;
 
-const spec = (params: Record<string, unknown>, skill = 'transform'): StepSpec => ({ name: 's', skill, params, replay_behavior: 'execute', idempotency_key: null });
+const spec = (params: Record<string, unknown>, skill = 'transform'): StepSpec => ({
+  name: 's',
+  skill,
+  params,
+  replay_behavior: 'execute',
+  idempotency_key: null,
+});
 
 describe('plan validation and $ref resolution', () => {
   it('recognises only exact { "$ref": string } objects', () => {
@@ -42,19 +48,24 @@ describe('plan validation and $ref resolution', () => {
       registry,
       3,
     );
-    expect(errors).toEqual(expect.arrayContaining([
-      expect.objectContaining({ field: 'steps' }),
-      expect.objectContaining({ field: 'steps[1].params.x[0]' }),
-      expect.objectContaining({ field: 'steps[2].skill' }),
-      expect.objectContaining({ field: 'steps[3].params.y' }),
-    ]));
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ field: 'steps' }),
+        expect.objectContaining({ field: 'steps[1].params.x[0]' }),
+        expect.objectContaining({ field: 'steps[2].skill' }),
+        expect.objectContaining({ field: 'steps[3].params.y' }),
+      ]),
+    );
     expect(errors).toHaveLength(4);
   });
 
   it('resolves refs deeply against the document and refuses pointers to nothing', () => {
     const document = { input: { user: { id: 7 } }, steps: [{ output: { items: [1, 2] } }] };
-    expect(resolveRefs({ a: { $ref: '/input/user/id' }, b: [{ $ref: '/steps/0/output/items/1' }], c: 'plain' }, document))
-      .toEqual({ a: 7, b: [2], c: 'plain' });
+    expect(resolveRefs({ a: { $ref: '/input/user/id' }, b: [{ $ref: '/steps/0/output/items/1' }], c: 'plain' }, document)).toEqual({
+      a: 7,
+      b: [2],
+      c: 'plain',
+    });
     expect(() => resolveRefs({ a: { $ref: '/input/missing' } }, document)).toThrow(RefResolutionError);
   });
 });

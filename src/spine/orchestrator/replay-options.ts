@@ -35,9 +35,11 @@ export function normaliseReplayOptions(request: ReplayRequest, stepCount: number
     }
   }
   const fromStep = request.from_step ?? 0;
-  if (fromStep >= stepCount) errors.push({ field: 'from_step', message: `from_step must be a step index of the run (0..${stepCount - 1})` });
+  if (fromStep >= stepCount)
+    errors.push({ field: 'from_step', message: `from_step must be a step index of the run (0..${stepCount - 1})` });
   (request.ignore_paths ?? []).forEach((p, i) => {
-    if (p === '' || !isJsonPointer(p)) errors.push({ field: `ignore_paths[${i}]`, message: `"${p}" is not a non-empty RFC 6901 JSON Pointer` });
+    if (p === '' || !isJsonPointer(p))
+      errors.push({ field: `ignore_paths[${i}]`, message: `"${p}" is not a non-empty RFC 6901 JSON Pointer` });
   });
   return {
     options: {

@@ -80,7 +80,11 @@ export class RunExecutionOrchestrator {
     const run = await this.runs.startAttempt(manager, runId, this.clock.now());
     if (!run) return {}; // finished, cancelled or unknown: nothing to do
     if (run.attempts > this.config.RUN_MAX_ATTEMPTS) {
-      await this.fail(run, { type: 'attempts_exhausted', message: `The run was taken ${run.attempts - 1} times without finishing (worker crashes).` }, 0);
+      await this.fail(
+        run,
+        { type: 'attempts_exhausted', message: `The run was taken ${run.attempts - 1} times without finishing (worker crashes).` },
+        0,
+      );
       return {};
     }
     const replay = run.replay_of ? await this.loadReplayContext(run) : null;
@@ -114,13 +118,23 @@ export class RunExecutionOrchestrator {
       }
       outputs.push(outcome.result.output_data);
       if (outcome.result.mismatch && replay?.options.on_mismatch === 'fail') {
-        await this.fail(run, { type: 'replay_mismatch', message: `Step ${index} produced an output that differs from the original run.`, step_index: index }, index + 1, replay);
+        await this.fail(
+          run,
+          { type: 'replay_mismatch', message: `Step ${index} produced an output that differs from the original run.`, step_index: index },
+          index + 1,
+          replay,
+        );
         return {};
       }
     }
     const summary = replay ? await this.replaySummary(runId) : undefined;
     const at = this.clock.now();
-    const finished = await this.runs.finish(manager, runId, { status: 'succeeded', output: outputs[outputs.length - 1] ?? null, error: null, replay: summary }, at);
+    const finished = await this.runs.finish(
+      manager,
+      runId,
+      { status: 'succeeded', output: outputs[outputs.length - 1] ?? null, error: null, replay: summary },
+      at,
+    );
     if (finished) this.recordFinish(run, 'succeeded', at, summary);
     return {};
   }
@@ -151,8 +165,12 @@ export class RunExecutionOrchestrator {
     const behavior = replay ? behaviorFor(replay.options, index, spec.replay_behavior) : 'execute';
     // A replay's trace records the behavior this replay applied to the step.
     const attempt: StepAttempt = {
-      runId: run.id, index, spec: replay ? { ...spec, replay_behavior: behavior } : spec, params: spec.params,
-      attempt: previousAttempts + 1, startedAt: this.clock.now(),
+      runId: run.id,
+      index,
+      spec: replay ? { ...spec, replay_behavior: behavior } : spec,
+      params: spec.params,
+      attempt: previousAttempts + 1,
+      startedAt: this.clock.now(),
     };
     try {
       attempt.params = resolveRefs(spec.params, document);
@@ -173,12 +191,15 @@ export class RunExecutionOrchestrator {
     // Fast steps are written once, when they finish; a step still running after a moment is shown as running.
     let runningWrite = null as Promise<void> | null;
     const timer = setTimeout(() => {
-      runningWrite = this.traces.markRunning(manager, attempt).catch((e: unknown) => this.logger.warn(`run ${run.id} step ${index}: ${String(e)}`));
+      runningWrite = this.traces
+        .markRunning(manager, attempt)
+        .catch((e: unknown) => this.logger.warn(`run ${run.id} step ${index}: ${String(e)}`));
     }, RUNNING_RECORD_DELAY_MS);
     try {
       const result = await this.enforcer.enforceStep(
         step,
-        (s) => this.callSkill(s, { tenantId: run.tenant_id, runId: run.id, stepIndex: index, idempotencyKey: spec.idempotency_key, document }),
+        (s) =>
+          this.callSkill(s, { tenantId: run.tenant_id, runId: run.id, stepIndex: index, idempotencyKey: spec.idempotency_key, document }),
         run.tenant_id,
         (key) => this.completedKeyFromTrace(run.tenant_id, key),
       );
@@ -186,16 +207,23 @@ export class RunExecutionOrchestrator {
       await runningWrite;
       const finishedAt = this.clock.now();
       await this.traces.markSucceeded(manager, attempt, result, finishedAt);
-      this.metrics.stepDuration.observe({ skill: spec.skill, outcome: 'succeeded' }, (finishedAt.getTime() - attempt.startedAt.getTime()) / 1000);
+      this.metrics.stepDuration.observe(
+        { skill: spec.skill, outcome: 'succeeded' },
+        (finishedAt.getTime() - attempt.startedAt.getTime()) / 1000,
+      );
       return { result };
     } catch (error) {
       clearTimeout(timer);
       await runningWrite;
       const stepError = classify(error);
-      if (stepError.type === 'internal_error') this.logger.error(`run ${run.id} step ${index}: ${String((error as Error)?.stack ?? error)}`);
+      if (stepError.type === 'internal_error')
+        this.logger.error(`run ${run.id} step ${index}: ${String((error as Error)?.stack ?? error)}`);
       const finishedAt = this.clock.now();
       await this.traces.markFailed(manager, attempt, stepError, finishedAt);
-      this.metrics.stepDuration.observe({ skill: spec.skill, outcome: 'failed' }, (finishedAt.getTime() - attempt.startedAt.getTime()) / 1000);
+      this.metrics.stepDuration.observe(
+        { skill: spec.skill, outcome: 'failed' },
+        (finishedAt.getTime() - attempt.startedAt.getTime()) / 1000,
+      );
       return { error: stepError };
     }
   }
@@ -205,7 +233,12 @@ export class RunExecutionOrchestrator {
     const since = new Date(this.clock.now().getTime() - this.config.STEP_IDEMPOTENCY_TTL_SECONDS * 1000);
     const row = await this.traces.findCompletedKey(this.dataSource.manager, tenantId, key, since);
     if (!row) return null;
-    return { output: row.output, output_hash: row.output_hash, fingerprint: stepFingerprint(row.skill, row.params), completed_at: row.finished_at.toISOString() };
+    return {
+      output: row.output,
+      output_hash: row.output_hash,
+      fingerprint: stepFingerprint(row.skill, row.params),
+      completed_at: row.finished_at.toISOString(),
+    };
   }
 
   private async callSkill(step: EnforcedStep, context: Omit<SkillContext, 'signal'>): Promise<unknown> {
@@ -214,7 +247,12 @@ export class RunExecutionOrchestrator {
     return handler.execute(structuredClone(step.params), { ...context, signal: this.shutdown.signal });
   }
 
-  private async fail(run: RunRecord, error: { type: string; message: string; step_index?: number }, cancelFrom: number | null, replay?: ReplayContext | null): Promise<void> {
+  private async fail(
+    run: RunRecord,
+    error: { type: string; message: string; step_index?: number },
+    cancelFrom: number | null,
+    replay?: ReplayContext | null,
+  ): Promise<void> {
     const manager = this.dataSource.manager;
     const now = this.clock.now();
     if (cancelFrom !== null) await this.traces.cancelRemaining(manager, run.id, run.steps, cancelFrom, now);
@@ -242,7 +280,12 @@ export class RunExecutionOrchestrator {
     const ran = steps.filter((s) => s.status === 'succeeded');
     const mismatches = ran
       .filter((s) => s.mismatch)
-      .map((s) => ({ step_index: s.index, expected_hash: s.mismatch!.expected_hash, actual_hash: s.mismatch!.actual_hash, diff: s.mismatch!.diff }));
+      .map((s) => ({
+        step_index: s.index,
+        expected_hash: s.mismatch!.expected_hash,
+        actual_hash: s.mismatch!.actual_hash,
+        diff: s.mismatch!.diff,
+      }));
     return {
       verdict: mismatches.length > 0 ? 'mismatch' : 'match',
       summary: {

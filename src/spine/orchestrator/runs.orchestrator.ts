@@ -98,7 +98,10 @@ export class RunsOrchestrator {
     const { options, errors } = normaliseReplayOptions(command.request, original.steps.length);
     if (errors.length > 0) throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request is invalid.', { errors });
     if (original.status !== 'succeeded' && original.status !== 'failed') {
-      throw new SpineException(SpineErrorCode.RunNotReplayable, `Run ${original.id} is ${original.status}; only succeeded or failed runs can be replayed.`);
+      throw new SpineException(
+        SpineErrorCode.RunNotReplayable,
+        `Run ${original.id} is ${original.status}; only succeeded or failed runs can be replayed.`,
+      );
     }
     const draft = (createdAt: Date): NewRun => ({
       id: randomUUID(),
@@ -135,7 +138,10 @@ export class RunsOrchestrator {
     const cancelled = await this.runs.cancel(this.dataSource.manager, tenantId, runId, this.clock.now());
     if (cancelled) return cancelled;
     const run = await this.getRun(tenantId, runId);
-    throw new SpineException(SpineErrorCode.RunNotCancellable, `Run ${run.id} is ${run.status}; only queued, running or retry runs can be cancelled.`);
+    throw new SpineException(
+      SpineErrorCode.RunNotCancellable,
+      `Run ${run.id} is ${run.status}; only queued, running or retry runs can be cancelled.`,
+    );
   }
 
   /** Recorded steps, plus the plan's not-yet-started steps as `pending`. */
@@ -185,7 +191,10 @@ export class RunsOrchestrator {
       const existing = await this.idempotency.checkIdempotency(manager, key, scope.tenantId, scope.agentId, now);
       if (!existing.exists || existing.isExpired) continue; // freed between the two statements: try again
       if (existing.fingerprint !== fingerprint) {
-        throw new SpineException(SpineErrorCode.IdempotencyKeyReused, 'This Idempotency-Key was used with another request body; use a new key for a new request.');
+        throw new SpineException(
+          SpineErrorCode.IdempotencyKeyReused,
+          'This Idempotency-Key was used with another request body; use a new key for a new request.',
+        );
       }
       if (this.idempotency.shouldReturnCached(existing)) return { run: existing.run!, replayed: true };
       // The key's run was cancelled: the same request may run again, under the same key.
@@ -204,7 +213,11 @@ export class RunsOrchestrator {
         return { run: taken, replayed: false };
       }
     }
-    throw new SpineException(SpineErrorCode.IdempotencyRequestInProgress, 'A request with this Idempotency-Key is being processed; retry shortly.', { retryAfterSeconds: 1 });
+    throw new SpineException(
+      SpineErrorCode.IdempotencyRequestInProgress,
+      'A request with this Idempotency-Key is being processed; retry shortly.',
+      { retryAfterSeconds: 1 },
+    );
   }
 
   /** After commit. A lost enqueue (Redis down, crash) is repaired by the stranded-run sweep. */
@@ -221,10 +234,26 @@ class LostKeyRace extends Error {}
 
 function pendingStep(spec: StepSpec, index: number): StepRecord {
   return {
-    index, name: spec.name, skill: spec.skill, params: spec.params, replay_behavior: spec.replay_behavior,
-    idempotency_key: spec.idempotency_key, status: 'pending', output: null, output_hash: null, executed: false,
-    skipped: false, checked: false, from_cache: false, expected_hash: null, mismatch: null, error: null, attempts: 0,
-    started_at: null, finished_at: null, duration_ms: null,
+    index,
+    name: spec.name,
+    skill: spec.skill,
+    params: spec.params,
+    replay_behavior: spec.replay_behavior,
+    idempotency_key: spec.idempotency_key,
+    status: 'pending',
+    output: null,
+    output_hash: null,
+    executed: false,
+    skipped: false,
+    checked: false,
+    from_cache: false,
+    expected_hash: null,
+    mismatch: null,
+    error: null,
+    attempts: 0,
+    started_at: null,
+    finished_at: null,
+    duration_ms: null,
   };
 }
 

@@ -6,7 +6,12 @@ export function isJsonPointer(pointer: string): boolean {
 }
 
 export function pointerTokens(pointer: string): string[] {
-  return pointer === '' ? [] : pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer === ''
+    ? []
+    : pointer
+        .slice(1)
+        .split('/')
+        .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** The value at `pointer` in `document`, or `undefined` when nothing is there. */

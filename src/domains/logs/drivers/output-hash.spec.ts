@@ -18,7 +18,15 @@ describe('canonical JSON (RFC 8785) and output hashing', () => {
   });
 
   it('sorts keys by UTF-16 code units (RFC 8785 section 3.2.3)', () => {
-    const input = { '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' };
+    const input = {
+      '\u20ac': 'Euro Sign',
+      '\r': 'Carriage Return',
+      '\ufb33': 'Hebrew Letter Dalet With Dagesh',
+      '1': 'One',
+      '\ud83d\ude00': 'Emoji: Grinning Face',
+      '\u0080': 'Control',
+      '\u00f6': 'Latin Small Letter O With Diaeresis',
+    };
     // (Object.keys would put "1" first: JS orders integer-like keys; so read the text itself.)
     expect(canonicalJson(input)).toBe(
       '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis",' +
@@ -27,8 +35,14 @@ describe('canonical JSON (RFC 8785) and output hashing', () => {
   });
 
   it.each([
-    [0, '0'], [-0, '0'], [1e21, '1e+21'], [1e-7, '1e-7'], [123456789012345680000, '123456789012345680000'],
-    [0.1 + 0.2, '0.30000000000000004'], [-1.5e-10, '-1.5e-10'], [Number.MAX_SAFE_INTEGER, '9007199254740991'],
+    [0, '0'],
+    [-0, '0'],
+    [1e21, '1e+21'],
+    [1e-7, '1e-7'],
+    [123456789012345680000, '123456789012345680000'],
+    [0.1 + 0.2, '0.30000000000000004'],
+    [-1.5e-10, '-1.5e-10'],
+    [Number.MAX_SAFE_INTEGER, '9007199254740991'],
   ])('serialises the number %p as %s (ECMAScript shortest form)', (n, text) => {
     expect(canonicalJson(n)).toBe(text);
   });
@@ -60,7 +74,7 @@ describe('canonical JSON (RFC 8785) and output hashing', () => {
 
   it('is byte-identical to the reference implementation (canonicalize) on random JSON values', () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)];
     const strings = ['', 'a', 'Z', 'é', '€', '😀', '\u0000', '\u001f', '"', '\\', '/', '\n', 'דּ', '\u0080', 'key', '1', '10', '2'];
     const numbers = [0, -0, 1, -1, 0.1, 1e21, 1e-7, 123456789.123, -5e-324, 2 ** 53, 1.7976931348623157e308, 333333333.3333333];

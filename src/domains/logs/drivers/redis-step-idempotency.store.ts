@@ -64,7 +64,14 @@ export class RedisStepIdempotencyStore implements StepIdempotencyStore {
   }
 
   async claim(tenantId: string, key: string, owner: string, leaseMs: number): Promise<ClaimResult> {
-    const [status, raw] = (await this.redis.eval(CLAIM, 2, this.resultKey(tenantId, key), this.claimKey(tenantId, key), owner, leaseMs)) as ScriptReply;
+    const [status, raw] = (await this.redis.eval(
+      CLAIM,
+      2,
+      this.resultKey(tenantId, key),
+      this.claimKey(tenantId, key),
+      owner,
+      leaseMs,
+    )) as ScriptReply;
     if (status === 'completed') return { status, result: JSON.parse(raw!) as StoredStepResult };
     return status === 'claimed' ? { status: 'claimed' } : { status: 'busy' };
   }
@@ -75,7 +82,13 @@ export class RedisStepIdempotencyStore implements StepIdempotencyStore {
 
   async complete(tenantId: string, key: string, owner: string, result: StoredStepResult, ttlSeconds: number): Promise<CompleteResult> {
     const [status, raw] = (await this.redis.eval(
-      COMPLETE, 2, this.resultKey(tenantId, key), this.claimKey(tenantId, key), owner, JSON.stringify(result), ttlSeconds,
+      COMPLETE,
+      2,
+      this.resultKey(tenantId, key),
+      this.claimKey(tenantId, key),
+      owner,
+      JSON.stringify(result),
+      ttlSeconds,
     )) as ScriptReply;
     if (status === 'stored') return { stored: true };
     return { stored: false, standing: status === 'standing' ? (JSON.parse(raw!) as StoredStepResult) : null };

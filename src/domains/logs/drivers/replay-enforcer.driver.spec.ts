@@ -15,12 +15,22 @@ const clock = { now: () => new Date() };
 
 function setUp(options: Partial<{ waitMs: number; leaseMs: number }> = {}) {
   const store = new MemoryStepIdempotencyStore(clock);
-  const enforcer = new ReplayEnforcer(store, { ttlSeconds: 3600, leaseMs: options.leaseMs ?? 5_000, waitMs: options.waitMs ?? 5_000, clock });
+  const enforcer = new ReplayEnforcer(store, {
+    ttlSeconds: 3600,
+    leaseMs: options.leaseMs ?? 5_000,
+    waitMs: options.waitMs ?? 5_000,
+    clock,
+  });
   return { store, enforcer };
 }
 
 const step = (fields: Partial<EnforcedStep> = {}): EnforcedStep => ({
-  index: 0, skill: 'http.request', params: { url: 'https://example.test/a' }, idempotency_key: null, behavior: 'execute', ...fields,
+  index: 0,
+  skill: 'http.request',
+  params: { url: 'https://example.test/a' },
+  idempotency_key: null,
+  behavior: 'execute',
+  ...fields,
 });
 
 /** An executor that counts calls and answers `output` (after `delayMs`). */
@@ -46,7 +56,11 @@ describe('ReplayEnforcer: faults of the original design, pinned', () => {
     const key = 'k-check';
     await enforcer.enforceStep(step({ idempotency_key: key }), counting({ total: 2 }), TENANT); // stored: { total: 2 }
     const exec = counting({ total: 999 });
-    const result = await enforcer.enforceStep(step({ idempotency_key: key, behavior: 'check', recorded: { output: { total: 1 } } }), exec, TENANT);
+    const result = await enforcer.enforceStep(
+      step({ idempotency_key: key, behavior: 'check', recorded: { output: { total: 1 } } }),
+      exec,
+      TENANT,
+    );
     expect(exec).not.toHaveBeenCalled(); // the key completed: its stored output is what is checked
     expect(result).toMatchObject({ checked: true, from_cache: true, executed: false, output_data: { total: 2 } });
     expect(result.expected_hash).toBe(hashOutput({ total: 1 }));
@@ -71,22 +85,27 @@ describe('ReplayEnforcer: faults of the original design, pinned', () => {
   it('two concurrent executions of one key run the skill once (no get-then-set race)', async () => {
     const { enforcer } = setUp();
     const exec = counting({ charged: true }, 50);
-    const results = await Promise.all(Array.from({ length: 10 }, () => enforcer.enforceStep(step({ idempotency_key: 'k-race' }), exec, TENANT)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => enforcer.enforceStep(step({ idempotency_key: 'k-race' }), exec, TENANT)),
+    );
     expect(exec).toHaveBeenCalledTimes(1);
     expect(results.filter((r) => r.executed)).toHaveLength(1);
     expect(results.filter((r) => r.from_cache)).toHaveLength(9);
     expect(new Set(results.map((r) => r.output_hash)).size).toBe(1);
   });
 
-  it.each(['execute', 'skip', 'check'] as const)('raises IdempotencyViolationError for a reused key with other params (%s)', async (behavior) => {
-    const { enforcer } = setUp();
-    await enforcer.enforceStep(step({ idempotency_key: 'k-v', params: { amount: 1 } }), counting('ok'), TENANT);
-    const exec = counting('again');
-    await expect(
-      enforcer.enforceStep(step({ idempotency_key: 'k-v', params: { amount: 2 }, behavior, recorded: { output: 'ok' } }), exec, TENANT),
-    ).rejects.toEqual(new IdempotencyViolationError('k-v'));
-    expect(exec).not.toHaveBeenCalled();
-  });
+  it.each(['execute', 'skip', 'check'] as const)(
+    'raises IdempotencyViolationError for a reused key with other params (%s)',
+    async (behavior) => {
+      const { enforcer } = setUp();
+      await enforcer.enforceStep(step({ idempotency_key: 'k-v', params: { amount: 1 } }), counting('ok'), TENANT);
+      const exec = counting('again');
+      await expect(
+        enforcer.enforceStep(step({ idempotency_key: 'k-v', params: { amount: 2 }, behavior, recorded: { output: 'ok' } }), exec, TENANT),
+      ).rejects.toEqual(new IdempotencyViolationError('k-v'));
+      expect(exec).not.toHaveBeenCalled();
+    },
+  );
 });
 
 describe('ReplayEnforcer: behaviors', () => {
@@ -95,13 +114,23 @@ describe('ReplayEnforcer: behaviors', () => {
     const exec = counting('fresh');
     const result = await enforcer.enforceStep(step({ behavior: 'skip', recorded: { output: { old: true } } }), exec, TENANT);
     expect(exec).not.toHaveBeenCalled();
-    expect(result).toMatchObject({ skipped: true, from_cache: true, executed: false, output_data: { old: true }, output_hash: hashOutput({ old: true }) });
+    expect(result).toMatchObject({
+      skipped: true,
+      from_cache: true,
+      executed: false,
+      output_data: { old: true },
+      output_hash: hashOutput({ old: true }),
+    });
   });
 
   it('skip prefers the stored result of the step key over the recorded output', async () => {
     const { enforcer } = setUp();
     await enforcer.enforceStep(step({ idempotency_key: 'k-s' }), counting('stored'), TENANT);
-    const result = await enforcer.enforceStep(step({ idempotency_key: 'k-s', behavior: 'skip', recorded: { output: 'recorded' } }), counting('x'), TENANT);
+    const result = await enforcer.enforceStep(
+      step({ idempotency_key: 'k-s', behavior: 'skip', recorded: { output: 'recorded' } }),
+      counting('x'),
+      TENANT,
+    );
     expect(result.output_data).toBe('stored');
   });
 
@@ -157,18 +186,34 @@ describe('ReplayEnforcer: behaviors', () => {
   it('asks the durable record when the store has lost a completed key, and restores the store from it', async () => {
     const { enforcer, store } = setUp();
     const fingerprint = stepFingerprint('http.request', { url: 'https://example.test/a' });
-    const recorded = { output: { charged: 1 }, output_hash: hashOutput({ charged: 1 }), fingerprint, completed_at: '2026-01-01T00:00:00.000Z' };
+    const recorded = {
+      output: { charged: 1 },
+      output_hash: hashOutput({ charged: 1 }),
+      fingerprint,
+      completed_at: '2026-01-01T00:00:00.000Z',
+    };
     const durable = jest.fn(async (key: string) => (key === 'k-lost' ? recorded : null));
     const exec = counting({ charged: 2 });
     const result = await enforcer.enforceStep(step({ idempotency_key: 'k-lost' }), exec, TENANT, durable);
     expect(exec).not.toHaveBeenCalled();
     expect(result).toMatchObject({ executed: false, from_cache: true, output_data: { charged: 1 } });
     expect(await store.get(TENANT, 'k-lost')).toEqual(recorded);
-    const skipped = await enforcer.enforceStep(step({ idempotency_key: 'k-lost-2', behavior: 'skip', recorded: null }), exec, TENANT, async () => ({ ...recorded }));
+    const skipped = await enforcer.enforceStep(
+      step({ idempotency_key: 'k-lost-2', behavior: 'skip', recorded: null }),
+      exec,
+      TENANT,
+      async () => ({ ...recorded }),
+    );
     expect(skipped).toMatchObject({ skipped: true, from_cache: true, output_data: { charged: 1 } });
     expect(exec).not.toHaveBeenCalled();
-    await expect(enforcer.enforceStep(step({ idempotency_key: 'k-other', params: { url: 'https://example.test/b' } }), exec, TENANT, async () => recorded))
-      .rejects.toBeInstanceOf(IdempotencyViolationError);
+    await expect(
+      enforcer.enforceStep(
+        step({ idempotency_key: 'k-other', params: { url: 'https://example.test/b' } }),
+        exec,
+        TENANT,
+        async () => recorded,
+      ),
+    ).rejects.toBeInstanceOf(IdempotencyViolationError);
     expect((await store.claim(TENANT, 'k-other', 'next', 1000)).status).toBe('claimed'); // the violation released its claim
   });
 
@@ -184,7 +229,18 @@ describe('ReplayEnforcer: behaviors', () => {
     const { enforcer, store } = setUp();
     await store.claim(TENANT, 'k-wait', 'other', 60_000);
     setTimeout(() => {
-      void store.complete(TENANT, 'k-wait', 'other', { output: 'theirs', output_hash: hashOutput('theirs'), fingerprint: stepFingerprint('http.request', { url: 'https://example.test/a' }), completed_at: '' }, 60);
+      void store.complete(
+        TENANT,
+        'k-wait',
+        'other',
+        {
+          output: 'theirs',
+          output_hash: hashOutput('theirs'),
+          fingerprint: stepFingerprint('http.request', { url: 'https://example.test/a' }),
+          completed_at: '',
+        },
+        60,
+      );
     }, 100);
     const exec = counting('mine');
     const result = await enforcer.enforceStep(step({ idempotency_key: 'k-wait' }), exec, TENANT);

@@ -137,7 +137,12 @@ export class ReplayEnforcer {
     return results;
   }
 
-  private async skip(step: EnforcedStep, fingerprint: string, tenantId: string, durable?: CompletedKeyLookup): Promise<ReplayResult | null> {
+  private async skip(
+    step: EnforcedStep,
+    fingerprint: string,
+    tenantId: string,
+    durable?: CompletedKeyLookup,
+  ): Promise<ReplayResult | null> {
     if (step.idempotency_key) {
       const stored = (await this.store.get(tenantId, step.idempotency_key)) ?? (await durable?.(step.idempotency_key)) ?? null;
       if (stored) {
@@ -170,7 +175,13 @@ export class ReplayEnforcer {
     };
   }
 
-  private async executeKeyed(step: EnforcedStep, execute: StepExecutor, fingerprint: string, tenantId: string, durable?: CompletedKeyLookup): Promise<ReplayResult> {
+  private async executeKeyed(
+    step: EnforcedStep,
+    execute: StepExecutor,
+    fingerprint: string,
+    tenantId: string,
+    durable?: CompletedKeyLookup,
+  ): Promise<ReplayResult> {
     const key = step.idempotency_key;
     if (!key) {
       const { value, hash } = toHashedJson(await execute(step));
@@ -190,12 +201,15 @@ export class ReplayEnforcer {
       return result({ from_cache: true, output_data: recorded.output, output_hash: recorded.output_hash });
     }
 
-    const renew = setInterval(() => {
-      this.store.renew(tenantId, key, owner, this.options.leaseMs).then(
-        (held) => held || this.logger.warn(`lost the claim on step key "${key}" while executing`),
-        (error: unknown) => this.logger.warn(`could not renew the claim on step key "${key}": ${String(error)}`),
-      );
-    }, Math.max(50, Math.floor(this.options.leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        this.store.renew(tenantId, key, owner, this.options.leaseMs).then(
+          (held) => held || this.logger.warn(`lost the claim on step key "${key}" while executing`),
+          (error: unknown) => this.logger.warn(`could not renew the claim on step key "${key}": ${String(error)}`),
+        );
+      },
+      Math.max(50, Math.floor(this.options.leaseMs / 3)),
+    );
     renew.unref();
     let hashed: { value: unknown; hash: string };
     try {
@@ -203,7 +217,9 @@ export class ReplayEnforcer {
     } catch (error) {
       clearInterval(renew);
       // A failed execution frees the key for a retry; if the store is down, the lease frees it.
-      await this.store.release(tenantId, key, owner).catch((e: unknown) => this.logger.warn(`could not release step key "${key}": ${String(e)}`));
+      await this.store
+        .release(tenantId, key, owner)
+        .catch((e: unknown) => this.logger.warn(`could not release step key "${key}": ${String(e)}`));
       throw error;
     }
     clearInterval(renew);
@@ -223,9 +239,16 @@ export class ReplayEnforcer {
       return result({ executed: true, output_data: hashed.value, output_hash: hashed.hash });
     }
     if (!completed.stored) {
-      this.logger.warn(`step key "${key}": the claim's lease ran out during execution; ${completed.standing ? 'another result stands' : 'the result was not stored'}`);
+      this.logger.warn(
+        `step key "${key}": the claim's lease ran out during execution; ${completed.standing ? 'another result stands' : 'the result was not stored'}`,
+      );
       if (completed.standing) {
-        return result({ executed: true, from_cache: false, output_data: completed.standing.output, output_hash: completed.standing.output_hash });
+        return result({
+          executed: true,
+          from_cache: false,
+          output_data: completed.standing.output,
+          output_hash: completed.standing.output_hash,
+        });
       }
     }
     return result({ executed: true, output_data: hashed.value, output_hash: hashed.hash });

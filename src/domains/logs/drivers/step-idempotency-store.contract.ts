@@ -7,7 +7,10 @@ export interface StoreUnderTest {
 }
 
 const result = (output: unknown, fingerprint = 'fp-1'): StoredStepResult => ({
-  output, output_hash: 'h'.repeat(64), fingerprint, completed_at: '2026-01-01T00:00:00.000Z',
+  output,
+  output_hash: 'h'.repeat(64),
+  fingerprint,
+  completed_at: '2026-01-01T00:00:00.000Z',
 });
 
 /**
@@ -58,7 +61,7 @@ export function describeStepIdempotencyStoreContract(name: string, setUp: () => 
       expect(claims.filter((c) => c.status === 'busy')).toHaveLength(49);
     });
 
-    it('frees a claim whose lease ran out; renew extends only the holder\'s lease', async () => {
+    it("frees a claim whose lease ran out; renew extends only the holder's lease", async () => {
       await s.store.claim(tenant, 'lease', 'owner-a', 300);
       expect(await s.store.renew(tenant, 'lease', 'owner-b', 300)).toBe(false);
       expect(await s.store.renew(tenant, 'lease', 'owner-a', 300)).toBe(true);

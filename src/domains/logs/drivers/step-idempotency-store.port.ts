@@ -9,10 +9,7 @@ export interface StoredStepResult {
 
 export type CompleteResult = { stored: true } | { stored: false; standing: StoredStepResult | null };
 
-export type ClaimResult =
-  | { status: 'claimed' }
-  | { status: 'completed'; result: StoredStepResult }
-  | { status: 'busy' };
+export type ClaimResult = { status: 'claimed' } | { status: 'completed'; result: StoredStepResult } | { status: 'busy' };
 
 /**
  * Step idempotency store: results of keyed steps, per tenant, plus an atomic claim with a lease so

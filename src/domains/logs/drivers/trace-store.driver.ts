@@ -28,7 +28,17 @@ export interface StepAttempt {
 }
 
 function attemptParams(a: StepAttempt): unknown[] {
-  return [a.runId, a.index, a.spec.name, a.spec.skill, JSON.stringify(a.params), a.spec.replay_behavior, a.spec.idempotency_key, a.attempt, a.startedAt];
+  return [
+    a.runId,
+    a.index,
+    a.spec.name,
+    a.spec.skill,
+    JSON.stringify(a.params),
+    a.spec.replay_behavior,
+    a.spec.idempotency_key,
+    a.attempt,
+    a.startedAt,
+  ];
 }
 
 /** Trace rows (run_steps), owned by the logs domain. Works in the manager it is handed. */
@@ -43,7 +53,8 @@ export class TraceStoreDriver {
    * the attempt's final write.
    */
   async markRunning(manager: EntityManager, a: StepAttempt): Promise<void> {
-    await queryRows(manager,
+    await queryRows(
+      manager,
       `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, attempts, started_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9)
        ON CONFLICT (run_id, index) DO UPDATE SET
@@ -55,7 +66,8 @@ export class TraceStoreDriver {
   }
 
   async markSucceeded(manager: EntityManager, a: StepAttempt, result: ReplayResult, at: Date): Promise<void> {
-    await queryRows(manager,
+    await queryRows(
+      manager,
       `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, attempts, started_at,
          output, output_hash, executed, skipped, checked, from_cache, expected_hash, mismatch, finished_at, duration_ms)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'succeeded', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
@@ -65,14 +77,24 @@ export class TraceStoreDriver {
          skipped = EXCLUDED.skipped, checked = EXCLUDED.checked, from_cache = EXCLUDED.from_cache, expected_hash = EXCLUDED.expected_hash,
          mismatch = EXCLUDED.mismatch, error = NULL, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms`,
       [
-        ...attemptParams(a), JSON.stringify(result.output_data), result.output_hash, result.executed, result.skipped, result.checked,
-        result.from_cache, result.expected_hash, result.mismatch ? JSON.stringify(result.mismatch) : null, at, at.getTime() - a.startedAt.getTime(),
+        ...attemptParams(a),
+        JSON.stringify(result.output_data),
+        result.output_hash,
+        result.executed,
+        result.skipped,
+        result.checked,
+        result.from_cache,
+        result.expected_hash,
+        result.mismatch ? JSON.stringify(result.mismatch) : null,
+        at,
+        at.getTime() - a.startedAt.getTime(),
       ],
     );
   }
 
   async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date): Promise<void> {
-    await queryRows(manager,
+    await queryRows(
+      manager,
       `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, attempts, started_at, error, finished_at, duration_ms)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'failed', $8, $9, $10, $11, $12)
        ON CONFLICT (run_id, index) DO UPDATE SET
@@ -88,7 +110,8 @@ export class TraceStoreDriver {
    * the durable record of a completed key, for when the step store (Redis) has lost it.
    */
   async findCompletedKey(manager: EntityManager, tenantId: string, key: string, since: Date): Promise<CompletedKeyRecord | null> {
-    const rows: CompletedKeyRecord[] = await queryRows(manager,
+    const rows: CompletedKeyRecord[] = await queryRows(
+      manager,
       `SELECT s.skill, s.params, s.output, s.output_hash, s.finished_at
        FROM run_steps s JOIN runs r ON r.id = s.run_id
        WHERE s.idempotency_key = $2 AND s.status = 'succeeded' AND s.finished_at > $3 AND r.tenant_id = $1
@@ -102,7 +125,8 @@ export class TraceStoreDriver {
   async cancelRemaining(manager: EntityManager, runId: string, plan: readonly StepSpec[], fromIndex: number, at: Date): Promise<void> {
     for (let index = fromIndex; index < plan.length; index++) {
       const spec = plan[index];
-      await queryRows(manager,
+      await queryRows(
+        manager,
         `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, finished_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'cancelled', $8)
          ON CONFLICT (run_id, index) DO UPDATE SET status = 'cancelled', finished_at = EXCLUDED.finished_at

@@ -5,7 +5,9 @@ export class StepKeyIndex1763885000000 implements MigrationInterface {
   name = 'StepKeyIndex1763885000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE INDEX run_steps_completed_key_idx ON run_steps (idempotency_key, finished_at) WHERE idempotency_key IS NOT NULL AND status = 'succeeded'`);
+    await q.query(
+      `CREATE INDEX run_steps_completed_key_idx ON run_steps (idempotency_key, finished_at) WHERE idempotency_key IS NOT NULL AND status = 'succeeded'`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
