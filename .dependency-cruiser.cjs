@@ -55,6 +55,13 @@ module.exports = {
       to: { path: `${SRC}(api|spine|domains|workers)/` },
     },
     {
+      name: 'shared-is-a-leaf',
+      severity: 'error',
+      comment: 'src/shared is pure vocabulary (canonical JSON, JSON Pointer, plan and step types): it imports nothing of the layers.',
+      from: { path: `${SRC}shared/` },
+      to: { path: `${SRC}(api|spine|domains|workers|skills|infra)/` },
+    },
+    {
       name: 'infra-is-a-leaf',
       severity: 'error',
       comment: 'Infra (config, database, redis, queue) calls nothing of the layers.',

@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { hashOutput } from '../src/domains/logs/drivers/output-hash.js';
+import { hashOutput } from '../src/shared/canonical-json.js';
 import { MemoryStepIdempotencyStore } from '../src/domains/logs/drivers/memory-step-idempotency.store.js';
 import { type EnforcedStep, ReplayEnforcer } from '../src/domains/logs/drivers/replay-enforcer.driver.js';
 

@@ -24,7 +24,7 @@ async function exitCode(command: string, args: string[]): Promise<{ code: number
 }
 
 describe('layer boundaries (ARCHITECTURE.md)', () => {
-  it('dependency-cruiser passes on src and fails on a fixture where src/api imports a spine driver', async () => {
+  it('dependency-cruiser passes on src and fails on fixtures where src/api imports a spine driver and src/shared imports a layer', async () => {
     const depcruise = 'node_modules/.bin/depcruise';
     const clean = await exitCode(depcruise, ['src', '--config', '.dependency-cruiser.cjs']);
     expect(clean.output).toContain('no dependency violations');
@@ -32,6 +32,7 @@ describe('layer boundaries (ARCHITECTURE.md)', () => {
     const leaky = await exitCode(depcruise, ['test/fixtures/boundaries/src', '--config', '.dependency-cruiser.cjs']);
     expect(leaky.code).not.toBe(0);
     expect(leaky.output).toContain('api-not-to-drivers');
+    expect(leaky.output).toContain('shared-is-a-leaf');
   }, 60_000);
 
   it('the transaction lint passes on src and fails on a driver that opens a transaction', async () => {

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { REPLAY_BEHAVIORS } from '../domains/logs/trace.types.js';
-import { RUN_STATUSES } from '../spine/entities/run.entity.js';
+import { REPLAY_BEHAVIORS } from '../shared/step.types.js';
+import { RUN_STATUSES } from '../shared/run.types.js';
 
 /** Response schemas of the contract (../shared/docs/API.md), for the OpenAPI document only. */
 export class ProblemSchema {

@@ -1,4 +1,4 @@
-import type { StepRecord, StepSpec } from '../domains/logs/trace.types.js';
+import type { StepRecord, StepSpec } from '../shared/step.types.js';
 import type { RunTrace } from '../spine/orchestrator/runs.orchestrator.js';
 import type { RunRecord } from '../spine/run.types.js';
 import type { StepDto } from './dto/runs.dto.js';

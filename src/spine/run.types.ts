@@ -1,5 +1,5 @@
-import type { StepSpec } from '../domains/logs/trace.types.js';
-import type { RunError, RunStatus } from './entities/run.entity.js';
+import type { StepSpec } from '../shared/step.types.js';
+import type { RunError, RunStatus } from '../shared/run.types.js';
 
 export type { RunError, RunStatus };
 

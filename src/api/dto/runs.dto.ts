@@ -16,8 +16,8 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { REPLAY_BEHAVIORS, type ReplayBehavior } from '../../domains/logs/trace.types.js';
-import { RUN_STATUSES, type RunStatus } from '../../spine/entities/run.entity.js';
+import { REPLAY_BEHAVIORS, type ReplayBehavior } from '../../shared/step.types.js';
+import { RUN_STATUSES, type RunStatus } from '../../shared/run.types.js';
 
 export const AGENT_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 /** Idempotency keys (request and step): 1 to 255 printable ASCII characters. */

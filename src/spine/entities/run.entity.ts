@@ -1,14 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { StepSpec } from '../../domains/logs/trace.types.js';
-
-export type RunStatus = 'queued' | 'running' | 'retry' | 'succeeded' | 'failed' | 'cancelled';
-export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'retry', 'succeeded', 'failed', 'cancelled'];
-
-export interface RunError {
-  type: string;
-  message: string;
-  step_index?: number;
-}
+import type { RunError, RunStatus } from '../../shared/run.types.js';
+import type { StepSpec } from '../../shared/step.types.js';
 
 /** A run: one execution of an agent's plan. Payload columns are `json` (not jsonb) so \u0000 survives. */
 @Entity({ name: 'runs' })

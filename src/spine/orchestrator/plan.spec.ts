@@ -1,4 +1,4 @@
-import type { StepSpec } from '../../domains/logs/trace.types.js';
+import type { StepSpec } from '../../shared/step.types.js';
 import type { SkillRegistry } from '../../skills/skill-registry.js';
 import { isRef, RefResolutionError, refProblem, resolveRefs, validatePlan } from './plan.js';
 

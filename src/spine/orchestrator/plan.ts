@@ -1,5 +1,5 @@
-import { isJsonPointer, pointerTokens, valueAtPointer } from '../../domains/logs/drivers/json-pointer.js';
-import type { StepSpec } from '../../domains/logs/trace.types.js';
+import { isJsonPointer, pointerTokens, valueAtPointer } from '../../shared/json-pointer.js';
+import type { StepSpec } from '../../shared/step.types.js';
 import type { SkillRegistry } from '../../skills/skill-registry.js';
 import type { FieldError } from '../spine.exception.js';
 

@@ -1,5 +1,5 @@
-import { isJsonPointer } from '../../domains/logs/drivers/json-pointer.js';
-import { REPLAY_BEHAVIORS, type ReplayBehavior } from '../../domains/logs/trace.types.js';
+import { isJsonPointer } from '../../shared/json-pointer.js';
+import { REPLAY_BEHAVIORS, type ReplayBehavior } from '../../shared/step.types.js';
 import type { FieldError } from '../spine.exception.js';
 
 export type OnMismatch = 'fail' | 'continue';

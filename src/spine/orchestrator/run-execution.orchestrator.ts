@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { REPLAY_ENFORCER, TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
-import { NonRepresentableJsonError } from '../../domains/logs/drivers/output-hash.js';
+import { NonRepresentableJsonError } from '../../shared/canonical-json.js';
 import {
   type EnforcedStep,
   IdempotencyViolationError,
@@ -12,7 +12,7 @@ import {
 } from '../../domains/logs/drivers/replay-enforcer.driver.js';
 import type { StoredStepResult } from '../../domains/logs/drivers/step-idempotency-store.port.js';
 import type { StepAttempt, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
-import type { StepError, StepRecord } from '../../domains/logs/trace.types.js';
+import type { StepError, StepRecord } from '../../shared/step.types.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { APP_CONFIG } from '../../infra/config/config.tokens.js';

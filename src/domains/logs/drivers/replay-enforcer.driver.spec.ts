@@ -8,7 +8,7 @@ import {
   StepClaimTimeoutError,
   stepFingerprint,
 } from './replay-enforcer.driver.js';
-import { hashOutput } from './output-hash.js';
+import { hashOutput } from '../../../shared/canonical-json.js';
 
 const TENANT = 'tenant-1';
 const clock = { now: () => new Date() };

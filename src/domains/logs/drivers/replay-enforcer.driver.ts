@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { Clock } from '../../../infra/clock.js';
-import type { ReplayBehavior, StepMismatch } from '../trace.types.js';
-import { jsonDiff, withoutPaths } from './json-pointer.js';
-import { canonicalJson, hashOutput, sha256Hex, toHashedJson } from './output-hash.js';
+import type { ReplayBehavior, StepMismatch } from '../../../shared/step.types.js';
+import { jsonDiff, withoutPaths } from '../../../shared/json-pointer.js';
+import { canonicalJson, hashOutput, sha256Hex, toHashedJson } from '../../../shared/canonical-json.js';
 import type { CompleteResult, StepIdempotencyStore, StoredStepResult } from './step-idempotency-store.port.js';
 
 export type { ReplayBehavior };

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { queryRows } from '../../../infra/database/sql.js';
-import type { StepError, StepRecord, StepSpec } from '../trace.types.js';
+import type { StepError, StepRecord, StepSpec } from '../../../shared/step.types.js';
 import type { ReplayResult } from './replay-enforcer.driver.js';
 
 const COLUMNS = `index, name, skill, params, replay_behavior, idempotency_key, status, output, output_hash,

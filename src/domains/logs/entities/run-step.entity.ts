@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { ReplayBehavior, StepError, StepMismatch, StepStatus } from '../trace.types.js';
+import type { ReplayBehavior, StepError, StepMismatch, StepStatus } from '../../../shared/step.types.js';
 
 /** One executed (or executing) step of a run: the trace, owned by the logs domain. */
 @Entity({ name: 'run_steps' })

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { canonicalJson, hashOutput, NonRepresentableJsonError, toHashedJson } from './output-hash.js';
+import { canonicalJson, hashOutput, NonRepresentableJsonError, toHashedJson } from './canonical-json.js';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
