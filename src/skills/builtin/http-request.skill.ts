@@ -93,7 +93,7 @@ export class HttpRequestSkill implements SkillHandler {
     const signal = AbortSignal.any([context.signal, AbortSignal.timeout(timeoutMs)]);
 
     for (let redirects = 0; ; redirects++) {
-      const response = await this.send(url, method, headers, body, signal);
+      const response = await this.send(url, method, headers, body, signal, context.mayStartSideEffect);
       if (REDIRECTS.has(response.status) && response.location) {
         if (redirects >= MAX_REDIRECTS) throw new SkillError(`too many redirects (more than ${MAX_REDIRECTS})`, false);
         url = new URL(response.location, url);
@@ -122,6 +122,7 @@ export class HttpRequestSkill implements SkillHandler {
     headers: Record<string, string>,
     body: string | undefined,
     signal: AbortSignal,
+    mayStartSideEffect: () => boolean = () => true,
   ): Promise<Response> {
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       return Promise.reject(this.refuse(url, `protocol ${url.protocol} is not allowed`));
@@ -173,7 +174,16 @@ export class HttpRequestSkill implements SkillHandler {
         });
       });
       req.on('error', (e) => reject(toSkillError(e)));
-      req.end(body);
+      // Nothing is sent before the socket is connected and the step may still start its side effect:
+      // a worker that stalled (or lost its claim) while resolving or connecting sends nothing.
+      req.once('socket', (socket) => {
+        const sendOrRefuse = () => {
+          if (mayStartSideEffect()) req.end(body);
+          else req.destroy(new SkillError('the step lost its claim before the request was sent; nothing was sent', true));
+        };
+        if (socket.connecting) socket.once('connect', sendOrRefuse);
+        else sendOrRefuse();
+      });
     });
   }
 }

@@ -59,51 +59,83 @@ export class RunStoreDriver {
   }
 
   /**
-   * Takes a run for execution: queued, retry, or running (a worker died or stalled) becomes running
-   * with one more attempt. Null when the run is finished or cancelled (nothing to do).
+   * Takes a run for execution as a new attempt (attempts + 1: the attempt's fencing token) holding a
+   * lease until `leaseUntil`: a queued or retry run, or a running run whose holder's lease expired (it
+   * crashed, stalled or was cut off). A running run whose lease is live is `busy` until the lease ends.
+   * Null when the run is finished, cancelled or unknown (nothing to do).
    */
-  async startAttempt(manager: EntityManager, id: string, at: Date): Promise<RunRecord | null> {
+  async startAttempt(manager: EntityManager, id: string, at: Date, leaseUntil: Date): Promise<RunRecord | { busyUntil: Date } | null> {
     const rows: RunRecord[] = await queryRows(
       manager,
-      `UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, $2), updated_at = $2
-       WHERE id = $1 AND status IN ('queued', 'retry', 'running') RETURNING *`,
+      `UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, $2), updated_at = $2,
+         lease_expires_at = $3
+       WHERE id = $1 AND (status IN ('queued', 'retry') OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= $2)))
+       RETURNING *`,
+      [id, at, leaseUntil],
+    );
+    if (rows[0]) return rows[0];
+    const held: Array<{ lease_expires_at: Date }> = await queryRows(
+      manager,
+      `SELECT lease_expires_at FROM runs WHERE id = $1 AND status = 'running' AND lease_expires_at > $2`,
       [id, at],
     );
-    return rows[0] ?? null;
+    return held[0] ? { busyUntil: held[0].lease_expires_at } : null;
   }
 
   /**
-   * Marks a running run alive (updated_at, which the stranded-run sweep reads) and tells whether it is
-   * still running: false once it was cancelled, so no further step starts.
+   * Extends the lease of attempt `attempt` (and marks the run alive for the sweep). False when the
+   * attempt no longer holds the run: it was cancelled, finished, or taken by a later attempt.
    */
-  async heartbeat(manager: EntityManager, id: string, at: Date): Promise<boolean> {
-    const rows = await queryRows(manager, `UPDATE runs SET updated_at = $2 WHERE id = $1 AND status = 'running' RETURNING id`, [id, at]);
-    return rows.length > 0;
-  }
-
-  /** running -> retry with the error of this attempt. False when the run is no longer running (cancelled). */
-  async markRetry(manager: EntityManager, id: string, error: RunError, at: Date): Promise<boolean> {
+  async renewLease(manager: EntityManager, id: string, attempt: number, at: Date, leaseUntil: Date): Promise<boolean> {
     const rows = await queryRows(
       manager,
-      `UPDATE runs SET status = 'retry', error = $2, updated_at = $3 WHERE id = $1 AND status = 'running' RETURNING id`,
-      [id, JSON.stringify(error), at],
+      `UPDATE runs SET updated_at = $3, lease_expires_at = $4 WHERE id = $1 AND attempts = $2 AND status = 'running' RETURNING id`,
+      [id, attempt, at, leaseUntil],
     );
     return rows.length > 0;
   }
 
-  /** running -> a final status. False when the run was cancelled meanwhile (the cancel stands). */
+  /** running -> retry with the error of this attempt. False when the attempt no longer holds the run. */
+  async markRetry(manager: EntityManager, id: string, attempt: number, error: RunError, at: Date): Promise<boolean> {
+    const rows = await queryRows(
+      manager,
+      `UPDATE runs SET status = 'retry', error = $3, updated_at = $4, lease_expires_at = NULL
+       WHERE id = $1 AND attempts = $2 AND status = 'running' RETURNING id`,
+      [id, attempt, JSON.stringify(error), at],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * running -> queued, giving the attempt back (attempts - 1): a shutdown interrupted it, which is no
+   * fault of the run. False when the attempt no longer holds the run.
+   */
+  async releaseAttempt(manager: EntityManager, id: string, attempt: number, at: Date): Promise<boolean> {
+    const rows = await queryRows(
+      manager,
+      `UPDATE runs SET status = 'queued', attempts = attempts - 1, updated_at = $3, lease_expires_at = NULL
+       WHERE id = $1 AND attempts = $2 AND status = 'running' RETURNING id`,
+      [id, attempt, at],
+    );
+    return rows.length > 0;
+  }
+
+  /** running -> a final status. False when the attempt no longer holds the run (a cancel stands). */
   async finish(
     manager: EntityManager,
     id: string,
+    attempt: number,
     outcome: { status: 'succeeded' | 'failed'; output: unknown; error: RunError | null; replay?: unknown },
     at: Date,
   ): Promise<boolean> {
     const rows = await queryRows(
       manager,
-      `UPDATE runs SET status = $2, output = $3, error = $4, replay = COALESCE($5, replay), finished_at = $6, updated_at = $6
-       WHERE id = $1 AND status = 'running' RETURNING id`,
+      `UPDATE runs SET status = $3, output = $4, error = $5, replay = COALESCE($6, replay), finished_at = $7, updated_at = $7,
+         lease_expires_at = NULL
+       WHERE id = $1 AND attempts = $2 AND status = 'running' RETURNING id`,
       [
         id,
+        attempt,
         outcome.status,
         JSON.stringify(outcome.output ?? null),
         outcome.error ? JSON.stringify(outcome.error) : null,
@@ -118,19 +150,21 @@ export class RunStoreDriver {
   async cancel(manager: EntityManager, tenantId: string, id: string, at: Date): Promise<RunRecord | null> {
     const rows: RunRecord[] = await queryRows(
       manager,
-      `UPDATE runs SET status = 'cancelled', error = $3, finished_at = $4, updated_at = $4
+      `UPDATE runs SET status = 'cancelled', error = $3, finished_at = $4, updated_at = $4, lease_expires_at = NULL
        WHERE id = $1 AND tenant_id = $2 AND status IN ('queued', 'running', 'retry') RETURNING *`,
       [id, tenantId, JSON.stringify({ type: 'cancelled', message: 'The run was cancelled.' }), at],
     );
     return rows[0] ?? null;
   }
 
-  /** Active runs not updated since `before`: candidates whose job may have been lost. */
-  async findStale(manager: EntityManager, before: Date, limit: number): Promise<string[]> {
+  /** Queued/retry runs not updated since `before`, running runs whose lease expired: their job may be lost. */
+  async findStale(manager: EntityManager, before: Date, now: Date, limit: number): Promise<string[]> {
     const rows: Array<{ id: string }> = await queryRows(
       manager,
-      `SELECT id FROM runs WHERE status IN ('queued', 'running', 'retry') AND updated_at < $1 ORDER BY updated_at LIMIT $2`,
-      [before, limit],
+      `SELECT id FROM runs
+       WHERE (status IN ('queued', 'retry') AND updated_at < $1) OR (status = 'running' AND COALESCE(lease_expires_at, updated_at) < $3)
+       ORDER BY updated_at LIMIT $2`,
+      [before, limit, now],
     );
     return rows.map((r) => r.id);
   }

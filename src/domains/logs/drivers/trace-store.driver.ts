@@ -17,6 +17,8 @@ export interface CompletedKeyRecord {
 /** One execution attempt of a step: what its trace row is written from. */
 export interface StepAttempt {
   runId: string;
+  /** The run's attempt that executes the step: the fencing token of every write. */
+  runAttempt: number;
   index: number;
   /** The step as planned, with the replay behavior applied in this run. */
   spec: StepSpec;
@@ -27,9 +29,14 @@ export interface StepAttempt {
   startedAt: Date;
 }
 
+/** $1..$10: the columns every write of an attempt sets, cast so they can stand in a SELECT list. */
+const ATTEMPT_VALUES = `$1::uuid, $3::int, $4::text, $5::text, $6::json, $7::text, $8::text, $9::int, $10::timestamptz`;
+const ATTEMPT_COLUMNS = 'run_id, index, name, skill, params, replay_behavior, idempotency_key, attempts, started_at';
+
 function attemptParams(a: StepAttempt): unknown[] {
   return [
     a.runId,
+    a.runAttempt,
     a.index,
     a.spec.name,
     a.spec.skill,
@@ -41,6 +48,15 @@ function attemptParams(a: StepAttempt): unknown[] {
   ];
 }
 
+/**
+ * Fencing: a write of an attempt happens only while that attempt ($2) holds the run. The run row is
+ * locked FOR SHARE, so a concurrent `startAttempt` of another worker waits for this write, and a write
+ * that waited for it sees the new attempt number and writes nothing. A step's start needs the run
+ * `running`; its finish may also land after a cancel (a running step may finish; no further step starts).
+ */
+const HELD_TO_START = `SELECT id FROM runs WHERE id = $1 AND attempts = $2 AND status = 'running' FOR SHARE`;
+const HELD_TO_FINISH = `SELECT id FROM runs WHERE id = $1 AND attempts = $2 AND status IN ('running', 'cancelled') FOR SHARE`;
+
 /** Trace rows (run_steps), owned by the logs domain. Works in the manager it is handed. */
 export class TraceStoreDriver {
   async getSteps(manager: EntityManager, runId: string): Promise<StepRecord[]> {
@@ -48,34 +64,39 @@ export class TraceStoreDriver {
   }
 
   /**
-   * Records that an attempt of a step is running (a step still running after a short delay; fast steps
-   * skip this write). Never overwrites the row of this attempt or a later one, so it may land after
-   * the attempt's final write.
+   * Records that an attempt of a step starts, before its skill runs. False when the run's attempt no
+   * longer holds the run (cancelled, or taken by another worker): the step must not start.
    */
-  async markRunning(manager: EntityManager, a: StepAttempt): Promise<void> {
-    await queryRows(
+  async markRunning(manager: EntityManager, a: StepAttempt): Promise<boolean> {
+    const rows = await queryRows(
       manager,
-      `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, attempts, started_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9)
+      `WITH holder AS (${HELD_TO_START})
+       INSERT INTO run_steps (${ATTEMPT_COLUMNS}, status) SELECT ${ATTEMPT_VALUES}, 'running' FROM holder
        ON CONFLICT (run_id, index) DO UPDATE SET
          params = EXCLUDED.params, replay_behavior = EXCLUDED.replay_behavior, status = 'running', attempts = EXCLUDED.attempts,
-         started_at = EXCLUDED.started_at, error = NULL, finished_at = NULL, duration_ms = NULL
-       WHERE run_steps.attempts < EXCLUDED.attempts`,
-      [...attemptParams(a)],
+         started_at = EXCLUDED.started_at, output = NULL, output_hash = NULL, error = NULL, finished_at = NULL, duration_ms = NULL
+       RETURNING run_id`,
+      attemptParams(a),
     );
+    return rows.length > 0;
   }
 
-  async markSucceeded(manager: EntityManager, a: StepAttempt, result: ReplayResult, at: Date): Promise<void> {
-    await queryRows(
+  /** The step's result. False (nothing written) when the run's attempt no longer holds the run. */
+  async markSucceeded(manager: EntityManager, a: StepAttempt, result: ReplayResult, at: Date): Promise<boolean> {
+    const rows = await queryRows(
       manager,
-      `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, attempts, started_at,
+      `WITH holder AS (${HELD_TO_FINISH})
+       INSERT INTO run_steps (${ATTEMPT_COLUMNS}, status,
          output, output_hash, executed, skipped, checked, from_cache, expected_hash, mismatch, finished_at, duration_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'succeeded', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+       SELECT ${ATTEMPT_VALUES}, 'succeeded',
+         $11::json, $12::text, $13::boolean, $14::boolean, $15::boolean, $16::boolean, $17::text, $18::json, $19::timestamptz, $20::int
+       FROM holder
        ON CONFLICT (run_id, index) DO UPDATE SET
          params = EXCLUDED.params, replay_behavior = EXCLUDED.replay_behavior, status = 'succeeded', attempts = EXCLUDED.attempts,
          started_at = EXCLUDED.started_at, output = EXCLUDED.output, output_hash = EXCLUDED.output_hash, executed = EXCLUDED.executed,
          skipped = EXCLUDED.skipped, checked = EXCLUDED.checked, from_cache = EXCLUDED.from_cache, expected_hash = EXCLUDED.expected_hash,
-         mismatch = EXCLUDED.mismatch, error = NULL, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms`,
+         mismatch = EXCLUDED.mismatch, error = NULL, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms
+       RETURNING run_id`,
       [
         ...attemptParams(a),
         JSON.stringify(result.output_data),
@@ -90,19 +111,24 @@ export class TraceStoreDriver {
         at.getTime() - a.startedAt.getTime(),
       ],
     );
+    return rows.length > 0;
   }
 
-  async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date): Promise<void> {
-    await queryRows(
+  /** The step's failure. False (nothing written) when the run's attempt no longer holds the run. */
+  async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date): Promise<boolean> {
+    const rows = await queryRows(
       manager,
-      `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, attempts, started_at, error, finished_at, duration_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'failed', $8, $9, $10, $11, $12)
+      `WITH holder AS (${HELD_TO_FINISH})
+       INSERT INTO run_steps (${ATTEMPT_COLUMNS}, status, error, finished_at, duration_ms)
+       SELECT ${ATTEMPT_VALUES}, 'failed', $11::json, $12::timestamptz, $13::int FROM holder
        ON CONFLICT (run_id, index) DO UPDATE SET
          params = EXCLUDED.params, replay_behavior = EXCLUDED.replay_behavior, status = 'failed', attempts = EXCLUDED.attempts,
          started_at = EXCLUDED.started_at, output = NULL, output_hash = NULL, error = EXCLUDED.error, finished_at = EXCLUDED.finished_at,
-         duration_ms = EXCLUDED.duration_ms`,
+         duration_ms = EXCLUDED.duration_ms
+       RETURNING run_id`,
       [...attemptParams(a), JSON.stringify(error), at, at.getTime() - a.startedAt.getTime()],
     );
+    return rows.length > 0;
   }
 
   /**
@@ -121,18 +147,31 @@ export class TraceStoreDriver {
     return rows[0] ?? null;
   }
 
-  /** Steps from `fromIndex` on that have not finished become `cancelled` (recorded if never started). */
+  /**
+   * Steps from `fromIndex` on that have not finished become `cancelled` (recorded if never started), in
+   * one statement. A step still running is marked too; if it finishes, its result replaces the mark.
+   */
   async cancelRemaining(manager: EntityManager, runId: string, plan: readonly StepSpec[], fromIndex: number, at: Date): Promise<void> {
-    for (let index = fromIndex; index < plan.length; index++) {
-      const spec = plan[index];
-      await queryRows(
-        manager,
-        `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, finished_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'cancelled', $8)
-         ON CONFLICT (run_id, index) DO UPDATE SET status = 'cancelled', finished_at = EXCLUDED.finished_at
-           WHERE run_steps.status IN ('pending', 'running')`,
-        [runId, index, spec.name, spec.skill, JSON.stringify(spec.params), spec.replay_behavior, spec.idempotency_key, at],
-      );
-    }
+    const rest = plan.map((spec, index) => ({ spec, index })).slice(fromIndex);
+    if (rest.length === 0) return;
+    await queryRows(
+      manager,
+      `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, finished_at)
+       SELECT $1, s.index, s.name, s.skill, s.params, s.replay_behavior, s.idempotency_key, 'cancelled', $8
+       FROM unnest($2::int[], $3::text[], $4::text[], $5::json[], $6::text[], $7::text[])
+         AS s(index, name, skill, params, replay_behavior, idempotency_key)
+       ON CONFLICT (run_id, index) DO UPDATE SET status = 'cancelled', finished_at = EXCLUDED.finished_at
+         WHERE run_steps.status IN ('pending', 'running')`,
+      [
+        runId,
+        rest.map((r) => r.index),
+        rest.map((r) => r.spec.name),
+        rest.map((r) => r.spec.skill),
+        rest.map((r) => JSON.stringify(r.spec.params)),
+        rest.map((r) => r.spec.replay_behavior),
+        rest.map((r) => r.spec.idempotency_key),
+        at,
+      ],
+    );
   }
 }
