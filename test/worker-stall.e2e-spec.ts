@@ -1,0 +1,127 @@
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { TEST_REDIS_URL } from './support/env.js';
+import { type PaymentServer, startPaymentServer } from './support/payment-server.js';
+import { type RunsHarness, startRunsHarness, waitFor } from './support/test-app.js';
+import { spawnWorker, type WorkerProcess } from './support/worker-process.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Stalled workers (SIGSTOP past their lock and lease, then SIGCONT): the guarantee is what holds when a
+ * worker freezes at the worst moment. Real worker processes, real PostgreSQL and Redis, and an upstream
+ * that counts what it received (not only what it applied).
+ */
+describe('stalled workers (SIGSTOP / SIGCONT of real worker processes)', () => {
+  let h: RunsHarness;
+  let pay: PaymentServer;
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    pay = await startPaymentServer();
+    h = await startRunsHarness('stall', (s) => ({
+      WORKER_ENABLED: 'false', // the API process only creates runs; the workers are separate processes
+      SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${s.port},127.0.0.1:${pay.port}`,
+      WORKER_LOCK_DURATION_MS: '2000',
+      STEP_CLAIM_LEASE_MS: '1500',
+      SWEEP_INTERVAL_MS: '3600000',
+    }));
+  });
+
+  afterEach(async () => {
+    for (const w of workers.splice(0)) {
+      w.child.kill('SIGCONT');
+      await w.kill('SIGKILL');
+    }
+  });
+
+  afterAll(async () => {
+    await h?.dispose();
+    await pay?.close();
+  });
+
+  const submit = async (steps: unknown[]) =>
+    (await h.app.http.post('/v1/agents/stally/runs').set('Authorization', h.auth).send({ steps }).expect(202)).body as { id: string };
+  const trace = async (id: string) =>
+    (await h.app.http.get(`/v1/runs/${id}/trace`).set('Authorization', h.auth).expect(200)).body as {
+      steps: Array<{ status: string; output: unknown; attempts: number }>;
+    };
+  const finished = (id: string, timeoutMs = 30_000) =>
+    waitFor(async () => {
+      const run = (await h.app.http.get(`/v1/runs/${id}`).set('Authorization', h.auth).expect(200)).body;
+      return ['succeeded', 'failed', 'cancelled'].includes(run.status) ? run : undefined;
+    }, timeoutMs);
+
+  /** Everything a stale worker could write for a run: its row, its trace rows, and its step keys' results in Redis. */
+  async function snapshot(runId: string, stepKey: string): Promise<string> {
+    const db = new pg.Client({ connectionString: h.env.db.url });
+    await db.connect();
+    const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      const run = (await db.query('SELECT * FROM runs WHERE id = $1', [runId])).rows;
+      const steps = (await db.query('SELECT * FROM run_steps WHERE run_id = $1 ORDER BY index', [runId])).rows;
+      const [, keys] = await redis.scan('0', 'MATCH', `${h.env.redisPrefix}:step-*:${stepKey}`, 'COUNT', 100_000);
+      const values = await Promise.all(keys.sort().map(async (k) => [k, await redis.get(k)]));
+      return JSON.stringify({ run, steps, values });
+    } finally {
+      await db.end();
+      redis.disconnect();
+    }
+  }
+
+  it('stalled in a delay step before a keyed POST: the upstream receives the POST once; the stale worker writes nothing', async () => {
+    const stale = await spawnWorker(h.env.env);
+    workers.push(stale);
+    const key = 'stall-before-send';
+    const run = await submit([
+      { name: 'think', skill: 'delay', params: { ms: 2500 } },
+      { name: 'charge', skill: 'http.request', params: { url: `${pay.url}/pay/before`, method: 'POST' }, idempotency_key: key },
+    ]);
+    await waitFor(async () => ((await trace(run.id)).steps[0]!.status === 'running' ? true : undefined));
+    stale.child.kill('SIGSTOP'); // frozen inside the delay: its lock, lease and timers all stop
+
+    const fresh = await spawnWorker(h.env.env);
+    workers.push(fresh);
+    const done = await finished(run.id);
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 2 }); // the fresh worker took it as a new attempt
+    expect(pay.receivedWithKey(key)).toBe(1);
+    const before = await snapshot(run.id, key);
+
+    stale.child.kill('SIGCONT'); // its delay ends at once; it then tries to record the step and start the POST
+    await sleep(4_000);
+    expect(pay.receivedWithKey(key)).toBe(1); // received once, not merely applied once
+    expect(pay.applied(key)).toBe(1);
+    expect(await snapshot(run.id, key)).toBe(before); // the stale worker wrote nothing
+    expect(stale.output()).toMatch(/lost the run/);
+  }, 60_000);
+
+  it('stalled while its keyed POST is in flight: applied once, the late answer overwrites nothing, the run ends consistent', async () => {
+    const stale = await spawnWorker(h.env.env);
+    workers.push(stale);
+    const key = 'stall-in-flight';
+    const run = await submit([
+      { name: 'charge', skill: 'http.request', params: { url: `${pay.url}/pay/in-flight?ms=3000`, method: 'POST' }, idempotency_key: key },
+      { name: 'receipt', skill: 'transform', params: { expression: 'steps[0].output.body.sequence' } },
+    ]);
+    await pay.waitForKey(key, 1);
+    stale.child.kill('SIGSTOP'); // the request is out; its answer comes in 3 s, to a frozen process
+
+    const fresh = await spawnWorker(h.env.env);
+    workers.push(fresh);
+    const done = await finished(run.id);
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
+    // The re-send after the stall carries the same key, so the upstream applies the charge once.
+    expect(pay.receivedWithKey(key)).toBe(2);
+    expect(pay.applied(key)).toBe(1);
+    const steps = (await trace(run.id)).steps;
+    expect(steps[0]!.output).toMatchObject({ status: 200, body: { charge: 'in-flight', key } });
+    expect(done.output).toBe((steps[0]!.output as { body: { sequence: number } }).body.sequence);
+    const before = await snapshot(run.id, key);
+
+    stale.child.kill('SIGCONT'); // its answer arrives now; its claim and its run are gone
+    await sleep(4_000);
+    expect(await snapshot(run.id, key)).toBe(before);
+    expect(pay.receivedWithKey(key)).toBe(2);
+    expect(pay.applied(key)).toBe(1);
+  }, 60_000);
+});
