@@ -1,6 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ApiModule } from './api/api.module.js';
-import { entities } from './entities.js';
 import type { AppConfig } from './infra/config/app.config.js';
 import { ConfigModule } from './infra/config/config.module.js';
 import { DatabaseModule } from './infra/database/database.module.js';
@@ -36,10 +35,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(config),
-        DatabaseModule.forRoot(
-          { url: runtime.databaseUrl, poolSize: config.DB_POOL_SIZE, migrationsRun: config.DB_MIGRATIONS_RUN },
-          entities,
-        ),
+        DatabaseModule.forRoot({ url: runtime.databaseUrl, poolSize: config.DB_POOL_SIZE, migrationsRun: config.DB_MIGRATIONS_RUN }),
         ...(config.useRedis ? [RedisModule.forRoot(config.REDIS_URL!)] : []),
         QueueModule.forRoot(config),
         MetricsModule,

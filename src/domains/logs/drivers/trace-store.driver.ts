@@ -1,10 +1,8 @@
 import type { EntityManager } from 'typeorm';
-import { queryRows } from '../../../infra/database/sql.js';
-import type { StepError, StepRecord, StepSpec } from '../../../shared/step.types.js';
+import { queryRows, sql, type Column, type ColumnValues, type Sql } from '../../../infra/database/sql.js';
+import type { StepError, StepRecord, StepSpec, StepStatus } from '../../../shared/step.types.js';
 import type { ReplayResult } from './replay-enforcer.driver.js';
-
-const COLUMNS = `index, name, skill, params, replay_behavior, idempotency_key, status, output, output_hash,
-  executed, skipped, checked, from_cache, expected_hash, mismatch, error, attempts, started_at, finished_at, duration_ms`;
+import { RUN_STEPS, STEP_RECORD_COLUMNS, type RunStepRow } from './run-steps.table.js';
 
 export interface CompletedKeyRecord {
   skill: string;
@@ -27,24 +25,41 @@ export interface StepAttempt {
   startedAt: Date;
 }
 
-function attemptParams(a: StepAttempt): unknown[] {
-  return [
-    a.runId,
-    a.index,
-    a.spec.name,
-    a.spec.skill,
-    JSON.stringify(a.params),
-    a.spec.replay_behavior,
-    a.spec.idempotency_key,
-    a.attempt,
-    a.startedAt,
-  ];
+/** A step's identity: a later write of the same step never changes these columns. */
+const IDENTITY: ReadonlySet<Column<RunStepRow>> = new Set(['run_id', 'index', 'name', 'skill', 'idempotency_key'] as const);
+
+/** The columns every write of an attempt sets. */
+function attemptValues(a: StepAttempt, status: StepStatus): ColumnValues<RunStepRow> {
+  return {
+    run_id: a.runId,
+    index: a.index,
+    name: a.spec.name,
+    skill: a.spec.skill,
+    params: JSON.stringify(a.params),
+    replay_behavior: a.spec.replay_behavior,
+    idempotency_key: a.spec.idempotency_key,
+    status,
+    attempts: a.attempt,
+    started_at: a.startedAt,
+  };
+}
+
+/**
+ * Inserts the step's row or, when it exists, overwrites every written column but the identity;
+ * `rest` continues the SET list (columns this write clears) and may add a WHERE.
+ */
+function upsert(values: ColumnValues<RunStepRow>, rest: Sql): Sql {
+  const replaced = (Object.keys(values) as Column<RunStepRow>[]).filter((c) => !IDENTITY.has(c));
+  return sql`${RUN_STEPS.insert(values)} ON CONFLICT (run_id, index) DO UPDATE SET ${RUN_STEPS.setExcluded(replaced)}, ${rest}`;
 }
 
 /** Trace rows (run_steps), owned by the logs domain. Works in the manager it is handed. */
 export class TraceStoreDriver {
   async getSteps(manager: EntityManager, runId: string): Promise<StepRecord[]> {
-    return queryRows<StepRecord>(manager, `SELECT ${COLUMNS} FROM run_steps WHERE run_id = $1 ORDER BY index`, [runId]);
+    return queryRows<StepRecord>(
+      manager,
+      sql`SELECT ${RUN_STEPS.columns(STEP_RECORD_COLUMNS)} FROM run_steps WHERE run_id = ${runId} ORDER BY index`,
+    );
   }
 
   /**
@@ -55,54 +70,38 @@ export class TraceStoreDriver {
   async markRunning(manager: EntityManager, a: StepAttempt): Promise<void> {
     await queryRows(
       manager,
-      `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, attempts, started_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9)
-       ON CONFLICT (run_id, index) DO UPDATE SET
-         params = EXCLUDED.params, replay_behavior = EXCLUDED.replay_behavior, status = 'running', attempts = EXCLUDED.attempts,
-         started_at = EXCLUDED.started_at, error = NULL, finished_at = NULL, duration_ms = NULL
-       WHERE run_steps.attempts < EXCLUDED.attempts`,
-      [...attemptParams(a)],
+      upsert(
+        attemptValues(a, 'running'),
+        sql`error = NULL, finished_at = NULL, duration_ms = NULL WHERE run_steps.attempts < EXCLUDED.attempts`,
+      ),
     );
   }
 
   async markSucceeded(manager: EntityManager, a: StepAttempt, result: ReplayResult, at: Date): Promise<void> {
-    await queryRows(
-      manager,
-      `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, attempts, started_at,
-         output, output_hash, executed, skipped, checked, from_cache, expected_hash, mismatch, finished_at, duration_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'succeeded', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-       ON CONFLICT (run_id, index) DO UPDATE SET
-         params = EXCLUDED.params, replay_behavior = EXCLUDED.replay_behavior, status = 'succeeded', attempts = EXCLUDED.attempts,
-         started_at = EXCLUDED.started_at, output = EXCLUDED.output, output_hash = EXCLUDED.output_hash, executed = EXCLUDED.executed,
-         skipped = EXCLUDED.skipped, checked = EXCLUDED.checked, from_cache = EXCLUDED.from_cache, expected_hash = EXCLUDED.expected_hash,
-         mismatch = EXCLUDED.mismatch, error = NULL, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms`,
-      [
-        ...attemptParams(a),
-        JSON.stringify(result.output_data),
-        result.output_hash,
-        result.executed,
-        result.skipped,
-        result.checked,
-        result.from_cache,
-        result.expected_hash,
-        result.mismatch ? JSON.stringify(result.mismatch) : null,
-        at,
-        at.getTime() - a.startedAt.getTime(),
-      ],
-    );
+    const values: ColumnValues<RunStepRow> = {
+      ...attemptValues(a, 'succeeded'),
+      output: JSON.stringify(result.output_data),
+      output_hash: result.output_hash,
+      executed: result.executed,
+      skipped: result.skipped,
+      checked: result.checked,
+      from_cache: result.from_cache,
+      expected_hash: result.expected_hash,
+      mismatch: result.mismatch ? JSON.stringify(result.mismatch) : null,
+      finished_at: at,
+      duration_ms: at.getTime() - a.startedAt.getTime(),
+    };
+    await queryRows(manager, upsert(values, sql`error = NULL`));
   }
 
   async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date): Promise<void> {
-    await queryRows(
-      manager,
-      `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, attempts, started_at, error, finished_at, duration_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'failed', $8, $9, $10, $11, $12)
-       ON CONFLICT (run_id, index) DO UPDATE SET
-         params = EXCLUDED.params, replay_behavior = EXCLUDED.replay_behavior, status = 'failed', attempts = EXCLUDED.attempts,
-         started_at = EXCLUDED.started_at, output = NULL, output_hash = NULL, error = EXCLUDED.error, finished_at = EXCLUDED.finished_at,
-         duration_ms = EXCLUDED.duration_ms`,
-      [...attemptParams(a), JSON.stringify(error), at, at.getTime() - a.startedAt.getTime()],
-    );
+    const values: ColumnValues<RunStepRow> = {
+      ...attemptValues(a, 'failed'),
+      error: JSON.stringify(error),
+      finished_at: at,
+      duration_ms: at.getTime() - a.startedAt.getTime(),
+    };
+    await queryRows(manager, upsert(values, sql`output = NULL, output_hash = NULL`));
   }
 
   /**
@@ -110,13 +109,13 @@ export class TraceStoreDriver {
    * the durable record of a completed key, for when the step store (Redis) has lost it.
    */
   async findCompletedKey(manager: EntityManager, tenantId: string, key: string, since: Date): Promise<CompletedKeyRecord | null> {
-    const rows: CompletedKeyRecord[] = await queryRows(
+    const columns = RUN_STEPS.columns(['skill', 'params', 'output', 'output_hash', 'finished_at'], 's');
+    const rows = await queryRows<CompletedKeyRecord>(
       manager,
-      `SELECT s.skill, s.params, s.output, s.output_hash, s.finished_at
+      sql`SELECT ${columns}
        FROM run_steps s JOIN runs r ON r.id = s.run_id
-       WHERE s.idempotency_key = $2 AND s.status = 'succeeded' AND s.finished_at > $3 AND r.tenant_id = $1
+       WHERE s.idempotency_key = ${key} AND s.status = 'succeeded' AND s.finished_at > ${since} AND r.tenant_id = ${tenantId}
        ORDER BY s.finished_at LIMIT 1`,
-      [tenantId, key, since],
     );
     return rows[0] ?? null;
   }
@@ -125,13 +124,21 @@ export class TraceStoreDriver {
   async cancelRemaining(manager: EntityManager, runId: string, plan: readonly StepSpec[], fromIndex: number, at: Date): Promise<void> {
     for (let index = fromIndex; index < plan.length; index++) {
       const spec = plan[index];
+      const row = RUN_STEPS.insert({
+        run_id: runId,
+        index,
+        name: spec.name,
+        skill: spec.skill,
+        params: JSON.stringify(spec.params),
+        replay_behavior: spec.replay_behavior,
+        idempotency_key: spec.idempotency_key,
+        status: 'cancelled',
+        finished_at: at,
+      });
       await queryRows(
         manager,
-        `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, finished_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'cancelled', $8)
-         ON CONFLICT (run_id, index) DO UPDATE SET status = 'cancelled', finished_at = EXCLUDED.finished_at
+        sql`${row} ON CONFLICT (run_id, index) DO UPDATE SET ${RUN_STEPS.setExcluded(['status', 'finished_at'])}
            WHERE run_steps.status IN ('pending', 'running')`,
-        [runId, index, spec.name, spec.skill, JSON.stringify(spec.params), spec.replay_behavior, spec.idempotency_key, at],
       );
     }
   }
