@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { TraceStoreDriver, type StepAttempt } from '../src/domains/logs/drivers/trace-store.driver.js';
 import { createDataSource } from '../src/infra/database/data-source.js';
 import { runMigrationsLocked } from '../src/infra/database/database.module.js';
+import { RunErrorType } from '../src/shared/run-errors.js';
 import type { StepSpec } from '../src/shared/step.types.js';
 import { IdempotencyDriver } from '../src/spine/drivers/idempotency.driver.js';
 import { RunStoreDriver } from '../src/spine/drivers/run-store.driver.js';
@@ -113,7 +114,7 @@ describe('driver SQL against the migrated schema', () => {
     await traces.markRunning(ds.manager, attempt(1));
     expect((await traces.getSteps(ds.manager, run.id))[0]).toMatchObject({ status: 'running', attempts: 1, output: null });
 
-    await traces.markFailed(ds.manager, attempt(1), { type: 'step_failed', message: 'no' }, new Date(t0.getTime() + 5));
+    await traces.markFailed(ds.manager, attempt(1), { type: RunErrorType.StepFailed, message: 'no' }, new Date(t0.getTime() + 5));
     expect((await traces.getSteps(ds.manager, run.id))[0]).toMatchObject({
       status: 'failed',
       error: { type: 'step_failed' },

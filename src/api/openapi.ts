@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { REPLAY_BEHAVIORS } from '../shared/step.types.js';
 import { RUN_STATUSES } from '../shared/run.types.js';
+import { RUN_ERROR_TYPES, RunErrorType } from '../shared/run-errors.js';
 
 /** Response schemas of the contract (../shared/docs/API.md), for the OpenAPI document only. */
 export class ProblemSchema {
@@ -17,8 +18,10 @@ export class ProblemSchema {
 
 export class RunErrorSchema {
   @ApiProperty({
-    example: 'step_failed',
-    description: 'step_failed | replay_mismatch | idempotency_violation | cancelled | attempts_exhausted | internal_error',
+    example: RunErrorType.StepFailed,
+    description: Object.entries(RUN_ERROR_TYPES)
+      .map(([type, meaning]) => `\`${type}\`: ${meaning}`)
+      .join('; '),
   })
   type!: string;
   @ApiProperty() message!: string;

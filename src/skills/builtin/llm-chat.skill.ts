@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { APP_CONFIG } from '../../infra/config/config.tokens.js';
 import { Skill } from '../skill.decorator.js';
-import { type ParamCheck, type SkillContext, SkillError, type SkillHandler } from '../skill.interface.js';
+import { type ParamCheck, type SkillContext, SkillError, type SkillHandler, StepErrorCode } from '../skill.interface.js';
 
 interface ChatCompletion {
   model?: string;
@@ -62,13 +62,18 @@ export class LlmChatSkill implements SkillHandler {
         signal: AbortSignal.any([context.signal, AbortSignal.timeout(this.config.SKILL_HTTP_TIMEOUT_MS * 6)]),
       });
     } catch (error) {
-      throw new SkillError(`LLM request failed: ${(error as Error).name === 'TimeoutError' ? 'timeout' : (error as Error).message}`, true);
+      throw new SkillError(
+        StepErrorCode.RemoteUnavailable,
+        `LLM request failed: ${(error as Error).name === 'TimeoutError' ? 'timeout' : (error as Error).message}`,
+      );
     }
-    if (response.status === 429 || response.status >= 500) throw new SkillError(`LLM answered ${response.status}`, true);
-    if (!response.ok) throw new SkillError(`LLM answered ${response.status}: ${(await response.text()).slice(0, 500)}`, false);
+    if (response.status === 429 || response.status >= 500)
+      throw new SkillError(StepErrorCode.RemoteUnavailable, `LLM answered ${response.status}`);
+    if (!response.ok)
+      throw new SkillError(StepErrorCode.RemoteRejected, `LLM answered ${response.status}: ${(await response.text()).slice(0, 500)}`);
     const completion = (await response.json().catch(() => null)) as ChatCompletion | null;
     const choice = completion?.choices?.[0];
-    if (!choice) throw new SkillError('LLM answer has no choices', true);
+    if (!choice) throw new SkillError(StepErrorCode.RemoteUnavailable, 'LLM answer has no choices');
     return {
       content: choice.message?.content ?? null,
       model: completion?.model ?? model,

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { join, queryRows, sql } from '../../infra/database/sql.js';
+import { RunErrorType } from '../../shared/run-errors.js';
 import type { NewRun, RunError, RunRecord, RunStatus } from '../run.types.js';
 import { newRunValues, RUNS } from './spine.tables.js';
 
@@ -83,7 +84,7 @@ export class RunStoreDriver {
 
   /** queued/running/retry -> cancelled. Null when the run is not the tenant's or already finished. */
   async cancel(manager: EntityManager, tenantId: string, id: string, at: Date): Promise<RunRecord | null> {
-    const error = JSON.stringify({ type: 'cancelled', message: 'The run was cancelled.' });
+    const error = JSON.stringify({ type: RunErrorType.Cancelled, message: 'The run was cancelled.' } satisfies RunError);
     const rows = await queryRows<RunRecord>(
       manager,
       sql`UPDATE runs SET status = 'cancelled', error = ${error}, finished_at = ${at}, updated_at = ${at}

@@ -1,17 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { REPLAY_ENFORCER, TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
-import { NonRepresentableJsonError } from '../../shared/canonical-json.js';
 import {
   type EnforcedStep,
-  IdempotencyViolationError,
   type ReplayEnforcer,
   type ReplayResult,
-  StepClaimTimeoutError,
   stepFingerprint,
 } from '../../domains/logs/drivers/replay-enforcer.driver.js';
 import type { StoredStepResult } from '../../domains/logs/drivers/step-idempotency-store.port.js';
 import type { StepAttempt, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
+import { RunErrorType, STEP_ERROR_CODES, StepErrorCode, StepFailure } from '../../shared/run-errors.js';
 import type { StepError, StepRecord } from '../../shared/step.types.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
@@ -24,8 +22,8 @@ import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
 import type { IdempotencyDriver } from '../drivers/idempotency.driver.js';
 import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
-import type { RunRecord } from '../run.types.js';
-import { RefResolutionError, resolveRefs } from './plan.js';
+import type { RunError, RunRecord } from '../run.types.js';
+import { resolveRefs } from './plan.js';
 import { behaviorFor, type ReplayOptions } from './replay-options.js';
 
 const MAX_BACKOFF_MS = 10 * 60_000;
@@ -82,7 +80,10 @@ export class RunExecutionOrchestrator {
     if (run.attempts > this.config.RUN_MAX_ATTEMPTS) {
       await this.fail(
         run,
-        { type: 'attempts_exhausted', message: `The run was taken ${run.attempts - 1} times without finishing (worker crashes).` },
+        {
+          type: RunErrorType.AttemptsExhausted,
+          message: `The run was taken ${run.attempts - 1} times without finishing (worker crashes).`,
+        },
         0,
       );
       return {};
@@ -120,7 +121,11 @@ export class RunExecutionOrchestrator {
       if (outcome.result.mismatch && replay?.options.on_mismatch === 'fail') {
         await this.fail(
           run,
-          { type: 'replay_mismatch', message: `Step ${index} produced an output that differs from the original run.`, step_index: index },
+          {
+            type: RunErrorType.ReplayMismatch,
+            message: `Step ${index} produced an output that differs from the original run.`,
+            step_index: index,
+          },
           index + 1,
           replay,
         );
@@ -216,7 +221,7 @@ export class RunExecutionOrchestrator {
       clearTimeout(timer);
       await runningWrite;
       const stepError = classify(error);
-      if (stepError.type === 'internal_error')
+      if (stepError.type === RunErrorType.InternalError)
         this.logger.error(`run ${run.id} step ${index}: ${String((error as Error)?.stack ?? error)}`);
       const finishedAt = this.clock.now();
       await this.traces.markFailed(manager, attempt, stepError, finishedAt);
@@ -243,16 +248,11 @@ export class RunExecutionOrchestrator {
 
   private async callSkill(step: EnforcedStep, context: Omit<SkillContext, 'signal'>): Promise<unknown> {
     const handler = this.skills.get(step.skill);
-    if (!handler) throw new SkillError(`skill "${step.skill}" is not registered in this worker`, false);
+    if (!handler) throw new SkillError(StepErrorCode.UnknownSkill, `skill "${step.skill}" is not registered in this worker`);
     return handler.execute(structuredClone(step.params), { ...context, signal: this.shutdown.signal });
   }
 
-  private async fail(
-    run: RunRecord,
-    error: { type: string; message: string; step_index?: number },
-    cancelFrom: number | null,
-    replay?: ReplayContext | null,
-  ): Promise<void> {
+  private async fail(run: RunRecord, error: RunError, cancelFrom: number | null, replay?: ReplayContext | null): Promise<void> {
     const manager = this.dataSource.manager;
     const now = this.clock.now();
     if (cancelFrom !== null) await this.traces.cancelRemaining(manager, run.id, run.steps, cancelFrom, now);
@@ -302,12 +302,7 @@ export class RunExecutionOrchestrator {
 
 /** Maps what a step threw to the trace's error and whether a retry may help. */
 function classify(error: unknown): StepError & { retryable: boolean } {
-  if (error instanceof SkillError) return { type: error.type, message: error.message, retryable: error.retryable };
-  if (error instanceof IdempotencyViolationError) return { type: 'idempotency_violation', message: error.message, retryable: false };
-  if (error instanceof StepClaimTimeoutError) return { type: 'step_failed', message: error.message, retryable: true };
-  if (error instanceof NonRepresentableJsonError || error instanceof RefResolutionError) {
-    return { type: 'step_failed', message: error.message, retryable: false };
-  }
+  if (error instanceof StepFailure) return { ...STEP_ERROR_CODES[error.code], message: error.message };
   const message = error instanceof Error ? error.message : String(error);
-  return { type: 'internal_error', message: `unexpected error: ${message.slice(0, 500)}`, retryable: true };
+  return { ...STEP_ERROR_CODES[StepErrorCode.Internal], message: `unexpected error: ${message.slice(0, 500)}` };
 }
