@@ -157,6 +157,10 @@ export class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
 
+  /** `json` lines, `pretty` human lines, or `auto`: pretty when stdout is a terminal and NODE_ENV is not production. */
+  @IsIn(['auto', 'json', 'pretty'])
+  LOG_FORMAT: string = 'auto';
+
   /** Log one line per HTTP request (pino-http). */
   @Transform(toBoolean)
   @IsBoolean()
