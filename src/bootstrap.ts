@@ -5,6 +5,9 @@ import type { RuntimeSettings } from './app.module.js';
 import { RUN_EXECUTION_ORCHESTRATOR } from './spine/orchestrator/orchestrator.tokens.js';
 import type { RunExecutionOrchestrator } from './spine/orchestrator/run-execution.orchestrator.js';
 
+/** After SHUTDOWN_GRACE_MS, how long aborted skills have to unwind before the process exits regardless. */
+const SHUTDOWN_HARD_STOP_MS = 10_000;
+
 export interface Runtime extends RuntimeSettings {
   embedded: boolean;
   /** Stops what bootstrap started (the embedded PostgreSQL), after the app has closed. */
@@ -57,6 +60,13 @@ export function installGracefulShutdown(
       config.SHUTDOWN_GRACE_MS,
     );
     grace.unref();
+    // The whole shutdown has a deadline: aborted skills get SHUTDOWN_HARD_STOP_MS to unwind, then the
+    // process exits anyway (their runs are taken again once their leases run out).
+    const deadline = setTimeout(() => {
+      logger.error(`shutdown did not finish within ${config.SHUTDOWN_GRACE_MS + SHUTDOWN_HARD_STOP_MS} ms; exiting now`);
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_MS + SHUTDOWN_HARD_STOP_MS);
+    deadline.unref();
     await app.close();
     await runtime.stop();
     process.exit(0);

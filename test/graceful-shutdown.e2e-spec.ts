@@ -50,8 +50,9 @@ describe('graceful shutdown of a worker process (real processes, PostgreSQL, Red
     expect(server.hits('/effect/after-sigterm')).toBe(1);
   }, 60_000);
 
-  it('past SHUTDOWN_GRACE_MS releases the running step; another worker completes the run, nothing lost', async () => {
-    const impatient = await spawnWorker({ ...env.env, SHUTDOWN_GRACE_MS: '300' });
+  it('past SHUTDOWN_GRACE_MS releases the running step without using up an attempt; another worker completes the run', async () => {
+    // RUN_MAX_ATTEMPTS=1: had the interrupted attempt counted, the run could not be taken again.
+    const impatient = await spawnWorker({ ...env.env, SHUTDOWN_GRACE_MS: '300', RUN_MAX_ATTEMPTS: '1' });
     workers.push(impatient);
     const id = await submit([
       {
@@ -67,13 +68,13 @@ describe('graceful shutdown of a worker process (real processes, PostgreSQL, Red
     await impatient.kill('SIGTERM');
     expect(impatient.child.exitCode).toBe(0);
     expect(Date.now() - stopped).toBeLessThan(4_000); // it did not wait the 5 s step out
-    expect((await run(id)).status).toBe('retry');
-    workers.push(await spawnWorker(env.env));
+    expect(await run(id)).toMatchObject({ status: 'queued', attempts: 0 });
+    workers.push(await spawnWorker({ ...env.env, RUN_MAX_ATTEMPTS: '1' }));
     const done = await waitFor(async () => {
       const r = await run(id);
       return r.status === 'succeeded' ? r : undefined;
     }, 30_000);
-    expect(done.attempts).toBe(2);
+    expect(done.attempts).toBe(1);
     expect(server.hits('/effect/charge-graceful')).toBe(1);
   }, 60_000);
 });

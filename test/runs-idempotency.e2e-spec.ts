@@ -144,8 +144,8 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
   });
 
   it('the sweep deletes expired keys, and never a live one', async () => {
-    const { RUN_EXECUTION_ORCHESTRATOR } = await import('../src/spine/orchestrator/orchestrator.tokens.js');
-    const orchestrator = t.app.get<{ purgeExpiredKeys(): Promise<number> }>(RUN_EXECUTION_ORCHESTRATOR);
+    const { MAINTENANCE_ORCHESTRATOR } = await import('../src/spine/orchestrator/orchestrator.tokens.js');
+    const orchestrator = t.app.get<{ purgeExpiredKeys(): Promise<number> }>(MAINTENANCE_ORCHESTRATOR);
     await create('agent-purge', 'purge-old', body()).expect(202);
     clock.advance(3_601_000);
     const live = await create('agent-purge', 'purge-live', body()).expect(202);

@@ -89,11 +89,14 @@ describe('driver SQL against the migrated schema', () => {
     expect(third?.id).not.toBe(first!.id);
   });
 
-  it('trace rows: each write of an attempt replaces the last, never a later attempt', async () => {
+  it('trace rows: each write of an attempt replaces the last, only while the attempt holds the run', async () => {
     const run = await runs.insertRun(ds.manager, newRun(new Date()));
     const t0 = new Date('2030-01-01T00:00:00Z');
-    const attempt = (n: number): StepAttempt => ({
+    const taken = await runs.startAttempt(ds.manager, run.id, t0, new Date(t0.getTime() + 60_000));
+    expect(taken).toMatchObject({ status: 'running', attempts: 1 });
+    const attempt = (n: number, runAttempt = 1): StepAttempt => ({
       runId: run.id,
+      runAttempt,
       index: 0,
       spec,
       params: { expression: `${n}` },
@@ -111,17 +114,19 @@ describe('driver SQL against the migrated schema', () => {
       mismatch: null,
     };
 
-    await traces.markRunning(ds.manager, attempt(1));
+    expect(await traces.markRunning(ds.manager, attempt(1))).toBe(true);
     expect((await traces.getSteps(ds.manager, run.id))[0]).toMatchObject({ status: 'running', attempts: 1, output: null });
 
-    await traces.markFailed(ds.manager, attempt(1), { type: RunErrorType.StepFailed, message: 'no' }, new Date(t0.getTime() + 5));
+    expect(
+      await traces.markFailed(ds.manager, attempt(1), { type: RunErrorType.StepFailed, message: 'no' }, new Date(t0.getTime() + 5)),
+    ).toBe(true);
     expect((await traces.getSteps(ds.manager, run.id))[0]).toMatchObject({
       status: 'failed',
       error: { type: 'step_failed' },
       duration_ms: 5,
     });
 
-    await traces.markSucceeded(ds.manager, attempt(2), result, new Date(t0.getTime() + 7));
+    expect(await traces.markSucceeded(ds.manager, attempt(2), result, new Date(t0.getTime() + 7))).toBe(true);
     const [done] = await traces.getSteps(ds.manager, run.id);
     expect(done).toMatchObject({
       status: 'succeeded',
@@ -133,9 +138,12 @@ describe('driver SQL against the migrated schema', () => {
     });
     expect(done).not.toHaveProperty('run_id');
 
-    // A late "running" of an earlier attempt does not overwrite the finished row.
-    await traces.markRunning(ds.manager, attempt(1));
-    expect((await traces.getSteps(ds.manager, run.id))[0].status).toBe('succeeded');
+    // A write of an attempt that no longer holds the run (fencing) changes nothing.
+    expect(await traces.markRunning(ds.manager, attempt(3, 2))).toBe(false);
+    expect(
+      await traces.markFailed(ds.manager, attempt(3, 0), { type: RunErrorType.StepFailed, message: 'late' }, new Date(t0.getTime() + 9)),
+    ).toBe(false);
+    expect((await traces.getSteps(ds.manager, run.id))[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
 
     // The rest of the plan is cancelled; the finished step stays.
     await traces.cancelRemaining(ds.manager, run.id, [spec, spec], 0, new Date());
@@ -144,5 +152,8 @@ describe('driver SQL against the migrated schema', () => {
       output: { v: 1 },
       output_hash: 'b'.repeat(64),
     });
+    expect(await runs.renewLease(ds.manager, run.id, 1, new Date(), new Date(Date.now() + 1000))).toBe(true);
+    expect(await runs.finish(ds.manager, run.id, 2, { status: 'succeeded', output: null, error: null }, new Date())).toBe(false);
+    expect(await runs.finish(ds.manager, run.id, 1, { status: 'succeeded', output: { v: 1 }, error: null }, new Date())).toBe(true);
   });
 });

@@ -50,6 +50,8 @@ export enum StepErrorCode {
   Interrupted = 'interrupted',
   /** Another execution held the step's idempotency key for longer than STEP_CLAIM_WAIT_MS. */
   StepKeyBusy = 'step_key_busy',
+  /** The step's claim on its key ran out before it could start or finish (nothing was sent, or the result is unknown). */
+  StepClaimLost = 'step_claim_lost',
   /** The step idempotency key was used before by a step with another skill or other params. */
   IdempotencyViolation = 'idempotency_violation',
   /** A `check` step's output differs from the recorded one. */
@@ -80,6 +82,7 @@ export const STEP_ERROR_CODES: { readonly [C in StepErrorCode]: StepErrorClass }
   [StepErrorCode.RemoteUnavailable]: { type: RunErrorType.StepFailed, retryable: true },
   [StepErrorCode.Interrupted]: { type: RunErrorType.StepFailed, retryable: true },
   [StepErrorCode.StepKeyBusy]: { type: RunErrorType.StepFailed, retryable: true },
+  [StepErrorCode.StepClaimLost]: { type: RunErrorType.StepFailed, retryable: true },
   [StepErrorCode.IdempotencyViolation]: { type: RunErrorType.IdempotencyViolation, retryable: false },
   [StepErrorCode.ReplayMismatch]: { type: RunErrorType.ReplayMismatch, retryable: false },
   [StepErrorCode.SignalTimeout]: { type: RunErrorType.SignalTimeout, retryable: false },

@@ -9,8 +9,16 @@ export interface SkillContext {
   idempotencyKey: string | null;
   /** `{ input, steps: [{ output }] }` as seen by this step: what `$ref` pointers and transforms read. */
   document: { input: unknown; steps: Array<{ output: unknown }> };
-  /** Aborted when the worker shuts down; long skills should stop early. */
+  /**
+   * Aborted when the step must stop: the worker shuts down, the run was lost (cancelled or taken over
+   * by another worker) or the step key's claim was lost. Long skills should stop early.
+   */
   signal: AbortSignal;
+  /**
+   * True while the step may still start its side effect: the run and (for a keyed step) the key's claim
+   * are verifiably held. A skill with a remote side effect calls it synchronously right before it sends.
+   */
+  mayStartSideEffect?: () => boolean;
 }
 
 /** Helpers for submission-time checks: a `{ "$ref": ... }` value is only known when the step runs. */

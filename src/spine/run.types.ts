@@ -24,6 +24,8 @@ export interface RunRecord {
   updated_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
+  /** Until when the attempt that holds a running run may keep it without renewing (null: not running). */
+  lease_expires_at: Date | null;
 }
 
 /** What is inserted for a new run. */

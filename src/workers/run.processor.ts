@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import type { AppConfig } from '../infra/config/app.config.js';
 import { APP_CONFIG } from '../infra/config/config.tokens.js';
 import { RUN_QUEUE, type RunQueue } from '../infra/queue/run-queue.port.js';
-import { RUN_EXECUTION_ORCHESTRATOR } from '../spine/orchestrator/orchestrator.tokens.js';
+import type { MaintenanceOrchestrator } from '../spine/orchestrator/maintenance.orchestrator.js';
+import { MAINTENANCE_ORCHESTRATOR, RUN_EXECUTION_ORCHESTRATOR } from '../spine/orchestrator/orchestrator.tokens.js';
 import type { RunExecutionOrchestrator } from '../spine/orchestrator/run-execution.orchestrator.js';
 
 /**
@@ -18,6 +19,7 @@ export class RunProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
     @Inject(RUN_EXECUTION_ORCHESTRATOR) private readonly orchestrator: RunExecutionOrchestrator,
+    @Inject(MAINTENANCE_ORCHESTRATOR) private readonly maintenance: MaintenanceOrchestrator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -41,7 +43,7 @@ export class RunProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   /** Re-enqueues runs whose job was lost, and deletes expired idempotency keys. */
   async sweep(): Promise<number> {
     if (this.sweeping) return 0;
-    const run = Promise.all([this.orchestrator.sweepStrandedRuns(), this.orchestrator.purgeExpiredKeys()]);
+    const run = Promise.all([this.maintenance.sweepStrandedRuns(), this.maintenance.purgeExpiredKeys()]);
     this.sweeping = run;
     try {
       const [count, purged] = await run;

@@ -94,7 +94,7 @@ export class HttpRequestSkill implements SkillHandler {
     const signal = AbortSignal.any([context.signal, AbortSignal.timeout(timeoutMs)]);
 
     for (let redirects = 0; ; redirects++) {
-      const response = await this.send(url, method, headers, body, signal);
+      const response = await this.send(url, method, headers, body, signal, context.mayStartSideEffect);
       if (REDIRECTS.has(response.status) && response.location) {
         if (redirects >= MAX_REDIRECTS) throw new SkillError(StepErrorCode.SkillFailed, `too many redirects (more than ${MAX_REDIRECTS})`);
         url = new URL(response.location, url);
@@ -124,6 +124,7 @@ export class HttpRequestSkill implements SkillHandler {
     headers: Record<string, string>,
     body: string | undefined,
     signal: AbortSignal,
+    mayStartSideEffect: () => boolean = () => true,
   ): Promise<Response> {
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       return Promise.reject(this.refuse(url, `protocol ${url.protocol} is not allowed`));
@@ -175,7 +176,19 @@ export class HttpRequestSkill implements SkillHandler {
         });
       });
       req.on('error', (e) => reject(toSkillError(e)));
-      req.end(body);
+      // Nothing is sent before the socket is connected and the step may still start its side effect:
+      // a worker that stalled (or lost its claim) while resolving or connecting sends nothing.
+      req.once('socket', (socket) => {
+        const sendOrRefuse = () => {
+          if (mayStartSideEffect()) req.end(body);
+          else
+            req.destroy(
+              new SkillError(StepErrorCode.StepClaimLost, 'the step lost its claim before the request was sent; nothing was sent'),
+            );
+        };
+        if (socket.connecting) socket.once('connect', sendOrRefuse);
+        else sendOrRefuse();
+      });
     });
   }
 }

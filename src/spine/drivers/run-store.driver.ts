@@ -33,40 +33,69 @@ export class RunStoreDriver {
   }
 
   /**
-   * Takes a run for execution: queued, retry, or running (a worker died or stalled) becomes running
-   * with one more attempt. Null when the run is finished or cancelled (nothing to do).
+   * Takes a run for execution as a new attempt (attempts + 1: the attempt's fencing token) holding a
+   * lease until `leaseUntil`: a queued or retry run, or a running run whose holder's lease expired (it
+   * crashed, stalled or was cut off). A running run whose lease is live is `busy` until the lease ends.
+   * Null when the run is finished, cancelled or unknown (nothing to do).
    */
-  async startAttempt(manager: EntityManager, id: string, at: Date): Promise<RunRecord | null> {
+  async startAttempt(manager: EntityManager, id: string, at: Date, leaseUntil: Date): Promise<RunRecord | { busyUntil: Date } | null> {
     const rows = await queryRows<RunRecord>(
       manager,
-      sql`UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, ${at}), updated_at = ${at}
-       WHERE id = ${id} AND status IN ('queued', 'retry', 'running') RETURNING ${RUNS.columns()}`,
+      sql`UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, ${at}), updated_at = ${at},
+         lease_expires_at = ${leaseUntil}
+       WHERE id = ${id}
+         AND (status IN ('queued', 'retry') OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= ${at})))
+       RETURNING ${RUNS.columns()}`,
     );
-    return rows[0] ?? null;
+    if (rows[0]) return rows[0];
+    const held = await queryRows<Pick<RunRecord, 'lease_expires_at'>>(
+      manager,
+      sql`SELECT lease_expires_at FROM runs WHERE id = ${id} AND status = 'running' AND lease_expires_at > ${at}`,
+    );
+    return held[0]?.lease_expires_at ? { busyUntil: held[0].lease_expires_at } : null;
   }
 
   /**
-   * Marks a running run alive (updated_at, which the stranded-run sweep reads) and tells whether it is
-   * still running: false once it was cancelled, so no further step starts.
+   * Extends the lease of attempt `attempt` (and marks the run alive for the sweep). False when the
+   * attempt no longer holds the run: it was cancelled, finished, or taken by a later attempt.
    */
-  async heartbeat(manager: EntityManager, id: string, at: Date): Promise<boolean> {
-    const rows = await queryRows(manager, sql`UPDATE runs SET updated_at = ${at} WHERE id = ${id} AND status = 'running' RETURNING id`);
-    return rows.length > 0;
-  }
-
-  /** running -> retry with the error of this attempt. False when the run is no longer running (cancelled). */
-  async markRetry(manager: EntityManager, id: string, error: RunError, at: Date): Promise<boolean> {
+  async renewLease(manager: EntityManager, id: string, attempt: number, at: Date, leaseUntil: Date): Promise<boolean> {
     const rows = await queryRows(
       manager,
-      sql`UPDATE runs SET status = 'retry', error = ${JSON.stringify(error)}, updated_at = ${at} WHERE id = ${id} AND status = 'running' RETURNING id`,
+      sql`UPDATE runs SET updated_at = ${at}, lease_expires_at = ${leaseUntil}
+       WHERE id = ${id} AND attempts = ${attempt} AND status = 'running' RETURNING id`,
     );
     return rows.length > 0;
   }
 
-  /** running -> a final status. False when the run was cancelled meanwhile (the cancel stands). */
+  /** running -> retry with the error of this attempt. False when the attempt no longer holds the run. */
+  async markRetry(manager: EntityManager, id: string, attempt: number, error: RunError, at: Date): Promise<boolean> {
+    const rows = await queryRows(
+      manager,
+      sql`UPDATE runs SET status = 'retry', error = ${JSON.stringify(error)}, updated_at = ${at}, lease_expires_at = NULL
+       WHERE id = ${id} AND attempts = ${attempt} AND status = 'running' RETURNING id`,
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * running -> queued, giving the attempt back (attempts - 1): a shutdown interrupted it, which is no
+   * fault of the run. False when the attempt no longer holds the run.
+   */
+  async releaseAttempt(manager: EntityManager, id: string, attempt: number, at: Date): Promise<boolean> {
+    const rows = await queryRows(
+      manager,
+      sql`UPDATE runs SET status = 'queued', attempts = attempts - 1, updated_at = ${at}, lease_expires_at = NULL
+       WHERE id = ${id} AND attempts = ${attempt} AND status = 'running' RETURNING id`,
+    );
+    return rows.length > 0;
+  }
+
+  /** running -> a final status. False when the attempt no longer holds the run (a cancel stands). */
   async finish(
     manager: EntityManager,
     id: string,
+    attempt: number,
     outcome: { status: 'succeeded' | 'failed'; output: unknown; error: RunError | null; replay?: unknown },
     at: Date,
   ): Promise<boolean> {
@@ -76,8 +105,8 @@ export class RunStoreDriver {
     const rows = await queryRows(
       manager,
       sql`UPDATE runs SET status = ${outcome.status}, output = ${output}, error = ${error}, replay = COALESCE(${replay}, replay),
-         finished_at = ${at}, updated_at = ${at}
-       WHERE id = ${id} AND status = 'running' RETURNING id`,
+         finished_at = ${at}, updated_at = ${at}, lease_expires_at = NULL
+       WHERE id = ${id} AND attempts = ${attempt} AND status = 'running' RETURNING id`,
     );
     return rows.length > 0;
   }
@@ -87,17 +116,19 @@ export class RunStoreDriver {
     const error = JSON.stringify({ type: RunErrorType.Cancelled, message: 'The run was cancelled.' } satisfies RunError);
     const rows = await queryRows<RunRecord>(
       manager,
-      sql`UPDATE runs SET status = 'cancelled', error = ${error}, finished_at = ${at}, updated_at = ${at}
+      sql`UPDATE runs SET status = 'cancelled', error = ${error}, finished_at = ${at}, updated_at = ${at}, lease_expires_at = NULL
        WHERE id = ${id} AND tenant_id = ${tenantId} AND status IN ('queued', 'running', 'retry') RETURNING ${RUNS.columns()}`,
     );
     return rows[0] ?? null;
   }
 
-  /** Active runs not updated since `before`: candidates whose job may have been lost. */
-  async findStale(manager: EntityManager, before: Date, limit: number): Promise<string[]> {
+  /** Queued/retry runs not updated since `before`, running runs whose lease expired: their job may be lost. */
+  async findStale(manager: EntityManager, before: Date, now: Date, limit: number): Promise<string[]> {
     const rows = await queryRows<{ id: string }>(
       manager,
-      sql`SELECT id FROM runs WHERE status IN ('queued', 'running', 'retry') AND updated_at < ${before} ORDER BY updated_at LIMIT ${limit}`,
+      sql`SELECT id FROM runs
+       WHERE (status IN ('queued', 'retry') AND updated_at < ${before}) OR (status = 'running' AND COALESCE(lease_expires_at, updated_at) < ${now})
+       ORDER BY updated_at LIMIT ${limit}`,
     );
     return rows.map((r) => r.id);
   }

@@ -25,6 +25,7 @@ export const RUNS = new Table<RunRecord>('runs', {
   updated_at: 'timestamptz',
   started_at: 'timestamptz',
   finished_at: 'timestamptz',
+  lease_expires_at: 'timestamptz',
 });
 
 /** The columns of a new run (shared by the plain and the idempotent insert). */

@@ -2,9 +2,17 @@ import { Module } from '@nestjs/common';
 import { LogsDriversModule } from '../../domains/logs/drivers/logs-drivers.module.js';
 import { SkillsModule } from '../../skills/skills.module.js';
 import { SpineDriversModule } from '../drivers/spine-drivers.module.js';
-import { RUN_EXECUTION_ORCHESTRATOR, RUNS_ORCHESTRATOR, SYSTEM_ORCHESTRATOR, TENANTS_ORCHESTRATOR } from './orchestrator.tokens.js';
+import { MaintenanceOrchestrator } from './maintenance.orchestrator.js';
+import {
+  MAINTENANCE_ORCHESTRATOR,
+  RUN_EXECUTION_ORCHESTRATOR,
+  RUNS_ORCHESTRATOR,
+  SYSTEM_ORCHESTRATOR,
+  TENANTS_ORCHESTRATOR,
+} from './orchestrator.tokens.js';
 import { RunExecutionOrchestrator } from './run-execution.orchestrator.js';
 import { RunsOrchestrator } from './runs.orchestrator.js';
+import { StepRunner } from './step-runner.js';
 import { SystemOrchestrator } from './system.orchestrator.js';
 import { TenantsOrchestrator } from './tenants.orchestrator.js';
 
@@ -14,9 +22,11 @@ import { TenantsOrchestrator } from './tenants.orchestrator.js';
   providers: [
     { provide: TENANTS_ORCHESTRATOR, useClass: TenantsOrchestrator },
     { provide: RUNS_ORCHESTRATOR, useClass: RunsOrchestrator },
+    StepRunner,
     { provide: RUN_EXECUTION_ORCHESTRATOR, useClass: RunExecutionOrchestrator },
+    { provide: MAINTENANCE_ORCHESTRATOR, useClass: MaintenanceOrchestrator },
     { provide: SYSTEM_ORCHESTRATOR, useClass: SystemOrchestrator },
   ],
-  exports: [TENANTS_ORCHESTRATOR, RUNS_ORCHESTRATOR, RUN_EXECUTION_ORCHESTRATOR, SYSTEM_ORCHESTRATOR],
+  exports: [TENANTS_ORCHESTRATOR, RUNS_ORCHESTRATOR, RUN_EXECUTION_ORCHESTRATOR, MAINTENANCE_ORCHESTRATOR, SYSTEM_ORCHESTRATOR],
 })
 export class OrchestratorModule {}

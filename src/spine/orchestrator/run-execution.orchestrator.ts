@@ -1,36 +1,23 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { REPLAY_ENFORCER, TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
-import {
-  type EnforcedStep,
-  type ReplayEnforcer,
-  type ReplayResult,
-  stepFingerprint,
-} from '../../domains/logs/drivers/replay-enforcer.driver.js';
-import type { StoredStepResult } from '../../domains/logs/drivers/step-idempotency-store.port.js';
-import type { StepAttempt, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
-import { RunErrorType, STEP_ERROR_CODES, StepErrorCode, StepFailure } from '../../shared/run-errors.js';
-import type { StepError, StepRecord } from '../../shared/step.types.js';
+import { DataSource, type EntityManager } from 'typeorm';
+import { TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
+import type { TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { APP_CONFIG } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
-import { RUN_QUEUE, type RunJobOutcome, type RunQueue } from '../../infra/queue/run-queue.port.js';
-import type { SkillRegistry } from '../../skills/skill-registry.js';
-import { type SkillContext, SkillError } from '../../skills/skill.interface.js';
-import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
+import type { RunJobOutcome } from '../../infra/queue/run-queue.port.js';
+import { RunErrorType } from '../../shared/run-errors.js';
+import type { StepRecord } from '../../shared/step.types.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
-import type { IdempotencyDriver } from '../drivers/idempotency.driver.js';
-import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
+import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { RunError, RunRecord } from '../run.types.js';
-import { resolveRefs } from './plan.js';
-import { behaviorFor, type ReplayOptions } from './replay-options.js';
+import { type ReplayContext, type RunAttempt, StepRunner } from './step-runner.js';
+import type { ReplayOptions } from './replay-options.js';
 
 const MAX_BACKOFF_MS = 10 * 60_000;
-/** A step still running after this long gets its `running` trace row (visible, and counted on a crash). */
-const RUNNING_RECORD_DELAY_MS = 50;
-const SWEEP_BATCH = 500;
-const PURGE_BATCH = 1_000;
+/** A run whose lease is held elsewhere is looked at again just after the lease ends. */
+const BUSY_MARGIN_MS = 250;
 
 export interface ReplaySummary {
   verdict: 'match' | 'mismatch';
@@ -38,13 +25,12 @@ export interface ReplaySummary {
   mismatches: Array<{ step_index: number; expected_hash: string | null; actual_hash: string; diff: unknown[] }>;
 }
 
-interface ReplayContext {
-  options: ReplayOptions;
-  /** Output of each step of the original run that succeeded, by index. */
-  recorded: Map<number, unknown>;
-}
-
-/** The worker-side operations: execute a run, and re-enqueue runs whose job was lost. */
+/**
+ * The run loop: takes a run as a new attempt (fenced by its attempt number, held by a lease it renews),
+ * resumes from the first unfinished step, hands each step to the step runner, and ends the run.
+ * A worker that lost its run (stalled past its lease, cut off, or the run was cancelled) writes nothing
+ * more and starts no further step.
+ */
 @Injectable()
 export class RunExecutionOrchestrator {
   private readonly logger = new Logger(RunExecutionOrchestrator.name);
@@ -53,213 +39,153 @@ export class RunExecutionOrchestrator {
   constructor(
     private readonly dataSource: DataSource,
     @Inject(RUN_STORE_DRIVER) private readonly runs: RunStoreDriver,
-    @Inject(IDEMPOTENCY_DRIVER) private readonly idempotency: IdempotencyDriver,
     @Inject(TRACE_STORE_DRIVER) private readonly traces: TraceStoreDriver,
-    @Inject(REPLAY_ENFORCER) private readonly enforcer: ReplayEnforcer,
-    @Inject(SKILL_REGISTRY) private readonly skills: SkillRegistry,
-    @Inject(RUN_QUEUE) private readonly queue: RunQueue,
+    private readonly steps: StepRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
   ) {}
 
-  /** Asks running skills to stop early (graceful shutdown past its grace period). */
+  /** Asks running skills to stop early (graceful shutdown past its grace period); their runs are requeued. */
   abortRunningSkills(): void {
     this.shutdown.abort();
   }
 
   /**
    * Executes a run from its first unfinished step: steps recorded as succeeded are never run again.
-   * Each step runs under the replay enforcer (step idempotency keys, replay behaviors). A retryable
-   * failure with attempts left marks the run `retry` and asks the queue to come back after a backoff.
+   * A retryable failure with attempts left marks the run `retry` and asks the queue to come back after
+   * a backoff. A run held by another live attempt is looked at again when that attempt's lease ends.
    */
   async executeRun(runId: string): Promise<RunJobOutcome> {
     const manager = this.dataSource.manager;
-    const run = await this.runs.startAttempt(manager, runId, this.clock.now());
-    if (!run) return {}; // finished, cancelled or unknown: nothing to do
+    const now = this.clock.now();
+    const taken = await this.runs.startAttempt(manager, runId, now, this.leaseFrom(now));
+    if (!taken) return {}; // finished, cancelled or unknown: nothing to do
+    if ('busyUntil' in taken) return { retryInMs: Math.max(0, taken.busyUntil.getTime() - now.getTime()) + BUSY_MARGIN_MS };
+    const run = taken;
+    const lease = this.holdLease(run, now);
+    try {
+      return await this.runAttempt(run, lease.lost);
+    } finally {
+      lease.stop();
+    }
+  }
+
+  private async runAttempt(run: RunRecord, lost: AbortSignal): Promise<RunJobOutcome> {
+    const manager = this.dataSource.manager;
     if (run.attempts > this.config.RUN_MAX_ATTEMPTS) {
-      await this.fail(
-        run,
-        {
-          type: RunErrorType.AttemptsExhausted,
-          message: `The run was taken ${run.attempts - 1} times without finishing (worker crashes).`,
-        },
-        0,
-      );
+      const message = `The run was taken ${run.attempts - 1} times without finishing (worker crashes).`;
+      await this.fail(run, { type: RunErrorType.AttemptsExhausted, message }, 0);
       return {};
     }
     const replay = run.replay_of ? await this.loadReplayContext(run) : null;
     // A first attempt has no trace yet; a later one resumes after the steps that succeeded.
-    const recorded = run.attempts > 1 ? await this.traces.getSteps(manager, runId) : [];
+    const recorded = run.attempts > 1 ? await this.traces.getSteps(manager, run.id) : [];
     const done = new Map(recorded.filter((s) => s.status === 'succeeded').map((s) => [s.index, s]));
-    const attemptsSoFar = new Map(recorded.map((s) => [s.index, s.attempts]));
-    const outputs: unknown[] = [];
-    let startedThisAttempt = 0;
+    const attempt: RunAttempt = {
+      run,
+      attempt: run.attempts,
+      lost,
+      shutdown: this.shutdown.signal,
+      replay,
+      outputs: [],
+      previousAttempts: new Map(recorded.map((s) => [s.index, s.attempts])),
+    };
 
     for (let index = 0; index < run.steps.length; index++) {
       const finished = done.get(index);
       if (finished) {
-        outputs.push(finished.output);
+        // A mismatch recorded by an attempt that died before failing the replay still fails it now.
+        if (finished.mismatch && replay?.options.on_mismatch === 'fail') return this.failOnMismatch(run, index, replay);
+        attempt.outputs.push(finished.output);
         continue;
       }
-      // Before each step but this attempt's first (startAttempt just checked): still running? (cancel)
-      if (startedThisAttempt++ > 0 && !(await this.runs.heartbeat(manager, runId, this.clock.now()))) {
-        await this.traces.cancelRemaining(manager, runId, run.steps, index, this.clock.now());
-        return {};
-      }
-      const outcome = await this.executeStep(run, index, outputs, replay, attemptsSoFar.get(index) ?? 0);
-      if ('error' in outcome) {
-        const { error } = outcome;
-        if (error.retryable && run.attempts < this.config.RUN_MAX_ATTEMPTS) {
-          await this.runs.markRetry(manager, runId, { type: error.type, message: error.message, step_index: index }, this.clock.now());
-          return { retryInMs: Math.min(this.config.RUN_RETRY_BACKOFF_MS * 2 ** (run.attempts - 1), MAX_BACKOFF_MS) };
+      if (lost.aborted) return {};
+      const outcome = await this.steps.run(attempt, index);
+      switch (outcome.kind) {
+        case 'lost':
+          this.logger.warn(`run ${run.id}: attempt ${attempt.attempt} lost the run (cancelled or taken over); it writes nothing more`);
+          return {};
+        case 'interrupted':
+          await this.runs.releaseAttempt(manager, run.id, attempt.attempt, this.clock.now());
+          return { retryInMs: 0 };
+        case 'failed': {
+          const { error } = outcome;
+          const runError: RunError = { type: error.type, message: error.message, step_index: index };
+          if (error.retryable && run.attempts < this.config.RUN_MAX_ATTEMPTS) {
+            await this.runs.markRetry(manager, run.id, attempt.attempt, runError, this.clock.now());
+            return { retryInMs: Math.min(this.config.RUN_RETRY_BACKOFF_MS * 2 ** (run.attempts - 1), MAX_BACKOFF_MS) };
+          }
+          await this.fail(run, runError, index + 1, replay);
+          return {};
         }
-        await this.fail(run, { type: error.type, message: error.message, step_index: index }, index + 1, replay);
-        return {};
-      }
-      outputs.push(outcome.result.output_data);
-      if (outcome.result.mismatch && replay?.options.on_mismatch === 'fail') {
-        await this.fail(
-          run,
-          {
-            type: RunErrorType.ReplayMismatch,
-            message: `Step ${index} produced an output that differs from the original run.`,
-            step_index: index,
-          },
-          index + 1,
-          replay,
-        );
-        return {};
+        case 'succeeded':
+          attempt.outputs.push(outcome.result.output_data);
+          if (outcome.result.mismatch && replay?.options.on_mismatch === 'fail') return this.failOnMismatch(run, index, replay);
       }
     }
-    const summary = replay ? await this.replaySummary(runId) : undefined;
+    const summary = replay ? await this.replaySummary(manager, run.id) : undefined;
     const at = this.clock.now();
-    const finished = await this.runs.finish(
-      manager,
-      runId,
-      { status: 'succeeded', output: outputs[outputs.length - 1] ?? null, error: null, replay: summary },
-      at,
-    );
-    if (finished) this.recordFinish(run, 'succeeded', at, summary);
+    const output = attempt.outputs[attempt.outputs.length - 1] ?? null;
+    if (await this.runs.finish(manager, run.id, run.attempts, { status: 'succeeded', output, error: null, replay: summary }, at)) {
+      this.recordFinish(run, 'succeeded', at, summary);
+    }
     return {};
   }
 
-  /** Deletes expired request idempotency keys (their runs stay), a batch at a time. */
-  async purgeExpiredKeys(): Promise<number> {
-    return this.idempotency.purgeExpired(this.dataSource.manager, this.clock.now(), PURGE_BATCH);
+  private async failOnMismatch(run: RunRecord, index: number, replay: ReplayContext): Promise<RunJobOutcome> {
+    const message = `Step ${index} produced an output that differs from the original run.`;
+    await this.fail(run, { type: RunErrorType.ReplayMismatch, message, step_index: index }, index + 1, replay);
+    return {};
   }
 
-  /** Re-enqueues active runs not updated for SWEEP_STALE_AFTER_MS (a no-op for runs whose job exists). */
-  async sweepStrandedRuns(): Promise<number> {
-    const before = new Date(this.clock.now().getTime() - this.config.SWEEP_STALE_AFTER_MS);
-    const ids = await this.runs.findStale(this.dataSource.manager, before, SWEEP_BATCH);
-    for (const id of ids) await this.queue.enqueue(id);
-    return ids.length;
+  /** The run's lease, renewed every lease/3 while the attempt runs; `lost` aborts once it cannot be held. */
+  private holdLease(run: RunRecord, takenAt: Date): { lost: AbortSignal; stop(): void } {
+    const lost = new AbortController();
+    let heldUntil = this.leaseFrom(takenAt).getTime();
+    let renewing = false;
+    const timer = setInterval(
+      () => {
+        const now = this.clock.now();
+        if (now.getTime() >= heldUntil) return lost.abort(new Error('the run lease ran out'));
+        if (renewing) return;
+        renewing = true;
+        this.runs
+          .renewLease(this.dataSource.manager, run.id, run.attempts, now, this.leaseFrom(now))
+          .then(
+            (held) => {
+              if (held) heldUntil = this.leaseFrom(now).getTime();
+              else lost.abort(new Error('the run was cancelled or taken by another attempt'));
+            },
+            (error: unknown) => this.logger.warn(`run ${run.id}: could not renew its lease: ${String(error)}`),
+          )
+          .finally(() => (renewing = false));
+      },
+      Math.max(100, Math.floor(this.config.WORKER_LOCK_DURATION_MS / 3)),
+    );
+    timer.unref();
+    return { lost: lost.signal, stop: () => clearInterval(timer) };
   }
 
-  private async executeStep(
-    run: RunRecord,
-    index: number,
-    outputs: unknown[],
-    replay: ReplayContext | null,
-    previousAttempts: number,
-  ): Promise<{ result: ReplayResult } | { error: StepError & { retryable: boolean } }> {
-    const manager = this.dataSource.manager;
-    const spec = run.steps[index];
-    const document = { input: run.input, steps: outputs.map((output) => ({ output })) };
-    const behavior = replay ? behaviorFor(replay.options, index, spec.replay_behavior) : 'execute';
-    // A replay's trace records the behavior this replay applied to the step.
-    const attempt: StepAttempt = {
-      runId: run.id,
-      index,
-      spec: replay ? { ...spec, replay_behavior: behavior } : spec,
-      params: spec.params,
-      attempt: previousAttempts + 1,
-      startedAt: this.clock.now(),
-    };
-    try {
-      attempt.params = resolveRefs(spec.params, document);
-    } catch (error) {
-      const stepError = classify(error);
-      await this.traces.markFailed(manager, attempt, stepError, this.clock.now());
-      return { error: stepError };
-    }
-    const step: EnforcedStep = {
-      index,
-      skill: spec.skill,
-      params: attempt.params as Record<string, unknown>,
-      idempotency_key: spec.idempotency_key,
-      behavior,
-      recorded: replay?.recorded.has(index) ? { output: replay.recorded.get(index) } : null,
-      ignore_paths: replay?.options.ignore_paths ?? [],
-    };
-    // Fast steps are written once, when they finish; a step still running after a moment is shown as running.
-    let runningWrite = null as Promise<void> | null;
-    const timer = setTimeout(() => {
-      runningWrite = this.traces
-        .markRunning(manager, attempt)
-        .catch((e: unknown) => this.logger.warn(`run ${run.id} step ${index}: ${String(e)}`));
-    }, RUNNING_RECORD_DELAY_MS);
-    try {
-      const result = await this.enforcer.enforceStep(
-        step,
-        (s) =>
-          this.callSkill(s, { tenantId: run.tenant_id, runId: run.id, stepIndex: index, idempotencyKey: spec.idempotency_key, document }),
-        run.tenant_id,
-        (key) => this.completedKeyFromTrace(run.tenant_id, key),
-      );
-      clearTimeout(timer);
-      await runningWrite;
-      const finishedAt = this.clock.now();
-      await this.traces.markSucceeded(manager, attempt, result, finishedAt);
-      this.metrics.stepDuration.observe(
-        { skill: spec.skill, outcome: 'succeeded' },
-        (finishedAt.getTime() - attempt.startedAt.getTime()) / 1000,
-      );
-      return { result };
-    } catch (error) {
-      clearTimeout(timer);
-      await runningWrite;
-      const stepError = classify(error);
-      if (stepError.type === RunErrorType.InternalError)
-        this.logger.error(`run ${run.id} step ${index}: ${String((error as Error)?.stack ?? error)}`);
-      const finishedAt = this.clock.now();
-      await this.traces.markFailed(manager, attempt, stepError, finishedAt);
-      this.metrics.stepDuration.observe(
-        { skill: spec.skill, outcome: 'failed' },
-        (finishedAt.getTime() - attempt.startedAt.getTime()) / 1000,
-      );
-      return { error: stepError };
-    }
+  private leaseFrom(at: Date): Date {
+    return new Date(at.getTime() + this.config.WORKER_LOCK_DURATION_MS);
   }
 
-  /** The trace's record of a completed step key within STEP_IDEMPOTENCY_TTL_SECONDS, as the store would hold it. */
-  private async completedKeyFromTrace(tenantId: string, key: string): Promise<StoredStepResult | null> {
-    const since = new Date(this.clock.now().getTime() - this.config.STEP_IDEMPOTENCY_TTL_SECONDS * 1000);
-    const row = await this.traces.findCompletedKey(this.dataSource.manager, tenantId, key, since);
-    if (!row) return null;
-    return {
-      output: row.output,
-      output_hash: row.output_hash,
-      fingerprint: stepFingerprint(row.skill, row.params),
-      completed_at: row.finished_at.toISOString(),
-    };
-  }
-
-  private async callSkill(step: EnforcedStep, context: Omit<SkillContext, 'signal'>): Promise<unknown> {
-    const handler = this.skills.get(step.skill);
-    if (!handler) throw new SkillError(StepErrorCode.UnknownSkill, `skill "${step.skill}" is not registered in this worker`);
-    return handler.execute(structuredClone(step.params), { ...context, signal: this.shutdown.signal });
-  }
-
+  /**
+   * Fails the run in one transaction: the failed status (fenced by the attempt), the steps after
+   * `cancelFrom` cancelled, and for a replay its verdict. No crash or retry can end it otherwise.
+   */
   private async fail(run: RunRecord, error: RunError, cancelFrom: number | null, replay?: ReplayContext | null): Promise<void> {
-    const manager = this.dataSource.manager;
     const now = this.clock.now();
-    if (cancelFrom !== null) await this.traces.cancelRemaining(manager, run.id, run.steps, cancelFrom, now);
-    const summary = replay ? await this.replaySummary(run.id) : undefined;
-    if (await this.runs.finish(manager, run.id, { status: 'failed', output: null, error, replay: summary }, now)) {
-      this.recordFinish(run, 'failed', now, summary);
-    }
+    const failed = await this.dataSource.transaction(async (manager) => {
+      const summary = replay ? await this.replaySummary(manager, run.id) : undefined;
+      if (!(await this.runs.finish(manager, run.id, run.attempts, { status: 'failed', output: null, error, replay: summary }, now))) {
+        return null;
+      }
+      if (cancelFrom !== null) await this.traces.cancelRemaining(manager, run.id, run.steps, cancelFrom, now);
+      return { summary };
+    });
+    if (failed) this.recordFinish(run, 'failed', now, failed.summary);
   }
 
   private recordFinish(run: RunRecord, status: 'succeeded' | 'failed', at: Date, summary: ReplaySummary | undefined): void {
@@ -275,8 +201,8 @@ export class RunExecutionOrchestrator {
   }
 
   /** The replay verdict, from the replay run's own trace (so it is right across resumed attempts). */
-  private async replaySummary(runId: string): Promise<ReplaySummary> {
-    const steps: StepRecord[] = await this.traces.getSteps(this.dataSource.manager, runId);
+  private async replaySummary(manager: EntityManager, runId: string): Promise<ReplaySummary> {
+    const steps: StepRecord[] = await this.traces.getSteps(manager, runId);
     const ran = steps.filter((s) => s.status === 'succeeded');
     const mismatches = ran
       .filter((s) => s.mismatch)
@@ -298,11 +224,4 @@ export class RunExecutionOrchestrator {
       mismatches,
     };
   }
-}
-
-/** Maps what a step threw to the trace's error and whether a retry may help. */
-function classify(error: unknown): StepError & { retryable: boolean } {
-  if (error instanceof StepFailure) return { ...STEP_ERROR_CODES[error.code], message: error.message };
-  const message = error instanceof Error ? error.message : String(error);
-  return { ...STEP_ERROR_CODES[StepErrorCode.Internal], message: `unexpected error: ${message.slice(0, 500)}` };
 }

@@ -133,9 +133,18 @@ export class RunsOrchestrator {
     return { data, next_cursor: rows.length > query.limit ? encodeCursor(data[data.length - 1].seq) : null };
   }
 
-  /** Queued/running/retry -> cancelled (a running step may finish; no further step starts). */
+  /**
+   * Queued/running/retry -> cancelled, and the steps that have not finished `cancelled`, in one
+   * transaction. A running step may finish (its result replaces the mark); no further step starts:
+   * every step start is fenced on the run being `running`.
+   */
   async cancelRun(tenantId: string, runId: string): Promise<RunRecord> {
-    const cancelled = await this.runs.cancel(this.dataSource.manager, tenantId, runId, this.clock.now());
+    const at = this.clock.now();
+    const cancelled = await this.dataSource.transaction(async (manager) => {
+      const run = await this.runs.cancel(manager, tenantId, runId, at);
+      if (run) await this.traces.cancelRemaining(manager, run.id, run.steps, 0, at);
+      return run;
+    });
     if (cancelled) return cancelled;
     const run = await this.getRun(tenantId, runId);
     throw new SpineException(

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   IdempotencyViolationError,
   ReplayMismatchError,
+  StepClaimLostError,
   StepClaimTimeoutError,
 } from '../../domains/logs/drivers/replay-enforcer.driver.js';
 import { NonRepresentableJsonError } from '../../shared/canonical-json.js';
@@ -15,6 +16,7 @@ describe('step error codes', () => {
   it.each([
     ['a reused step key', new IdempotencyViolationError('k'), RunErrorType.IdempotencyViolation, false],
     ['a step key held elsewhere', new StepClaimTimeoutError('k'), RunErrorType.StepFailed, true],
+    ['a claim lost before the step finished', new StepClaimLostError('k'), RunErrorType.StepFailed, true],
     ['an output that is not JSON', new NonRepresentableJsonError('NaN'), RunErrorType.StepFailed, false],
     ['a $ref to nothing', new RefResolutionError('/input/x'), RunErrorType.StepFailed, false],
     ['a replay mismatch', new ReplayMismatchError(0, null, 'h'), RunErrorType.ReplayMismatch, false],

@@ -77,7 +77,8 @@ export interface ReplayEnforcerOptions {
   clock: Clock;
 }
 
-export type StepExecutor = (step: EnforcedStep) => Promise<unknown>;
+/** Runs a step's skill; `signal` is aborted when the step must stop (its claim was lost). */
+export type StepExecutor = (step: EnforcedStep, signal: AbortSignal) => Promise<unknown>;
 
 /**
  * A durable record of completed keys (the trace in PostgreSQL), asked when the store has no result
@@ -90,8 +91,118 @@ export function stepFingerprint(skill: string, params: unknown): string {
   return sha256Hex(canonicalJson({ skill, params }));
 }
 
+/** The outcome of asking for a step key: its stored result (the step does not run), or the claim to run it. */
+export type KeyAcquisition = { cached: ReplayResult } | { claim: KeyClaim };
+
 /**
- * Runs steps under the step idempotency rules and the replay behaviors:
+ * A step key claimed by this process. The side effect may start only while the claim is verifiably
+ * held: `renew()` right before it starts, `heldUntil` is how long that renewal is good for (a lease
+ * counted from before the renewal was sent, so it is never later than the store's own expiry).
+ */
+export class KeyClaim {
+  /** Epoch ms until which the claim is known to be held (0: not known to be held). */
+  heldUntil = 0;
+  private readonly logger = new Logger(KeyClaim.name);
+
+  constructor(
+    private readonly store: StepIdempotencyStore,
+    private readonly options: ReplayEnforcerOptions,
+    readonly tenantId: string,
+    readonly key: string,
+    readonly owner: string,
+    readonly fingerprint: string,
+    claimedAt: number,
+  ) {
+    this.heldUntil = claimedAt + options.leaseMs;
+  }
+
+  /** Extends the lease; false when another owner holds the key now (this process lost it). */
+  async renew(): Promise<boolean> {
+    const sentAt = this.options.clock.now().getTime();
+    const held = await this.store.renew(this.tenantId, this.key, this.owner, this.options.leaseMs);
+    this.heldUntil = held ? sentAt + this.options.leaseMs : 0;
+    return held;
+  }
+
+  /** True while the last renewal's lease has not run out (a synchronous check, for the moment before a send). */
+  isHeld(): boolean {
+    return this.options.clock.now().getTime() < this.heldUntil;
+  }
+
+  /**
+   * Renews every lease/3 while `work` runs; when the claim is lost (another owner, or the lease ran out
+   * because renewals failed) `onLost` is called once, so the work can be aborted.
+   */
+  keepAlive(onLost: () => void): () => void {
+    let lost = false;
+    const loseOnce = () => {
+      if (!lost) {
+        lost = true;
+        onLost();
+      }
+    };
+    const timer = setInterval(
+      () => {
+        if (!this.isHeld()) return loseOnce();
+        this.renew().then(
+          (held) => held || loseOnce(),
+          (error: unknown) => this.logger.warn(`could not renew the claim on step key "${this.key}": ${String(error)}`),
+        );
+      },
+      Math.max(50, Math.floor(this.options.leaseMs / 3)),
+    );
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /**
+   * Stores the executed result under the key and drops the claim (owner-fenced: a claim that ran out
+   * and was taken by another owner stores nothing). Returns the result that stands for the key.
+   */
+  async complete(hashed: { value: unknown; hash: string }): Promise<ReplayResult> {
+    let completed: CompleteResult;
+    try {
+      completed = await this.store.complete(
+        this.tenantId,
+        this.key,
+        this.owner,
+        {
+          output: hashed.value,
+          output_hash: hashed.hash,
+          fingerprint: this.fingerprint,
+          completed_at: this.options.clock.now().toISOString(),
+        },
+        this.options.ttlSeconds,
+      );
+    } catch (error) {
+      // The side effect happened: failing the step now would make a retry repeat it. The result
+      // stands (the trace records it); only the store's copy for other runs is missing.
+      this.logger.warn(`step key "${this.key}": executed, but the result could not be stored: ${String(error)}`);
+      return result({ executed: true, output_data: hashed.value, output_hash: hashed.hash });
+    }
+    if (!completed.stored) {
+      this.logger.warn(
+        `step key "${this.key}": the claim's lease ran out during execution; ${completed.standing ? 'another result stands' : 'the result was not stored'}`,
+      );
+      if (completed.standing) {
+        return result({ executed: true, output_data: completed.standing.output, output_hash: completed.standing.output_hash });
+      }
+    }
+    return result({ executed: true, output_data: hashed.value, output_hash: hashed.hash });
+  }
+
+  /** Drops the claim if this owner still holds it (a failed execution: a retry may execute again). */
+  async release(): Promise<void> {
+    this.heldUntil = 0;
+    await this.store
+      .release(this.tenantId, this.key, this.owner)
+      .catch((e: unknown) => this.logger.warn(`could not release step key "${this.key}": ${String(e)}`));
+  }
+}
+
+/**
+ * The step idempotency and replay rules; the step runner (spine orchestrator) composes them with the
+ * trace, and `enforceStep` composes them without one (the contract the unit tests pin):
  * - `execute`: the skill runs unless its key already completed (then the stored output, `from_cache`);
  *   a key claimed elsewhere is waited for, never executed twice; a failed execution releases the claim.
  * - `skip`: no skill call; output = the key's stored result, else the recorded output; only where
@@ -101,8 +212,6 @@ export function stepFingerprint(skill: string, params: unknown): string {
  * The same key with another fingerprint raises IdempotencyViolationError in every behavior.
  */
 export class ReplayEnforcer {
-  private readonly logger = new Logger(ReplayEnforcer.name);
-
   constructor(
     private readonly store: StepIdempotencyStore,
     private readonly options: ReplayEnforcerOptions,
@@ -113,14 +222,12 @@ export class ReplayEnforcer {
   }
 
   async enforceStep(step: EnforcedStep, execute: StepExecutor, tenantId: string, durable?: CompletedKeyLookup): Promise<ReplayResult> {
-    const fingerprint = stepFingerprint(step.skill, step.params);
     if (step.behavior === 'skip') {
-      const skipped = await this.skip(step, fingerprint, tenantId, durable);
+      const skipped = await this.skipped(step, tenantId, durable);
       if (skipped) return skipped;
-      return this.executeKeyed(step, execute, fingerprint, tenantId, durable);
     }
-    const result = await this.executeKeyed(step, execute, fingerprint, tenantId, durable);
-    return step.behavior === 'check' ? this.check(step, result) : result;
+    const executed = await this.executeKeyed(step, execute, tenantId, durable);
+    return step.behavior === 'check' ? this.check(step, executed) : executed;
   }
 
   /**
@@ -144,16 +251,12 @@ export class ReplayEnforcer {
     return results;
   }
 
-  private async skip(
-    step: EnforcedStep,
-    fingerprint: string,
-    tenantId: string,
-    durable?: CompletedKeyLookup,
-  ): Promise<ReplayResult | null> {
+  /** A `skip` step's output without running it: the key's stored result, else the recorded output; null if neither. */
+  async skipped(step: EnforcedStep, tenantId: string, durable?: CompletedKeyLookup): Promise<ReplayResult | null> {
     if (step.idempotency_key) {
       const stored = (await this.store.get(tenantId, step.idempotency_key)) ?? (await durable?.(step.idempotency_key)) ?? null;
       if (stored) {
-        if (stored.fingerprint !== fingerprint) throw new IdempotencyViolationError(step.idempotency_key);
+        if (stored.fingerprint !== stepFingerprint(step.skill, step.params)) throw new IdempotencyViolationError(step.idempotency_key);
         return result({ skipped: true, from_cache: true, output_data: stored.output, output_hash: stored.output_hash });
       }
     }
@@ -164,7 +267,8 @@ export class ReplayEnforcer {
     return null;
   }
 
-  private check(step: EnforcedStep, actual: ReplayResult): ReplayResult {
+  /** A `check` step's comparison of its output with the recorded one. */
+  check(step: EnforcedStep, actual: ReplayResult): ReplayResult {
     const ignore = step.ignore_paths ?? [];
     if (!step.recorded) {
       const diff = jsonDiff(null, withoutPaths(actual.output_data, ignore));
@@ -182,101 +286,91 @@ export class ReplayEnforcer {
     };
   }
 
+  /**
+   * For a keyed step: its stored result (from the store, or from the durable record when the store lost
+   * it), or the claim to execute it. A key claimed elsewhere is waited for (bounded by waitMs, and by
+   * `signal`), never executed twice.
+   */
+  async acquire(
+    step: EnforcedStep & { idempotency_key: string },
+    tenantId: string,
+    durable?: CompletedKeyLookup,
+    signal?: AbortSignal,
+  ): Promise<KeyAcquisition> {
+    const key = step.idempotency_key;
+    const fingerprint = stepFingerprint(step.skill, step.params);
+    const owner = randomUUID();
+    const deadline = this.options.clock.now().getTime() + this.options.waitMs;
+    for (let attempt = 0; ; attempt++) {
+      const claimedAt = this.options.clock.now().getTime();
+      const claim = await this.store.claim(tenantId, key, owner, this.options.leaseMs);
+      if (claim.status === 'completed') {
+        if (claim.result.fingerprint !== fingerprint) throw new IdempotencyViolationError(key);
+        return { cached: result({ from_cache: true, output_data: claim.result.output, output_hash: claim.result.output_hash }) };
+      }
+      if (claim.status === 'claimed') {
+        const held = new KeyClaim(this.store, this.options, tenantId, key, owner, fingerprint, claimedAt);
+        // Claimed, and the store has no result: the key may still have completed before the store lost it.
+        const recorded = durable
+          ? await durable(key).catch(async (error: unknown) => {
+              await held.release();
+              throw error;
+            })
+          : null;
+        if (!recorded) return { claim: held };
+        if (recorded.fingerprint !== fingerprint) {
+          await held.release();
+          throw new IdempotencyViolationError(key);
+        }
+        await this.store.complete(tenantId, key, owner, recorded, this.options.ttlSeconds).catch(() => undefined); // restore the store's copy
+        return { cached: result({ from_cache: true, output_data: recorded.output, output_hash: recorded.output_hash }) };
+      }
+      if (this.options.clock.now().getTime() >= deadline) throw new StepClaimTimeoutError(key);
+      await sleep(Math.min(25 * 2 ** Math.min(attempt, 5), 500), undefined, signal ? { signal } : undefined);
+    }
+  }
+
   private async executeKeyed(
     step: EnforcedStep,
     execute: StepExecutor,
-    fingerprint: string,
     tenantId: string,
     durable?: CompletedKeyLookup,
   ): Promise<ReplayResult> {
     const key = step.idempotency_key;
     if (!key) {
-      const { value, hash } = toHashedJson(await execute(step));
+      const { value, hash } = toHashedJson(await execute(step, new AbortController().signal));
       return result({ executed: true, output_data: value, output_hash: hash });
     }
-    const owner = randomUUID();
-    const cached = await this.acquire(tenantId, key, owner, fingerprint);
-    if (cached) return cached;
-    // Claimed, and the store has no result: the key may still have completed before the store lost it.
-    const recorded = durable ? await durable(key) : null;
-    if (recorded) {
-      if (recorded.fingerprint !== fingerprint) {
-        await this.store.release(tenantId, key, owner).catch(() => undefined);
-        throw new IdempotencyViolationError(key);
-      }
-      await this.store.complete(tenantId, key, owner, recorded, this.options.ttlSeconds).catch(() => undefined); // restore the store's copy
-      return result({ from_cache: true, output_data: recorded.output, output_hash: recorded.output_hash });
-    }
-
-    const renew = setInterval(
-      () => {
-        this.store.renew(tenantId, key, owner, this.options.leaseMs).then(
-          (held) => held || this.logger.warn(`lost the claim on step key "${key}" while executing`),
-          (error: unknown) => this.logger.warn(`could not renew the claim on step key "${key}": ${String(error)}`),
-        );
-      },
-      Math.max(50, Math.floor(this.options.leaseMs / 3)),
-    );
-    renew.unref();
+    const acquired = await this.acquire({ ...step, idempotency_key: key }, tenantId, durable);
+    if ('cached' in acquired) return acquired.cached;
+    const { claim } = acquired;
+    const lost = new AbortController();
+    const stop = claim.keepAlive(() => lost.abort(new StepClaimLostError(key)));
     let hashed: { value: unknown; hash: string };
     try {
-      hashed = toHashedJson(await execute(step));
+      hashed = toHashedJson(await execute(step, lost.signal));
     } catch (error) {
-      clearInterval(renew);
       // A failed execution frees the key for a retry; if the store is down, the lease frees it.
-      await this.store
-        .release(tenantId, key, owner)
-        .catch((e: unknown) => this.logger.warn(`could not release step key "${key}": ${String(e)}`));
+      await claim.release();
       throw error;
+    } finally {
+      stop();
     }
-    clearInterval(renew);
-    let completed: CompleteResult;
-    try {
-      completed = await this.store.complete(
-        tenantId,
-        key,
-        owner,
-        { output: hashed.value, output_hash: hashed.hash, fingerprint, completed_at: this.options.clock.now().toISOString() },
-        this.options.ttlSeconds,
-      );
-    } catch (error) {
-      // The side effect happened: failing the step now would make a retry repeat it. The result
-      // stands (the caller records it in the trace); only the store's copy for other runs is missing.
-      this.logger.warn(`step key "${key}": executed, but the result could not be stored: ${String(error)}`);
-      return result({ executed: true, output_data: hashed.value, output_hash: hashed.hash });
-    }
-    if (!completed.stored) {
-      this.logger.warn(
-        `step key "${key}": the claim's lease ran out during execution; ${completed.standing ? 'another result stands' : 'the result was not stored'}`,
-      );
-      if (completed.standing) {
-        return result({
-          executed: true,
-          from_cache: false,
-          output_data: completed.standing.output,
-          output_hash: completed.standing.output_hash,
-        });
-      }
-    }
-    return result({ executed: true, output_data: hashed.value, output_hash: hashed.hash });
-  }
-
-  /** Claims the key, or returns its stored result; waits (bounded) while another owner holds it. */
-  private async acquire(tenantId: string, key: string, owner: string, fingerprint: string): Promise<ReplayResult | null> {
-    const deadline = this.options.clock.now().getTime() + this.options.waitMs;
-    for (let attempt = 0; ; attempt++) {
-      const claim = await this.store.claim(tenantId, key, owner, this.options.leaseMs);
-      if (claim.status === 'claimed') return null;
-      if (claim.status === 'completed') {
-        if (claim.result.fingerprint !== fingerprint) throw new IdempotencyViolationError(key);
-        return result({ from_cache: true, output_data: claim.result.output, output_hash: claim.result.output_hash });
-      }
-      if (this.options.clock.now().getTime() >= deadline) throw new StepClaimTimeoutError(key);
-      await sleep(Math.min(25 * 2 ** Math.min(attempt, 5), 500));
-    }
+    return claim.complete(hashed);
   }
 }
 
-function result(fields: Partial<ReplayResult> & Pick<ReplayResult, 'output_data' | 'output_hash'>): ReplayResult {
+/** A claim lost while its step ran or was about to start (its lease ran out): retryable. */
+export class StepClaimLostError extends StepFailure {
+  constructor(readonly key: string) {
+    super(
+      StepErrorCode.StepClaimLost,
+      `Lost the claim on step key "${key}" before the step could finish; it was not started or its result is unknown.`,
+    );
+    this.name = 'StepClaimLostError';
+  }
+}
+
+export function result(fields: Partial<ReplayResult> & Pick<ReplayResult, 'output_data' | 'output_hash'>): ReplayResult {
   return { executed: false, skipped: false, checked: false, from_cache: false, expected_hash: null, mismatch: null, ...fields };
 }

@@ -15,6 +15,8 @@ export interface CompletedKeyRecord {
 /** One execution attempt of a step: what its trace row is written from. */
 export interface StepAttempt {
   runId: string;
+  /** The run's attempt that executes the step: the fencing token of every write. */
+  runAttempt: number;
   index: number;
   /** The step as planned, with the replay behavior applied in this run. */
   spec: StepSpec;
@@ -45,12 +47,31 @@ function attemptValues(a: StepAttempt, status: StepStatus): ColumnValues<RunStep
 }
 
 /**
- * Inserts the step's row or, when it exists, overwrites every written column but the identity;
- * `rest` continues the SET list (columns this write clears) and may add a WHERE.
+ * Fencing: a write of an attempt happens only while that attempt holds the run. The run row is
+ * locked FOR SHARE, so a concurrent `startAttempt` of another worker waits for this write, and a write
+ * that waited for it sees the new attempt number and writes nothing. A step's start needs the run
+ * `running`; its finish may also land after a cancel (a running step may finish; no further step starts).
  */
-function upsert(values: ColumnValues<RunStepRow>, rest: Sql): Sql {
+function heldBy(a: StepAttempt, to: 'start' | 'finish'): Sql {
+  const statuses = to === 'start' ? sql`('running')` : sql`('running', 'cancelled')`;
+  return sql`SELECT id FROM runs WHERE id = ${a.runId} AND attempts = ${a.runAttempt} AND status IN ${statuses} FOR SHARE`;
+}
+
+/**
+ * Writes the step's row while the attempt holds the run: inserts it or, when it exists, overwrites every
+ * written column but the identity; `clear` continues the SET list with the columns this write clears.
+ * Returns whether it wrote.
+ */
+async function writeHeld(manager: EntityManager, a: StepAttempt, to: 'start' | 'finish', values: ColumnValues<RunStepRow>, clear: Sql) {
   const replaced = (Object.keys(values) as Column<RunStepRow>[]).filter((c) => !IDENTITY.has(c));
-  return sql`${RUN_STEPS.insert(values)} ON CONFLICT (run_id, index) DO UPDATE SET ${RUN_STEPS.setExcluded(replaced)}, ${rest}`;
+  const rows = await queryRows(
+    manager,
+    sql`WITH holder AS (${heldBy(a, to)})
+     ${RUN_STEPS.insertSelect(values)} FROM holder
+     ON CONFLICT (run_id, index) DO UPDATE SET ${RUN_STEPS.setExcluded(replaced)}, ${clear}
+     RETURNING run_id`,
+  );
+  return rows.length > 0;
 }
 
 /** Trace rows (run_steps), owned by the logs domain. Works in the manager it is handed. */
@@ -63,21 +84,21 @@ export class TraceStoreDriver {
   }
 
   /**
-   * Records that an attempt of a step is running (a step still running after a short delay; fast steps
-   * skip this write). Never overwrites the row of this attempt or a later one, so it may land after
-   * the attempt's final write.
+   * Records that an attempt of a step starts, before its skill runs. False when the run's attempt no
+   * longer holds the run (cancelled, or taken by another worker): the step must not start.
    */
-  async markRunning(manager: EntityManager, a: StepAttempt): Promise<void> {
-    await queryRows(
+  async markRunning(manager: EntityManager, a: StepAttempt): Promise<boolean> {
+    return writeHeld(
       manager,
-      upsert(
-        attemptValues(a, 'running'),
-        sql`error = NULL, finished_at = NULL, duration_ms = NULL WHERE run_steps.attempts < EXCLUDED.attempts`,
-      ),
+      a,
+      'start',
+      attemptValues(a, 'running'),
+      sql`output = NULL, output_hash = NULL, error = NULL, finished_at = NULL, duration_ms = NULL`,
     );
   }
 
-  async markSucceeded(manager: EntityManager, a: StepAttempt, result: ReplayResult, at: Date): Promise<void> {
+  /** The step's result. False (nothing written) when the run's attempt no longer holds the run. */
+  async markSucceeded(manager: EntityManager, a: StepAttempt, result: ReplayResult, at: Date): Promise<boolean> {
     const values: ColumnValues<RunStepRow> = {
       ...attemptValues(a, 'succeeded'),
       output: JSON.stringify(result.output_data),
@@ -91,17 +112,18 @@ export class TraceStoreDriver {
       finished_at: at,
       duration_ms: at.getTime() - a.startedAt.getTime(),
     };
-    await queryRows(manager, upsert(values, sql`error = NULL`));
+    return writeHeld(manager, a, 'finish', values, sql`error = NULL`);
   }
 
-  async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date): Promise<void> {
+  /** The step's failure. False (nothing written) when the run's attempt no longer holds the run. */
+  async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date): Promise<boolean> {
     const values: ColumnValues<RunStepRow> = {
       ...attemptValues(a, 'failed'),
       error: JSON.stringify(error),
       finished_at: at,
       duration_ms: at.getTime() - a.startedAt.getTime(),
     };
-    await queryRows(manager, upsert(values, sql`output = NULL, output_hash = NULL`));
+    return writeHeld(manager, a, 'finish', values, sql`output = NULL, output_hash = NULL`);
   }
 
   /**
@@ -120,26 +142,25 @@ export class TraceStoreDriver {
     return rows[0] ?? null;
   }
 
-  /** Steps from `fromIndex` on that have not finished become `cancelled` (recorded if never started). */
+  /**
+   * Steps from `fromIndex` on that have not finished become `cancelled` (recorded if never started), in
+   * one statement. A step still running is marked too; if it finishes, its result replaces the mark.
+   */
   async cancelRemaining(manager: EntityManager, runId: string, plan: readonly StepSpec[], fromIndex: number, at: Date): Promise<void> {
-    for (let index = fromIndex; index < plan.length; index++) {
-      const spec = plan[index];
-      const row = RUN_STEPS.insert({
-        run_id: runId,
-        index,
-        name: spec.name,
-        skill: spec.skill,
-        params: JSON.stringify(spec.params),
-        replay_behavior: spec.replay_behavior,
-        idempotency_key: spec.idempotency_key,
-        status: 'cancelled',
-        finished_at: at,
-      });
-      await queryRows(
-        manager,
-        sql`${row} ON CONFLICT (run_id, index) DO UPDATE SET ${RUN_STEPS.setExcluded(['status', 'finished_at'])}
-           WHERE run_steps.status IN ('pending', 'running')`,
-      );
-    }
+    const rest = plan.map((spec, index) => ({ spec, index })).slice(fromIndex);
+    if (rest.length === 0) return;
+    const planned = RUN_STEPS.columns(['index', 'name', 'skill', 'params', 'replay_behavior', 'idempotency_key']);
+    await queryRows(
+      manager,
+      sql`INSERT INTO run_steps (run_id, ${planned}, status, finished_at)
+       SELECT ${runId}::uuid, ${RUN_STEPS.columns(['index', 'name', 'skill', 'params', 'replay_behavior', 'idempotency_key'], 's')}, 'cancelled', ${at}::timestamptz
+       FROM unnest(
+         ${rest.map((r) => r.index)}::int[], ${rest.map((r) => r.spec.name)}::text[], ${rest.map((r) => r.spec.skill)}::text[],
+         ${rest.map((r) => JSON.stringify(r.spec.params))}::json[], ${rest.map((r) => r.spec.replay_behavior)}::text[],
+         ${rest.map((r) => r.spec.idempotency_key)}::text[]
+       ) AS s(${planned})
+       ON CONFLICT (run_id, index) DO UPDATE SET ${RUN_STEPS.setExcluded(['status', 'finished_at'])}
+         WHERE run_steps.status IN ('pending', 'running')`,
+    );
   }
 }

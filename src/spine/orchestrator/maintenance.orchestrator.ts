@@ -1,0 +1,42 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { CLOCK, type Clock } from '../../infra/clock.js';
+import type { AppConfig } from '../../infra/config/app.config.js';
+import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { RUN_QUEUE, type RunQueue } from '../../infra/queue/run-queue.port.js';
+import type { IdempotencyDriver } from '../drivers/idempotency.driver.js';
+import type { RunStoreDriver } from '../drivers/run-store.driver.js';
+import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
+
+const SWEEP_BATCH = 500;
+const PURGE_BATCH = 1_000;
+
+/** Periodic upkeep the workers run: re-enqueue runs whose job was lost, delete expired request keys. */
+@Injectable()
+export class MaintenanceOrchestrator {
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(RUN_STORE_DRIVER) private readonly runs: RunStoreDriver,
+    @Inject(IDEMPOTENCY_DRIVER) private readonly idempotency: IdempotencyDriver,
+    @Inject(RUN_QUEUE) private readonly queue: RunQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** Deletes expired request idempotency keys (their runs stay), a batch at a time. */
+  async purgeExpiredKeys(): Promise<number> {
+    return this.idempotency.purgeExpired(this.dataSource.manager, this.clock.now(), PURGE_BATCH);
+  }
+
+  /**
+   * Re-enqueues queued/retry runs not updated for SWEEP_STALE_AFTER_MS and running runs whose lease
+   * expired (a no-op for runs whose job exists: job id = run id).
+   */
+  async sweepStrandedRuns(): Promise<number> {
+    const now = this.clock.now();
+    const before = new Date(now.getTime() - this.config.SWEEP_STALE_AFTER_MS);
+    const ids = await this.runs.findStale(this.dataSource.manager, before, now, SWEEP_BATCH);
+    for (const id of ids) await this.queue.enqueue(id);
+    return ids.length;
+  }
+}

@@ -1,0 +1,222 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { REPLAY_ENFORCER, TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
+import {
+  type EnforcedStep,
+  type KeyClaim,
+  type ReplayEnforcer,
+  type ReplayResult,
+  result,
+  StepClaimLostError,
+  stepFingerprint,
+} from '../../domains/logs/drivers/replay-enforcer.driver.js';
+import type { StoredStepResult } from '../../domains/logs/drivers/step-idempotency-store.port.js';
+import type { StepAttempt, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
+import { CLOCK, type Clock } from '../../infra/clock.js';
+import type { AppConfig } from '../../infra/config/app.config.js';
+import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
+import { toHashedJson } from '../../shared/canonical-json.js';
+import { RunErrorType, STEP_ERROR_CODES, StepErrorCode, StepFailure } from '../../shared/run-errors.js';
+import type { StepError } from '../../shared/step.types.js';
+import type { SkillRegistry } from '../../skills/skill-registry.js';
+import { SkillError } from '../../skills/skill.interface.js';
+import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
+import type { RunRecord } from '../run.types.js';
+import { resolveRefs } from './plan.js';
+import { behaviorFor, type ReplayOptions } from './replay-options.js';
+
+/** What a replay run knows of its original. */
+export interface ReplayContext {
+  options: ReplayOptions;
+  /** Output of each step of the original run that succeeded, by index. */
+  recorded: Map<number, unknown>;
+}
+
+/**
+ * One execution attempt of a run, as the run loop holds it. `attempt` (the run's attempts count when
+ * this attempt took it) is the fencing token: every write of the attempt is conditioned on it.
+ */
+export interface RunAttempt {
+  run: RunRecord;
+  attempt: number;
+  /** Aborted when this attempt lost the run (its lease ran out, a later attempt took it, or it was cancelled). */
+  lost: AbortSignal;
+  /** Aborted when the process shuts down past its grace period. */
+  shutdown: AbortSignal;
+  replay: ReplayContext | null;
+  /** Outputs of the steps before the current one (what `$ref` pointers read). */
+  outputs: unknown[];
+  /** Earlier executions of each step (from the trace), so retries count on. */
+  previousAttempts: Map<number, number>;
+}
+
+export type StepOutcome =
+  | { kind: 'succeeded'; result: ReplayResult }
+  | { kind: 'failed'; error: StepError & { retryable: boolean } }
+  /** The attempt no longer holds the run: nothing was (or may be) written; the run loop stops. */
+  | { kind: 'lost' }
+  /** A shutdown interrupted the step: the run goes back to the queue without using up an attempt. */
+  | { kind: 'interrupted' };
+
+/**
+ * The step runner: the one place where a step is looked up, claimed, executed and recorded, in that
+ * order (DBOS's runStep is the model):
+ * 1. lookup: a `skip` step takes the key's stored result or the original's recorded output;
+ * 2. claim: a keyed step claims its key (or takes its stored result; waits while another owner runs it);
+ * 3. start: the `running` trace row is written only while this attempt still holds the run (fenced);
+ *    a keyed step renews its claim right before the skill starts, and the skill's signal is aborted the
+ *    moment the claim or the run is lost, so nothing is sent without a verifiably held claim;
+ * 4. execute the skill; 5. record: the key's result (owner-fenced), then the trace row (attempt-fenced).
+ */
+@Injectable()
+export class StepRunner {
+  private readonly logger = new Logger(StepRunner.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(TRACE_STORE_DRIVER) private readonly traces: TraceStoreDriver,
+    @Inject(REPLAY_ENFORCER) private readonly enforcer: ReplayEnforcer,
+    @Inject(SKILL_REGISTRY) private readonly skills: SkillRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(METRICS) private readonly metrics: Metrics,
+  ) {}
+
+  async run(attempt: RunAttempt, index: number): Promise<StepOutcome> {
+    const { run, replay } = attempt;
+    const spec = run.steps[index];
+    const document = { input: run.input, steps: attempt.outputs.map((output) => ({ output })) };
+    const behavior = replay ? behaviorFor(replay.options, index, spec.replay_behavior) : 'execute';
+    const record: StepAttempt = {
+      runId: run.id,
+      runAttempt: attempt.attempt,
+      index,
+      // A replay's trace records the behavior this replay applied to the step.
+      spec: replay ? { ...spec, replay_behavior: behavior } : spec,
+      params: spec.params,
+      attempt: (attempt.previousAttempts.get(index) ?? 0) + 1,
+      startedAt: this.clock.now(),
+    };
+    let claim: KeyClaim | null = null;
+    try {
+      record.params = resolveRefs(spec.params, document);
+      const step: EnforcedStep = {
+        index,
+        skill: spec.skill,
+        params: record.params as Record<string, unknown>,
+        idempotency_key: spec.idempotency_key,
+        behavior,
+        recorded: replay?.recorded.has(index) ? { output: replay.recorded.get(index) } : null,
+        ignore_paths: replay?.options.ignore_paths ?? [],
+      };
+      const durable = (key: string) => this.completedKeyFromTrace(run.tenant_id, key);
+
+      // 1. lookup
+      if (behavior === 'skip') {
+        const skipped = await this.enforcer.skipped(step, run.tenant_id, durable);
+        if (skipped) return await this.recordSuccess(record, skipped);
+      }
+      // 2. claim
+      if (step.idempotency_key) {
+        const acquired = await this.enforcer.acquire(
+          { ...step, idempotency_key: step.idempotency_key },
+          run.tenant_id,
+          durable,
+          attempt.lost,
+        );
+        if ('cached' in acquired) return await this.recordSuccess(record, this.compared(step, acquired.cached));
+        claim = acquired.claim;
+      }
+      // 3. start, fenced (a step that waited for a claim re-checks here that the run is still this attempt's)
+      if (!(await this.traces.markRunning(this.dataSource.manager, record))) {
+        await claim?.release();
+        return { kind: 'lost' };
+      }
+      if (claim && !(await claim.renew())) throw new StepClaimLostError(claim.key);
+      // 4. execute
+      const output = await this.execute(step, attempt, claim, document);
+      const hashed = toHashedJson(output);
+      // 5. record
+      const executed = claim
+        ? await claim.complete(hashed)
+        : result({ executed: true, output_data: hashed.value, output_hash: hashed.hash });
+      claim = null;
+      return await this.recordSuccess(record, this.compared(step, executed));
+    } catch (error) {
+      await claim?.release();
+      if (attempt.lost.aborted) return { kind: 'lost' };
+      if (attempt.shutdown.aborted) return { kind: 'interrupted' };
+      const stepError = classify(error);
+      if (stepError.type === RunErrorType.InternalError) {
+        this.logger.error(`run ${run.id} step ${index}: ${String((error as Error)?.stack ?? error)}`);
+      }
+      const finishedAt = this.clock.now();
+      this.observe(spec.skill, 'failed', record.startedAt, finishedAt);
+      if (!(await this.traces.markFailed(this.dataSource.manager, record, stepError, finishedAt))) return { kind: 'lost' };
+      return { kind: 'failed', error: stepError };
+    }
+  }
+
+  /**
+   * Runs the skill with a signal aborted when the shutdown's grace ends, the run is lost or the key's
+   * claim is lost; `mayStartSideEffect` is the synchronous check a skill makes right before it sends.
+   */
+  private async execute(step: EnforcedStep, attempt: RunAttempt, claim: KeyClaim | null, document: RunDocument): Promise<unknown> {
+    const handler = this.skills.get(step.skill);
+    if (!handler) throw new SkillError(StepErrorCode.UnknownSkill, `skill "${step.skill}" is not registered in this worker`);
+    const claimLost = new AbortController();
+    const stopKeepAlive = claim?.keepAlive(() => claimLost.abort(new StepClaimLostError(claim.key)));
+    const signal = AbortSignal.any([attempt.shutdown, attempt.lost, claimLost.signal]);
+    try {
+      return await handler.execute(structuredClone(step.params), {
+        tenantId: attempt.run.tenant_id,
+        runId: attempt.run.id,
+        stepIndex: step.index,
+        idempotencyKey: step.idempotency_key,
+        document,
+        signal,
+        mayStartSideEffect: () => !signal.aborted && (claim ? claim.isHeld() : true),
+      });
+    } finally {
+      stopKeepAlive?.();
+    }
+  }
+
+  private compared(step: EnforcedStep, executed: ReplayResult): ReplayResult {
+    return step.behavior === 'check' ? this.enforcer.check(step, executed) : executed;
+  }
+
+  private async recordSuccess(record: StepAttempt, stepResult: ReplayResult): Promise<StepOutcome> {
+    const finishedAt = this.clock.now();
+    this.observe(record.spec.skill, 'succeeded', record.startedAt, finishedAt);
+    if (!(await this.traces.markSucceeded(this.dataSource.manager, record, stepResult, finishedAt))) return { kind: 'lost' };
+    return { kind: 'succeeded', result: stepResult };
+  }
+
+  private observe(skill: string, outcome: 'succeeded' | 'failed', startedAt: Date, finishedAt: Date): void {
+    this.metrics.stepDuration.observe({ skill, outcome }, (finishedAt.getTime() - startedAt.getTime()) / 1000);
+  }
+
+  /** The trace's record of a completed step key within STEP_IDEMPOTENCY_TTL_SECONDS, as the store would hold it. */
+  private async completedKeyFromTrace(tenantId: string, key: string): Promise<StoredStepResult | null> {
+    const since = new Date(this.clock.now().getTime() - this.config.STEP_IDEMPOTENCY_TTL_SECONDS * 1000);
+    const row = await this.traces.findCompletedKey(this.dataSource.manager, tenantId, key, since);
+    if (!row) return null;
+    return {
+      output: row.output,
+      output_hash: row.output_hash,
+      fingerprint: stepFingerprint(row.skill, row.params),
+      completed_at: row.finished_at.toISOString(),
+    };
+  }
+}
+
+type RunDocument = { input: unknown; steps: Array<{ output: unknown }> };
+
+/** Maps what a step threw to the trace's error and whether a retry may help (STEP_ERROR_CODES). */
+export function classify(error: unknown): StepError & { retryable: boolean } {
+  if (error instanceof StepFailure) return { ...STEP_ERROR_CODES[error.code], message: error.message };
+  const message = error instanceof Error ? error.message : String(error);
+  return { ...STEP_ERROR_CODES[StepErrorCode.Internal], message: `unexpected error: ${message.slice(0, 500)}` };
+}
