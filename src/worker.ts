@@ -9,17 +9,17 @@ import { installGracefulShutdown, loadConfigOrExit, resolveRuntime } from './boo
 /** A worker process: consumes the run queue, serves no HTTP. Needs REDIS_URL (a shared queue). */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  Logger.overrideLogger(processAppLogger(logSettings(config)));
+  Logger.overrideLogger(processAppLogger(logSettings(config.logging)));
   const logger = new Logger('Worker');
-  if (!config.useRedis) {
+  if (!config.redis.url) {
     process.stderr.write('REDIS_URL must be set for a separate worker process (embedded mode runs its worker inside `npm start`).\n');
     process.exit(78);
   }
   const runtime = await resolveRuntime(config, (m) => logger.log(m));
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, runtime, { api: false, worker: true }), {
-    logger: processAppLogger(logSettings(config)),
+    logger: processAppLogger(logSettings(config.logging)),
   });
-  logger.log(`worker started (concurrency ${config.WORKER_CONCURRENCY})`);
+  logger.log(`worker started (concurrency ${config.worker.concurrency})`);
   installGracefulShutdown(app, runtime, config, logger);
 }
 

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Inject, Param, ParseUUIDPipe,
 import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { AppConfig } from '../../infra/config/app.config.js';
-import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { RUNS_ORCHESTRATOR } from '../../spine/orchestrator/orchestrator.tokens.js';
 import type { CreatedRun, RunsOrchestrator } from '../../spine/orchestrator/runs.orchestrator.js';
 import { AGENT_ID_PATTERN, CreateRunDto, IDEMPOTENCY_KEY_PATTERN, ListRunsQueryDto, ReplayRunDto } from '../dto/runs.dto.js';
@@ -32,7 +32,7 @@ const IDEMPOTENCY_HEADER = {
 export class RunsController {
   constructor(
     @Inject(RUNS_ORCHESTRATOR) private readonly runs: RunsOrchestrator,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectConfig('idempotency') private readonly idempotency: AppConfig['idempotency'],
   ) {}
 
   @Post('agents/:agentId/runs')
@@ -140,7 +140,7 @@ export class RunsController {
 
   private idempotencyKey(header: string | undefined): string | null {
     if (header === undefined) {
-      if (this.config.IDEMPOTENCY_KEY_REQUIRED) {
+      if (this.idempotency.keyRequired) {
         throw problems.badRequest('idempotency-key-required', 'The Idempotency-Key header is required.', 'Idempotency-Key');
       }
       return null;

@@ -19,11 +19,11 @@ const settings: LogSettings = { level: 'info', requests: true, format: 'json' };
 
 describe('logging', () => {
   it('is JSON unless a person watches: pretty only in a terminal outside production, or when asked', () => {
-    expect(resolveLogFormat('auto', 'development', true)).toBe('pretty');
-    expect(resolveLogFormat('auto', 'production', true)).toBe('json');
-    expect(resolveLogFormat('auto', 'development', false)).toBe('json');
-    expect(resolveLogFormat('json', 'development', true)).toBe('json');
-    expect(resolveLogFormat('pretty', 'production', false)).toBe('pretty');
+    expect(resolveLogFormat('auto', false, true)).toBe('pretty');
+    expect(resolveLogFormat('auto', true, true)).toBe('json');
+    expect(resolveLogFormat('auto', false, false)).toBe('json');
+    expect(resolveLogFormat('json', false, true)).toBe('json');
+    expect(resolveLogFormat('pretty', true, false)).toBe('pretty');
   });
 
   it('writes Nest log calls as pino lines with their context, errors with their stack', () => {

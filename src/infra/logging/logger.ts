@@ -17,9 +17,9 @@ export interface LogSettings {
  * JSON lines unless a person is watching: `pretty` only when asked (LOG_FORMAT=pretty), or with
  * LOG_FORMAT=auto when stdout is a terminal and NODE_ENV is not production.
  */
-export function resolveLogFormat(requested: string, nodeEnv: string, isTty = process.stdout.isTTY === true): LogFormat {
+export function resolveLogFormat(requested: string, production: boolean, isTty = process.stdout.isTTY === true): LogFormat {
   if (requested === 'json' || requested === 'pretty') return requested;
-  return isTty && nodeEnv !== 'production' ? 'pretty' : 'json';
+  return isTty && !production ? 'pretty' : 'json';
 }
 
 /** Nest's start-up chatter (one line per module and route): dropped from human output, kept in JSON. */

@@ -4,8 +4,8 @@ import { AppLogger, createHttpLogger, processAppLogger, resolveLogFormat, type L
 
 const LOG_SETTINGS = Symbol('LOG_SETTINGS');
 
-export function logSettings(config: AppConfig): LogSettings {
-  return { level: config.LOG_LEVEL, requests: config.LOG_REQUESTS, format: resolveLogFormat(config.LOG_FORMAT, config.NODE_ENV) };
+export function logSettings(logging: AppConfig['logging']): LogSettings {
+  return { level: logging.level, requests: logging.requests, format: resolveLogFormat(logging.format, logging.production) };
 }
 
 /**
@@ -18,11 +18,11 @@ export function logSettings(config: AppConfig): LogSettings {
 export class LoggingModule implements NestModule {
   constructor(@Inject(LOG_SETTINGS) private readonly settings: LogSettings) {}
 
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(logging: AppConfig['logging']): DynamicModule {
     return {
       module: LoggingModule,
       providers: [
-        { provide: LOG_SETTINGS, useValue: logSettings(config) },
+        { provide: LOG_SETTINGS, useValue: logSettings(logging) },
         { provide: AppLogger, useFactory: (settings: LogSettings) => processAppLogger(settings), inject: [LOG_SETTINGS] },
       ],
       exports: [AppLogger],

@@ -2,9 +2,9 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { AppConfig } from '../../infra/config/app.config.js';
-import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { Skill } from '../skill.decorator.js';
 import { type ParamCheck, type SkillContext, SkillError, type SkillHandler, StepErrorCode } from '../skill.interface.js';
 import { HostPolicy } from './host-policy.js';
@@ -35,8 +35,8 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 export class HttpRequestSkill implements SkillHandler {
   private readonly policy: HostPolicy;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.policy = new HostPolicy(config.SKILL_HTTP_ALLOWED_HOSTS);
+  constructor(@InjectConfig('httpSkill') private readonly config: AppConfig['httpSkill']) {
+    this.policy = new HostPolicy(config.allowedHosts);
   }
 
   validate(params: Record<string, unknown>, check: ParamCheck) {
@@ -90,7 +90,7 @@ export class HttpRequestSkill implements SkillHandler {
         if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
       }
     }
-    const timeoutMs = (params.timeout_ms as number | undefined) ?? this.config.SKILL_HTTP_TIMEOUT_MS;
+    const timeoutMs = (params.timeout_ms as number | undefined) ?? this.config.timeoutMs;
     const signal = AbortSignal.any([context.signal, AbortSignal.timeout(timeoutMs)]);
 
     for (let redirects = 0; ; redirects++) {
@@ -151,7 +151,7 @@ export class HttpRequestSkill implements SkillHandler {
     };
 
     const client = url.protocol === 'https:' ? https : http;
-    const maxBytes = this.config.SKILL_HTTP_MAX_RESPONSE_BYTES;
+    const maxBytes = this.config.maxResponseBytes;
     return new Promise<Response>((resolve, reject) => {
       const req = client.request(url, { method, headers, signal, lookup: lookup }, (res) => {
         const chunks: Buffer[] = [];

@@ -14,7 +14,7 @@ import type { StoredStepResult } from '../../domains/logs/drivers/step-idempoten
 import type { StepAttempt, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
-import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { toHashedJson } from '../../shared/canonical-json.js';
 import { RunErrorType, STEP_ERROR_CODES, StepErrorCode, StepFailure } from '../../shared/run-errors.js';
@@ -78,7 +78,7 @@ export class StepRunner {
     @Inject(TRACE_STORE_DRIVER) private readonly traces: TraceStoreDriver,
     @Inject(REPLAY_ENFORCER) private readonly enforcer: ReplayEnforcer,
     @Inject(SKILL_REGISTRY) private readonly skills: SkillRegistry,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectConfig('stepClaims') private readonly claims: AppConfig['stepClaims'],
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
   ) {}
@@ -200,7 +200,7 @@ export class StepRunner {
 
   /** The trace's record of a completed step key within STEP_IDEMPOTENCY_TTL_SECONDS, as the store would hold it. */
   private async completedKeyFromTrace(tenantId: string, key: string): Promise<StoredStepResult | null> {
-    const since = new Date(this.clock.now().getTime() - this.config.STEP_IDEMPOTENCY_TTL_SECONDS * 1000);
+    const since = new Date(this.clock.now().getTime() - this.claims.ttlSeconds * 1000);
     const row = await this.traces.findCompletedKey(this.dataSource.manager, tenantId, key, since);
     if (!row) return null;
     return {
