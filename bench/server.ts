@@ -12,12 +12,12 @@ import { BenchModule } from './bench.module.js';
 
 const config = loadConfig(process.env);
 
-@Module({ imports: [AppModule.forRoot(config, { databaseUrl: config.DATABASE_URL! }), BenchModule.forRoot(config.REDIS_URL!)] })
+@Module({ imports: [AppModule.forRoot(config, { databaseUrl: config.database.url! }), BenchModule.forRoot(config.redis.url!)] })
 class BenchServerModule {}
 
 const app = await NestFactory.create<NestExpressApplication>(BenchServerModule, { bodyParser: false, logger: ['error', 'warn'] });
 await setUpHttpApp(app, config);
-await app.listen(config.PORT, '127.0.0.1');
+await app.listen(config.http.port, '127.0.0.1');
 const tenant = await app.get<TenantsOrchestrator>(TENANTS_ORCHESTRATOR).createTenant('bench');
-process.stdout.write(`${JSON.stringify({ ready: true, port: config.PORT, apiKey: tenant.api_key })}\n`);
+process.stdout.write(`${JSON.stringify({ ready: true, port: config.http.port, apiKey: tenant.api_key })}\n`);
 process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -1,6 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ApiModule } from './api/api.module.js';
-import { entities } from './entities.js';
 import type { AppConfig } from './infra/config/app.config.js';
 import { ConfigModule } from './infra/config/config.module.js';
 import { DatabaseModule } from './infra/database/database.module.js';
@@ -29,19 +28,20 @@ export class AppModule {
   static forRoot(
     config: AppConfig,
     runtime: RuntimeSettings,
-    options: AppModuleOptions = { api: true, worker: config.WORKER_ENABLED },
+    options: AppModuleOptions = { api: true, worker: config.worker.enabled },
   ): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggingModule.forRoot(config),
-        DatabaseModule.forRoot(
-          { url: runtime.databaseUrl, poolSize: config.DB_POOL_SIZE, migrationsRun: config.DB_MIGRATIONS_RUN },
-          entities,
-        ),
-        ...(config.useRedis ? [RedisModule.forRoot(config.REDIS_URL!)] : []),
-        QueueModule.forRoot(config),
+        LoggingModule.forRoot(config.logging),
+        DatabaseModule.forRoot({
+          url: runtime.databaseUrl,
+          poolSize: config.database.poolSize,
+          migrationsRun: config.database.migrationsRun,
+        }),
+        ...(config.redis.url ? [RedisModule.forRoot(config.redis.url)] : []),
+        QueueModule.forRoot(config.redis),
         MetricsModule,
         OrchestratorModule,
         ...(options.api ? [ApiModule] : []),

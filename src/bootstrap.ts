@@ -28,12 +28,13 @@ export function loadConfigOrExit(): AppConfig {
 }
 
 /** Production mode uses DATABASE_URL; with none, the embedded PostgreSQL (data in EMBEDDED_DATA_DIR). */
-export async function resolveRuntime(config: AppConfig, log: (message: string) => void): Promise<Runtime> {
-  if (config.DATABASE_URL) {
-    return { databaseUrl: config.DATABASE_URL, embedded: false, stop: async () => undefined };
+export async function resolveRuntime(config: Pick<AppConfig, 'database'>, log: (message: string) => void): Promise<Runtime> {
+  const { url, embedded } = config.database;
+  if (url) {
+    return { databaseUrl: url, embedded: false, stop: async () => undefined };
   }
-  const db = await startEmbeddedPostgres(config.EMBEDDED_DATA_DIR, config.EMBEDDED_PG_PORT, log);
-  log(`embedded PostgreSQL on 127.0.0.1:${config.EMBEDDED_PG_PORT} (data in ${config.EMBEDDED_DATA_DIR})`);
+  const db = await startEmbeddedPostgres(embedded.dataDir, embedded.port, log);
+  log(`embedded PostgreSQL on 127.0.0.1:${embedded.port} (data in ${embedded.dataDir})`);
   return { databaseUrl: db.url, embedded: true, stop: () => db.stop() };
 }
 
@@ -45,7 +46,7 @@ export async function resolveRuntime(config: AppConfig, log: (message: string) =
 export function installGracefulShutdown(
   app: INestApplicationContext,
   runtime: Runtime,
-  config: AppConfig,
+  config: Pick<AppConfig, 'shutdown'>,
   logger: Logger,
   beforeClose: () => void = () => undefined,
 ): void {
@@ -53,19 +54,17 @@ export function installGracefulShutdown(
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    const { graceMs } = config.shutdown;
     logger.log(`${signal}: finishing the work in hand, then exiting`);
     beforeClose();
-    const grace = setTimeout(
-      () => app.get<RunExecutionOrchestrator>(RUN_EXECUTION_ORCHESTRATOR).abortRunningSkills(),
-      config.SHUTDOWN_GRACE_MS,
-    );
+    const grace = setTimeout(() => app.get<RunExecutionOrchestrator>(RUN_EXECUTION_ORCHESTRATOR).abortRunningSkills(), graceMs);
     grace.unref();
     // The whole shutdown has a deadline: aborted skills get SHUTDOWN_HARD_STOP_MS to unwind, then the
     // process exits anyway (their runs are taken again once their leases run out).
     const deadline = setTimeout(() => {
-      logger.error(`shutdown did not finish within ${config.SHUTDOWN_GRACE_MS + SHUTDOWN_HARD_STOP_MS} ms; exiting now`);
+      logger.error(`shutdown did not finish within ${graceMs + SHUTDOWN_HARD_STOP_MS} ms; exiting now`);
       process.exit(1);
-    }, config.SHUTDOWN_GRACE_MS + SHUTDOWN_HARD_STOP_MS);
+    }, graceMs + SHUTDOWN_HARD_STOP_MS);
     deadline.unref();
     await app.close();
     await runtime.stop();

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { buildOpenApiDocument } from './api/openapi.js';
 import { AppModule } from './app.module.js';
 import { loadConfigOrExit, resolveRuntime } from './bootstrap.js';
 import { TENANTS_ORCHESTRATOR } from './spine/orchestrator/orchestrator.tokens.js';
@@ -8,10 +9,24 @@ import type { TenantsOrchestrator } from './spine/orchestrator/tenants.orchestra
 const USAGE = `usage: npm run cli -- <command>
   tenant:create <name>         create a tenant and print its first API key
   api-key:create <tenant_id>   create another API key for a tenant
-  api-key:revoke <key_id>      revoke an API key at once`;
+  api-key:revoke <key_id>      revoke an API key at once
+  openapi                      print the OpenAPI document (needs no database)`;
+
+/** The document /openapi.json serves, from the module graph alone (`preview`: no provider runs, no database). */
+async function printOpenApi(): Promise<number> {
+  const config = loadConfigOrExit();
+  const app = await NestFactory.create(
+    AppModule.forRoot(config, { databaseUrl: 'postgresql://preview.invalid/none' }, { api: true, worker: false }),
+    { preview: true, logger: false, bodyParser: false },
+  );
+  process.stdout.write(`${JSON.stringify(buildOpenApiDocument(app), null, 2)}\n`);
+  await app.close();
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, arg] = argv;
+  if (command === 'openapi') return printOpenApi();
   if (!command || !arg || !['tenant:create', 'api-key:create', 'api-key:revoke'].includes(command)) {
     process.stderr.write(`${USAGE}\n`);
     return 64; // EX_USAGE

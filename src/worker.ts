@@ -1,24 +1,25 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { processAppLogger } from './infra/logging/logger.js';
+import { logSettings } from './infra/logging/logging.module.js';
 import { installGracefulShutdown, loadConfigOrExit, resolveRuntime } from './bootstrap.js';
 
 /** A worker process: consumes the run queue, serves no HTTP. Needs REDIS_URL (a shared queue). */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  Logger.overrideLogger(processAppLogger(logSettings(config.logging)));
   const logger = new Logger('Worker');
-  if (!config.useRedis) {
+  if (!config.redis.url) {
     process.stderr.write('REDIS_URL must be set for a separate worker process (embedded mode runs its worker inside `npm start`).\n');
     process.exit(78);
   }
   const runtime = await resolveRuntime(config, (m) => logger.log(m));
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, runtime, { api: false, worker: true }), {
-    bufferLogs: true,
+    logger: processAppLogger(logSettings(config.logging)),
   });
-  app.useLogger(app.get(PinoLogger));
-  logger.log(`worker started (concurrency ${config.WORKER_CONCURRENCY})`);
+  logger.log(`worker started (concurrency ${config.worker.concurrency})`);
   installGracefulShutdown(app, runtime, config, logger);
 }
 

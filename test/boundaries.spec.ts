@@ -67,7 +67,7 @@ describe('layer boundaries (ARCHITECTURE.md)', () => {
     const config = loadConfig({});
     const compile = (controller: new (...args: never[]) => unknown) =>
       Test.createTestingModule({
-        imports: [ConfigModule.forRoot(config), FakeDataSourceModule, QueueModule.forRoot(config), MetricsModule, OrchestratorModule],
+        imports: [ConfigModule.forRoot(config), FakeDataSourceModule, QueueModule.forRoot(config.redis), MetricsModule, OrchestratorModule],
         controllers: [controller],
       }).compile();
 

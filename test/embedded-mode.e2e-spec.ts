@@ -71,6 +71,12 @@ describe('embedded mode: `npm start` with nothing configured', () => {
     try {
       expect(first.output()).toMatch(/in-memory store \+ in-process queue/);
       expect(first.output()).toMatch(/npm run cli -- tenant:create/);
+      // Not a terminal: JSON lines from the first line on, the docs' address among them.
+      const lines = first.output().trim().split('\n');
+      expect(lines.every((line) => line.startsWith('{"level":'))).toBe(true);
+      expect(lines.map((line) => (JSON.parse(line) as { msg: string }).msg)).toContain(
+        `API docs: http://127.0.0.1:${port}/docs (OpenAPI document: http://127.0.0.1:${port}/openapi.json)`,
+      );
       await http.get('/v1/runs').expect(401);
       const tenant = await http.post('/admin/tenants').set('Authorization', `Bearer ${ADMIN}`).send({ name: 'solo' }).expect(201);
       const auth = `Bearer ${tenant.body.api_key}`;

@@ -1,6 +1,16 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { TEST_DATABASE_ADMIN_URL } from './support/env.js';
 import { createTenant, createTestEnvironment, startTestApp, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
+
+const execFileAsync = promisify(execFile);
+
+interface OpenApiOperation {
+  operationId: string;
+  security?: unknown[];
+  responses: Record<string, { content?: Record<string, unknown> }>;
+}
 
 async function adminSql(sql: string, params: unknown[] = []): Promise<void> {
   const client = new pg.Client({ connectionString: TEST_DATABASE_ADMIN_URL });
@@ -110,6 +120,21 @@ describe('operations: health, metrics, OpenAPI, rate limits, dependency outages'
     expect(doc.components.schemas.CreateRunDto.required).toContain('steps');
     const ui = await t.http.get('/docs').redirects(1).expect(200);
     expect(ui.text).toContain('swagger');
+  });
+
+  it('documents every operation with an id, errors as problem+json, health as public; `cli openapi` (linted in CI) prints the same document', async () => {
+    const doc = (await t.http.get('/openapi.json').expect(200)).body;
+    const operations = Object.values(doc.paths as Record<string, Record<string, OpenApiOperation>>).flatMap((item) => Object.values(item));
+    expect(new Set(operations.map((o) => o.operationId)).size).toBe(operations.length);
+    for (const operation of operations) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (Number(status) >= 400 && status !== '503') expect(Object.keys(response.content ?? {})).toEqual(['application/problem+json']);
+      }
+    }
+    expect(doc.paths['/health/live'].get.security).toEqual([]);
+    expect(doc.paths['/v1/runs'].get.security).toEqual([{ bearer: [] }]);
+    const { stdout } = await execFileAsync(process.execPath, ['dist/src/cli.js', 'openapi'], { env: { PATH: process.env.PATH ?? '' } });
+    expect(JSON.parse(stdout)).toEqual(doc);
   });
 
   it('limits each tenant to RATE_LIMIT_PER_SECOND with 429 + Retry-After, without touching other tenants', async () => {

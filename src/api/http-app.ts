@@ -15,13 +15,13 @@ import { createValidationPipe } from './validation.js';
  * MAX_BODY_BYTES limit, and its 400/413 errors are turned into problem+json by an Express error
  * handler appended after Nest's routes.
  */
-export async function setUpHttpApp(app: INestApplication, config: AppConfig): Promise<void> {
+export async function setUpHttpApp(app: INestApplication, config: Pick<AppConfig, 'limits'>): Promise<void> {
   const http = app as NestExpressApplication;
   http.disable('x-powered-by');
   http.set('etag', false);
   http.set('trust proxy', false);
   http.use(requestIdMiddleware);
-  http.use(express.json({ limit: config.MAX_BODY_BYTES, type: ['application/json', 'application/*+json'], strict: false }));
+  http.use(express.json({ limit: config.limits.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false }));
   http.useGlobalPipes(createValidationPipe());
   setUpOpenApi(http);
   await http.init();

@@ -1,7 +1,17 @@
 import type { INestApplication } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import {
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiResponse,
+  DocumentBuilder,
+  getSchemaPath,
+  type OpenAPIObject,
+  SwaggerModule,
+} from '@nestjs/swagger';
 import { REPLAY_BEHAVIORS } from '../shared/step.types.js';
 import { RUN_STATUSES } from '../shared/run.types.js';
+import { RUN_ERROR_TYPES, RunErrorType } from '../shared/run-errors.js';
 
 /** Response schemas of the contract (../shared/docs/API.md), for the OpenAPI document only. */
 export class ProblemSchema {
@@ -15,10 +25,30 @@ export class ProblemSchema {
   errors?: Array<{ field: string; message: string }>;
 }
 
+/** An RFC 9457 error response: `application/problem+json` with the Problem schema. */
+export function ApiProblem(status: number, description: string): MethodDecorator & ClassDecorator {
+  return ApiResponse({ status, description, content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemSchema) } } } });
+}
+
+/** An operation that needs no credentials: `security: []` in the document. */
+export function ApiPublicOperation(operation: { operationId: string; summary: string }): MethodDecorator {
+  return ApiOperation({ ...operation, security: [] });
+}
+
+/** The body of /health/live and /health/ready (@nestjs/terminus). */
+export class HealthSchema {
+  @ApiProperty({ enum: ['ok', 'error'] }) status!: string;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Checks that are up.' }) info?: unknown;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Checks that are down.' }) error?: unknown;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'Every check by name.' }) details!: unknown;
+}
+
 export class RunErrorSchema {
   @ApiProperty({
-    example: 'step_failed',
-    description: 'step_failed | replay_mismatch | idempotency_violation | cancelled | attempts_exhausted | internal_error',
+    example: RunErrorType.StepFailed,
+    description: Object.entries(RUN_ERROR_TYPES)
+      .map(([type, meaning]) => `\`${type}\`: ${meaning}`)
+      .join('; '),
   })
   type!: string;
   @ApiProperty() message!: string;
@@ -101,8 +131,11 @@ export class CreatedApiKeySchema {
   @ApiProperty({ format: 'date-time' }) created_at!: string;
 }
 
-/** Serves the OpenAPI UI at /docs and the document at /openapi.json. */
-export function setUpOpenApi(app: INestApplication): void {
+/**
+ * The OpenAPI document of the app's routes. Needs the module graph only, not running providers, so
+ * `npm run lint:openapi` builds it from an app created with `preview: true` (no database).
+ */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('agent-runs')
     .setDescription(
@@ -112,8 +145,13 @@ export function setUpOpenApi(app: INestApplication): void {
         'Rate limit: RATE_LIMIT_PER_SECOND requests per tenant (429 with Retry-After).',
     )
     .setVersion('1')
+    .addServer('/', 'The server this document is served from')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (/v1) or ADMIN_TOKEN (/admin)' })
     .build();
-  const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemSchema] });
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+  return SwaggerModule.createDocument(app, config, { extraModels: [ProblemSchema] });
+}
+
+/** Serves the OpenAPI UI at /docs and the document at /openapi.json. */
+export function setUpOpenApi(app: INestApplication): void {
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
 }

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { configure } from 'safe-stable-stringify';
+import { StepErrorCode, StepFailure } from './run-errors.js';
 
 /** A value that JSON cannot represent exactly (NaN, Infinity, a lone surrogate, a function, a cycle...). */
-export class NonRepresentableJsonError extends Error {
+export class NonRepresentableJsonError extends StepFailure {
   constructor(reason: string) {
-    super(`Output cannot be represented exactly as JSON: ${reason}`);
+    super(StepErrorCode.OutputNotJson, `Output cannot be represented exactly as JSON: ${reason}`);
     this.name = 'NonRepresentableJsonError';
   }
 }

@@ -2,8 +2,10 @@
 export type RunStatus = 'queued' | 'running' | 'retry' | 'succeeded' | 'failed' | 'cancelled';
 export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'retry', 'succeeded', 'failed', 'cancelled'];
 
+import type { RunErrorType } from './run-errors.js';
+
 export interface RunError {
-  type: string;
+  type: RunErrorType;
   message: string;
   step_index?: number;
 }

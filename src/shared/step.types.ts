@@ -1,3 +1,5 @@
+import type { RunErrorType } from './run-errors.js';
+
 /** How a step behaves when its run is replayed (and, for `execute`, in every run). */
 export type ReplayBehavior = 'execute' | 'skip' | 'check';
 export const REPLAY_BEHAVIORS: readonly ReplayBehavior[] = ['execute', 'skip', 'check'];
@@ -14,7 +16,7 @@ export interface StepSpec {
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface StepError {
-  type: string;
+  type: RunErrorType;
   message: string;
   retryable?: boolean;
 }

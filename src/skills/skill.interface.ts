@@ -1,3 +1,5 @@
+import { StepErrorCode, StepFailure } from '../shared/run-errors.js';
+
 /** What a skill gets besides its params. */
 export interface SkillContext {
   tenantId: string;
@@ -35,14 +37,15 @@ export interface SkillHandler {
   execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown>;
 }
 
-/** A failure of a skill; `retryable` failures (network, timeout, 5xx) let the run retry. */
-export class SkillError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly type = 'step_failed',
-  ) {
-    super(message);
+export { StepErrorCode };
+
+/**
+ * A failure of a skill. Its code decides how it is recorded and whether the run retries
+ * (`STEP_ERROR_CODES`: network errors, timeouts and 5xx are `RemoteUnavailable`, retryable).
+ */
+export class SkillError extends StepFailure {
+  constructor(code: StepErrorCode, message: string) {
+    super(code, message);
     this.name = 'SkillError';
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { AppConfig } from '../infra/config/app.config.js';
-import { APP_CONFIG } from '../infra/config/config.tokens.js';
+import { InjectConfig } from '../infra/config/config.tokens.js';
 import { RUN_QUEUE, type RunQueue } from '../infra/queue/run-queue.port.js';
 import type { MaintenanceOrchestrator } from '../spine/orchestrator/maintenance.orchestrator.js';
 import { MAINTENANCE_ORCHESTRATOR, RUN_EXECUTION_ORCHESTRATOR } from '../spine/orchestrator/orchestrator.tokens.js';
@@ -20,15 +20,15 @@ export class RunProcessor implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
     @Inject(RUN_EXECUTION_ORCHESTRATOR) private readonly orchestrator: RunExecutionOrchestrator,
     @Inject(MAINTENANCE_ORCHESTRATOR) private readonly maintenance: MaintenanceOrchestrator,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectConfig('worker') private readonly config: AppConfig['worker'],
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.queue.startConsuming((runId) => this.orchestrator.executeRun(runId), {
-      concurrency: this.config.WORKER_CONCURRENCY,
-      lockDurationMs: this.config.WORKER_LOCK_DURATION_MS,
+      concurrency: this.config.concurrency,
+      lockDurationMs: this.config.lockDurationMs,
     });
-    this.sweepTimer = setInterval(() => void this.sweep(), this.config.SWEEP_INTERVAL_MS);
+    this.sweepTimer = setInterval(() => void this.sweep(), this.config.sweepIntervalMs);
     this.sweepTimer.unref();
     void this.sweep();
   }

@@ -1,18 +1,19 @@
 import { Body, Controller, Delete, HttpCode, Inject, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { TENANTS_ORCHESTRATOR } from '../../spine/orchestrator/orchestrator.tokens.js';
 import type { TenantsOrchestrator } from '../../spine/orchestrator/tenants.orchestrator.js';
 import { CreateTenantDto } from '../dto/admin.dto.js';
 import { AdminGuard } from '../guards/admin.guard.js';
-import { CreatedApiKeySchema, CreatedTenantSchema, ProblemSchema } from '../openapi.js';
+import { ApiProblem, CreatedApiKeySchema, CreatedTenantSchema } from '../openapi.js';
 import { problems } from '../problem.js';
 
 const uuidPipe = new ParseUUIDPipe({ exceptionFactory: () => problems.notFound() });
 
 @ApiTags('admin')
 @ApiBearerAuth()
-@ApiResponse({ status: 401, type: ProblemSchema, description: 'Missing or wrong ADMIN_TOKEN.' })
-@ApiResponse({ status: 404, type: ProblemSchema, description: 'ADMIN_TOKEN is not set, or the tenant/key does not exist.' })
+@ApiProblem(401, 'Missing or wrong ADMIN_TOKEN.')
+@ApiProblem(404, 'ADMIN_TOKEN is not set, or the tenant/key does not exist.')
+@ApiProblem(503, 'PostgreSQL is unavailable (Retry-After).')
 @Controller('admin')
 @UseGuards(AdminGuard)
 export class AdminController {
@@ -20,24 +21,26 @@ export class AdminController {
 
   @Post('tenants')
   @HttpCode(201)
-  @ApiOperation({ summary: 'Create a tenant and its first API key (shown once).' })
-  @ApiCreatedResponse({ type: CreatedTenantSchema })
+  @ApiOperation({ operationId: 'createTenant', summary: 'Create a tenant and its first API key (shown once).' })
+  @ApiCreatedResponse({ type: CreatedTenantSchema, description: 'The tenant and its first API key.' })
+  @ApiProblem(400, 'Invalid or malformed body.')
+  @ApiProblem(413, 'The body exceeds MAX_BODY_BYTES.')
   createTenant(@Body() body: CreateTenantDto) {
     return this.tenants.createTenant(body.name);
   }
 
   @Post('tenants/:tenantId/api-keys')
   @HttpCode(201)
-  @ApiOperation({ summary: 'Create another API key for a tenant (shown once).' })
-  @ApiCreatedResponse({ type: CreatedApiKeySchema })
+  @ApiOperation({ operationId: 'createApiKey', summary: 'Create another API key for a tenant (shown once).' })
+  @ApiCreatedResponse({ type: CreatedApiKeySchema, description: 'The new API key.' })
   createApiKey(@Param('tenantId', uuidPipe) tenantId: string) {
     return this.tenants.createApiKey(tenantId);
   }
 
   @Delete('api-keys/:keyId')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Revoke an API key, at once.' })
-  @ApiNoContentResponse()
+  @ApiOperation({ operationId: 'revokeApiKey', summary: 'Revoke an API key, at once.' })
+  @ApiNoContentResponse({ description: 'Revoked (also when it already was).' })
   async revokeApiKey(@Param('keyId', uuidPipe) keyId: string): Promise<void> {
     await this.tenants.revokeApiKey(keyId);
   }

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiPublicOperation, HealthSchema } from '../openapi.js';
 import {
   HealthCheck,
   type HealthCheckResult,
@@ -11,6 +12,11 @@ import { SYSTEM_ORCHESTRATOR } from '../../spine/orchestrator/orchestrator.token
 import type { SystemOrchestrator } from '../../spine/orchestrator/system.orchestrator.js';
 
 const TIMEOUT_MS = 2_000;
+/**
+ * Responses are documented here, not by terminus: it loads @nestjs/swagger with `require`, which
+ * works under Node but not under Jest, so its documentation would differ between the two.
+ */
+const HEALTH_CHECK = { noCache: true, swaggerDocumentation: false };
 
 function withTimeout<T>(work: Promise<T>): Promise<T> {
   return Promise.race([work, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), TIMEOUT_MS).unref())]);
@@ -26,15 +32,18 @@ export class HealthController {
   ) {}
 
   @Get('live')
-  @ApiOperation({ summary: 'Liveness: the process serves HTTP (no dependency is checked).' })
-  @HealthCheck()
+  @ApiPublicOperation({ operationId: 'getLiveness', summary: 'Liveness: the process serves HTTP (no dependency is checked).' })
+  @ApiOkResponse({ type: HealthSchema, description: 'The process is up.' })
+  @HealthCheck(HEALTH_CHECK)
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: PostgreSQL and (when configured) Redis answer; 503 otherwise.' })
-  @HealthCheck()
+  @ApiPublicOperation({ operationId: 'getReadiness', summary: 'Readiness: PostgreSQL and (when configured) Redis answer; 503 otherwise.' })
+  @ApiOkResponse({ type: HealthSchema, description: 'Every dependency answers.' })
+  @ApiServiceUnavailableResponse({ type: HealthSchema, description: 'A dependency does not answer (see `error`).' })
+  @HealthCheck(HEALTH_CHECK)
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.indicator('database', () => this.system.pingDatabase()),

@@ -1,18 +1,8 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiBearerAuth,
-  ApiBody,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { AppConfig } from '../../infra/config/app.config.js';
-import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { RUNS_ORCHESTRATOR } from '../../spine/orchestrator/orchestrator.tokens.js';
 import type { CreatedRun, RunsOrchestrator } from '../../spine/orchestrator/runs.orchestrator.js';
 import { AGENT_ID_PATTERN, CreateRunDto, IDEMPOTENCY_KEY_PATTERN, ListRunsQueryDto, ReplayRunDto } from '../dto/runs.dto.js';
@@ -20,7 +10,7 @@ import { ApiKeyGuard } from '../guards/api-key.guard.js';
 import { CurrentTenant } from '../guards/current-tenant.decorator.js';
 import { TenantRateLimitGuard } from '../guards/tenant-rate-limit.guard.js';
 import { problems } from '../problem.js';
-import { ProblemSchema, RunPageSchema, RunSchema, TraceSchema } from '../openapi.js';
+import { ApiProblem, RunPageSchema, RunSchema, TraceSchema } from '../openapi.js';
 import { presentRun, presentTrace, toStepSpecs } from '../presenters.js';
 
 const runIdPipe = new ParseUUIDPipe({ exceptionFactory: () => problems.notFound('The run does not exist.') });
@@ -34,29 +24,30 @@ const IDEMPOTENCY_HEADER = {
 
 @ApiTags('runs')
 @ApiBearerAuth()
-@ApiResponse({ status: 401, description: 'Missing, unknown or revoked API key.', type: ProblemSchema })
-@ApiResponse({ status: 429, description: 'Rate limit of the tenant exceeded (Retry-After).', type: ProblemSchema })
+@ApiProblem(401, 'Missing, unknown or revoked API key.')
+@ApiProblem(429, 'Rate limit of the tenant exceeded (Retry-After).')
+@ApiProblem(503, 'PostgreSQL or Redis is unavailable (Retry-After).')
 @Controller('v1')
 @UseGuards(ApiKeyGuard, TenantRateLimitGuard)
 export class RunsController {
   constructor(
     @Inject(RUNS_ORCHESTRATOR) private readonly runs: RunsOrchestrator,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectConfig('idempotency') private readonly idempotency: AppConfig['idempotency'],
   ) {}
 
   @Post('agents/:agentId/runs')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Submit a run (queued, executed by a worker).' })
+  @ApiOperation({ operationId: 'createRun', summary: 'Submit a run (queued, executed by a worker).' })
   @ApiParam({ name: 'agentId', description: '^[A-Za-z0-9._-]{1,128}$' })
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiAcceptedResponse({
     type: RunSchema,
     description: 'The run (new, or the existing one with Idempotent-Replayed: true). Location: /v1/runs/{id}.',
   })
-  @ApiResponse({ status: 400, type: ProblemSchema, description: 'Invalid body, agent id, Idempotency-Key, skill, params or $ref.' })
-  @ApiResponse({ status: 409, type: ProblemSchema, description: 'idempotency-request-in-progress (Retry-After).' })
-  @ApiResponse({ status: 413, type: ProblemSchema })
-  @ApiResponse({ status: 422, type: ProblemSchema, description: 'idempotency-key-reused: the key was used with another body.' })
+  @ApiProblem(400, 'Invalid body, agent id, Idempotency-Key, skill, params or $ref.')
+  @ApiProblem(409, 'idempotency-request-in-progress (Retry-After).')
+  @ApiProblem(413, 'The body exceeds MAX_BODY_BYTES.')
+  @ApiProblem(422, 'idempotency-key-reused: the key was used with another body.')
   async create(
     @CurrentTenant() tenantId: string,
     @Param('agentId') agentId: string,
@@ -81,8 +72,9 @@ export class RunsController {
   }
 
   @Get('runs')
-  @ApiOperation({ summary: 'List runs, newest first (cursor pagination).' })
-  @ApiOkResponse({ type: RunPageSchema })
+  @ApiOperation({ operationId: 'listRuns', summary: 'List runs, newest first (cursor pagination).' })
+  @ApiOkResponse({ type: RunPageSchema, description: 'A page of runs and the cursor of the next one.' })
+  @ApiProblem(400, 'Invalid filter, limit or cursor.')
   async list(@CurrentTenant() tenantId: string, @Query() query: ListRunsQueryDto) {
     const page = await this.runs.listRuns(tenantId, {
       agentId: query.agent_id,
@@ -94,41 +86,45 @@ export class RunsController {
   }
 
   @Get('runs/:runId')
-  @ApiOperation({ summary: 'Read a run.' })
-  @ApiOkResponse({ type: RunSchema })
-  @ApiResponse({ status: 404, type: ProblemSchema })
+  @ApiOperation({ operationId: 'getRun', summary: 'Read a run.' })
+  @ApiOkResponse({ type: RunSchema, description: 'The run.' })
+  @ApiProblem(404, 'No run of this tenant has this id.')
   async get(@CurrentTenant() tenantId: string, @Param('runId', runIdPipe) runId: string) {
     return presentRun(await this.runs.getRun(tenantId, runId));
   }
 
   @Post('runs/:runId/cancel')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Cancel a queued or running run (a running step may finish; no further step starts).' })
-  @ApiAcceptedResponse({ type: RunSchema })
-  @ApiResponse({ status: 404, type: ProblemSchema })
-  @ApiResponse({ status: 409, type: ProblemSchema, description: 'The run is finished.' })
+  @ApiOperation({
+    operationId: 'cancelRun',
+    summary: 'Cancel a queued or running run (a running step may finish; no further step starts).',
+  })
+  @ApiAcceptedResponse({ type: RunSchema, description: 'The cancelled run.' })
+  @ApiProblem(404, 'No run of this tenant has this id.')
+  @ApiProblem(409, 'The run is finished.')
   async cancel(@CurrentTenant() tenantId: string, @Param('runId', runIdPipe) runId: string) {
     return presentRun(await this.runs.cancelRun(tenantId, runId));
   }
 
   @Get('runs/:runId/trace')
-  @ApiOperation({ summary: "The run's steps as executed (pending steps included)." })
-  @ApiOkResponse({ type: TraceSchema })
-  @ApiResponse({ status: 404, type: ProblemSchema })
+  @ApiOperation({ operationId: 'getRunTrace', summary: "The run's steps as executed (pending steps included)." })
+  @ApiOkResponse({ type: TraceSchema, description: "The run's trace." })
+  @ApiProblem(404, 'No run of this tenant has this id.')
   async trace(@CurrentTenant() tenantId: string, @Param('runId', runIdPipe) runId: string) {
     return presentTrace(await this.runs.getTrace(tenantId, runId));
   }
 
   @Post('runs/:runId/replay')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Replay a finished run step by step (execute | skip | check per step).' })
+  @ApiOperation({ operationId: 'replayRun', summary: 'Replay a finished run step by step (execute | skip | check per step).' })
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiBody({ type: ReplayRunDto, required: false })
   @ApiAcceptedResponse({ type: RunSchema, description: 'The replay run (replay_of = the original).' })
-  @ApiResponse({ status: 400, type: ProblemSchema, description: 'Unknown behavior, step index or from_step out of range.' })
-  @ApiResponse({ status: 404, type: ProblemSchema })
-  @ApiResponse({ status: 409, type: ProblemSchema, description: 'The original run is not finished.' })
-  @ApiResponse({ status: 422, type: ProblemSchema })
+  @ApiProblem(400, 'Unknown behavior, step index or from_step out of range.')
+  @ApiProblem(404, 'No run of this tenant has this id.')
+  @ApiProblem(409, 'The original run is not finished, or idempotency-request-in-progress (Retry-After).')
+  @ApiProblem(413, 'The body exceeds MAX_BODY_BYTES.')
+  @ApiProblem(422, 'idempotency-key-reused: the key was used with another body.')
   async replay(
     @CurrentTenant() tenantId: string,
     @Param('runId', runIdPipe) runId: string,
@@ -144,7 +140,7 @@ export class RunsController {
 
   private idempotencyKey(header: string | undefined): string | null {
     if (header === undefined) {
-      if (this.config.IDEMPOTENCY_KEY_REQUIRED) {
+      if (this.idempotency.keyRequired) {
         throw problems.badRequest('idempotency-key-required', 'The Idempotency-Key header is required.', 'Idempotency-Key');
       }
       return null;

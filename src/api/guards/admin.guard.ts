@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import type { AppConfig } from '../../infra/config/app.config.js';
-import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { problems } from '../problem.js';
 import { bearerToken } from './api-key.guard.js';
 
@@ -13,8 +13,8 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 export class AdminGuard implements CanActivate {
   private readonly expected: Buffer | null;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.expected = config.ADMIN_TOKEN ? digest(config.ADMIN_TOKEN) : null;
+  constructor(@InjectConfig('admin') admin: AppConfig['admin']) {
+    this.expected = admin.token ? digest(admin.token) : null;
   }
 
   canActivate(context: ExecutionContext): boolean {

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AppConfig } from '../../infra/config/app.config.js';
-import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { REDIS_CLIENT } from '../../infra/redis/redis.tokens.js';
 import { ProblemException } from '../problem.js';
 import type { AuthenticatedRequest } from './api-key.guard.js';
@@ -19,8 +19,12 @@ export class TenantRateLimitGuard implements CanActivate {
   private readonly limiter: RateLimiterAbstract | null;
   private readonly points: number;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig, @Optional() @Inject(REDIS_CLIENT) redis?: Redis) {
-    this.points = config.RATE_LIMIT_PER_SECOND;
+  constructor(
+    @InjectConfig('limits') limits: AppConfig['limits'],
+    @InjectConfig('redis') redisConfig: AppConfig['redis'],
+    @Optional() @Inject(REDIS_CLIENT) redis?: Redis,
+  ) {
+    this.points = limits.rateLimitPerSecond;
     const options = { points: this.points, duration: 1 };
     this.limiter =
       this.points === 0
@@ -29,7 +33,7 @@ export class TenantRateLimitGuard implements CanActivate {
           ? new RateLimiterRedis({
               ...options,
               storeClient: redis,
-              keyPrefix: `${config.REDIS_PREFIX}:ratelimit`,
+              keyPrefix: `${redisConfig.prefix}:ratelimit`,
               insuranceLimiter: new RateLimiterMemory(options),
             })
           : new RateLimiterMemory(options);

@@ -4,16 +4,14 @@ describe('loadConfig', () => {
   it('gives documented defaults for an empty environment (embedded mode)', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      PORT: 3000,
-      MAX_BODY_BYTES: 1_048_576,
-      MAX_STEPS: 100,
-      IDEMPOTENCY_TTL_SECONDS: 86_400,
-      STEP_IDEMPOTENCY_TTL_SECONDS: 86_400,
-      IDEMPOTENCY_KEY_REQUIRED: false,
-      SKILL_HTTP_ALLOWED_HOSTS: '*',
-      useRedis: false,
+      http: { port: 3000 },
+      limits: { maxBodyBytes: 1_048_576, maxSteps: 100 },
+      idempotency: { ttlSeconds: 86_400, keyRequired: false },
+      stepClaims: { ttlSeconds: 86_400 },
+      httpSkill: { allowedHosts: '*' },
+      redis: { url: null },
     });
-    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.database.url).toBeNull();
   });
 
   it('reads values and booleans written in the usual ways', () => {
@@ -23,7 +21,12 @@ describe('loadConfig', () => {
       WORKER_ENABLED: 'no',
       REDIS_URL: 'redis://localhost:6379',
     });
-    expect(config).toMatchObject({ PORT: 8080, IDEMPOTENCY_KEY_REQUIRED: true, WORKER_ENABLED: false, useRedis: true });
+    expect(config).toMatchObject({
+      http: { port: 8080 },
+      idempotency: { keyRequired: true },
+      worker: { enabled: false },
+      redis: { url: 'redis://localhost:6379' },
+    });
   });
 
   it('names every invalid variable', () => {
@@ -41,5 +44,62 @@ describe('loadConfig', () => {
     const text = problems.join('\n');
     for (const name of ['PORT', 'MAX_STEPS', 'DATABASE_URL', 'IDEMPOTENCY_KEY_REQUIRED', 'ADMIN_TOKEN']) expect(text).toContain(name);
     expect(problems).toHaveLength(5);
+  });
+
+  it('hands every variable to its slice, and the slices are frozen', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PORT: '1',
+      HOST: '127.0.0.2',
+      DATABASE_URL: 'postgres://db/x',
+      REDIS_URL: 'redis://r:1',
+      REDIS_PREFIX: 'p',
+      ADMIN_TOKEN: 'a-long-admin-token-123',
+      SKILL_HTTP_ALLOWED_HOSTS: 'example.org',
+      SKILL_HTTP_TIMEOUT_MS: '3',
+      SKILL_HTTP_MAX_RESPONSE_BYTES: '2048',
+      LLM_BASE_URL: 'http://llm',
+      LLM_API_KEY: 'k',
+      IDEMPOTENCY_TTL_SECONDS: '5',
+      STEP_IDEMPOTENCY_TTL_SECONDS: '6',
+      STEP_CLAIM_LEASE_MS: '700',
+      STEP_CLAIM_WAIT_MS: '800',
+      IDEMPOTENCY_KEY_REQUIRED: 'true',
+      MAX_BODY_BYTES: '2000',
+      MAX_STEPS: '9',
+      RUN_MAX_ATTEMPTS: '10',
+      RUN_RETRY_BACKOFF_MS: '11',
+      WORKER_ENABLED: 'false',
+      WORKER_CONCURRENCY: '12',
+      WORKER_LOCK_DURATION_MS: '1300',
+      SWEEP_INTERVAL_MS: '1400',
+      SWEEP_STALE_AFTER_MS: '1500',
+      DB_MIGRATIONS_RUN: 'false',
+      DB_POOL_SIZE: '16',
+      EMBEDDED_DATA_DIR: '/d',
+      EMBEDDED_PG_PORT: '17',
+      LOG_LEVEL: 'warn',
+      LOG_FORMAT: 'json',
+      LOG_REQUESTS: 'false',
+      RATE_LIMIT_PER_SECOND: '18',
+      SHUTDOWN_GRACE_MS: '19',
+    });
+    expect(config).toEqual({
+      http: { port: 1, host: '127.0.0.2' },
+      limits: { maxBodyBytes: 2000, maxSteps: 9, rateLimitPerSecond: 18 },
+      admin: { token: 'a-long-admin-token-123' },
+      idempotency: { ttlSeconds: 5, keyRequired: true },
+      runs: { maxAttempts: 10, retryBackoffMs: 11 },
+      worker: { enabled: false, concurrency: 12, lockDurationMs: 1300, sweepIntervalMs: 1400, sweepStaleAfterMs: 1500 },
+      stepClaims: { ttlSeconds: 6, leaseMs: 700, waitMs: 800 },
+      httpSkill: { allowedHosts: 'example.org', timeoutMs: 3, maxResponseBytes: 2048 },
+      llm: { baseUrl: 'http://llm', apiKey: 'k', timeoutMs: 18 },
+      database: { url: 'postgres://db/x', poolSize: 16, migrationsRun: false, embedded: { dataDir: '/d', port: 17 } },
+      redis: { url: 'redis://r:1', prefix: 'p' },
+      logging: { level: 'warn', format: 'json', requests: false, production: true },
+      shutdown: { graceMs: 19 },
+    });
+    expect(Object.isFrozen(config.worker)).toBe(true);
+    expect(Object.isFrozen(config.database.embedded)).toBe(true);
   });
 });

@@ -157,6 +157,10 @@ export class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
 
+  /** `json` lines, `pretty` human lines, or `auto`: pretty when stdout is a terminal and NODE_ENV is not production. */
+  @IsIn(['auto', 'json', 'pretty'])
+  LOG_FORMAT: string = 'auto';
+
   /** Log one line per HTTP request (pino-http). */
   @Transform(toBoolean)
   @IsBoolean()
@@ -175,10 +179,89 @@ export class EnvironmentVariables {
   SHUTDOWN_GRACE_MS: number = 25_000;
 }
 
-export type AppConfig = Readonly<EnvironmentVariables> & {
-  /** True when REDIS_URL is set: BullMQ queue and Redis step-idempotency store. */
-  readonly useRedis: boolean;
-};
+/**
+ * The configuration in slices, one per consumer group (immich's grouped env data, brocoders'
+ * `registerAs` namespaces): each consumer is handed its slice by `@InjectConfig('<slice>')`, never the
+ * whole. Built once at boot from the validated EnvironmentVariables; frozen.
+ */
+export interface AppConfig {
+  /** The API's HTTP listener. */
+  readonly http: { readonly port: number; readonly host: string };
+  /** Sizes and rates a client may use. */
+  readonly limits: { readonly maxBodyBytes: number; readonly maxSteps: number; readonly rateLimitPerSecond: number };
+  /** /admin: null when ADMIN_TOKEN is unset (the admin API answers 404). */
+  readonly admin: { readonly token: string | null };
+  /** Idempotency keys of run creation and replay. */
+  readonly idempotency: { readonly ttlSeconds: number; readonly keyRequired: boolean };
+  /** Retries of a run. */
+  readonly runs: { readonly maxAttempts: number; readonly retryBackoffMs: number };
+  /** Run-queue consumption: BullMQ worker, run leases, the stranded-run sweep. */
+  readonly worker: {
+    readonly enabled: boolean;
+    readonly concurrency: number;
+    /** BullMQ's job lock and the run lease of the attempt that holds a running run. */
+    readonly lockDurationMs: number;
+    readonly sweepIntervalMs: number;
+    readonly sweepStaleAfterMs: number;
+  };
+  /** Step idempotency keys: how long a completed key is remembered, the claim lease, how long to wait for a claim. */
+  readonly stepClaims: { readonly ttlSeconds: number; readonly leaseMs: number; readonly waitMs: number };
+  readonly httpSkill: { readonly allowedHosts: string; readonly timeoutMs: number; readonly maxResponseBytes: number };
+  readonly llm: { readonly baseUrl: string; readonly apiKey: string | null; readonly timeoutMs: number };
+  /** PostgreSQL: DATABASE_URL, or (url null) the embedded server. */
+  readonly database: {
+    readonly url: string | null;
+    readonly poolSize: number;
+    readonly migrationsRun: boolean;
+    readonly embedded: { readonly dataDir: string; readonly port: number };
+  };
+  /** Redis (BullMQ, step store, rate limits): url null means the embedded in-process parts. */
+  readonly redis: { readonly url: string | null; readonly prefix: string };
+  readonly logging: { readonly level: string; readonly format: string; readonly requests: boolean; readonly production: boolean };
+  readonly shutdown: { readonly graceMs: number };
+}
+
+export type ConfigSlice = keyof AppConfig;
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) if (child !== null && typeof child === 'object') deepFreeze(child as object);
+  return Object.freeze(value);
+}
+
+/** The one place environment variables become slices. */
+function toSlices(env: EnvironmentVariables): AppConfig {
+  return deepFreeze({
+    http: { port: env.PORT, host: env.HOST },
+    limits: { maxBodyBytes: env.MAX_BODY_BYTES, maxSteps: env.MAX_STEPS, rateLimitPerSecond: env.RATE_LIMIT_PER_SECOND },
+    admin: { token: env.ADMIN_TOKEN ?? null },
+    idempotency: { ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS, keyRequired: env.IDEMPOTENCY_KEY_REQUIRED },
+    runs: { maxAttempts: env.RUN_MAX_ATTEMPTS, retryBackoffMs: env.RUN_RETRY_BACKOFF_MS },
+    worker: {
+      enabled: env.WORKER_ENABLED,
+      concurrency: env.WORKER_CONCURRENCY,
+      lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+      sweepIntervalMs: env.SWEEP_INTERVAL_MS,
+      sweepStaleAfterMs: env.SWEEP_STALE_AFTER_MS,
+    },
+    stepClaims: { ttlSeconds: env.STEP_IDEMPOTENCY_TTL_SECONDS, leaseMs: env.STEP_CLAIM_LEASE_MS, waitMs: env.STEP_CLAIM_WAIT_MS },
+    httpSkill: {
+      allowedHosts: env.SKILL_HTTP_ALLOWED_HOSTS,
+      timeoutMs: env.SKILL_HTTP_TIMEOUT_MS,
+      maxResponseBytes: env.SKILL_HTTP_MAX_RESPONSE_BYTES,
+    },
+    // A chat completion may take far longer than an HTTP call: six times the HTTP skill's timeout.
+    llm: { baseUrl: env.LLM_BASE_URL, apiKey: env.LLM_API_KEY ?? null, timeoutMs: env.SKILL_HTTP_TIMEOUT_MS * 6 },
+    database: {
+      url: env.DATABASE_URL ?? null,
+      poolSize: env.DB_POOL_SIZE,
+      migrationsRun: env.DB_MIGRATIONS_RUN,
+      embedded: { dataDir: env.EMBEDDED_DATA_DIR, port: env.EMBEDDED_PG_PORT },
+    },
+    redis: { url: env.REDIS_URL ?? null, prefix: env.REDIS_PREFIX },
+    logging: { level: env.LOG_LEVEL, format: env.LOG_FORMAT, requests: env.LOG_REQUESTS, production: env.NODE_ENV === 'production' },
+    shutdown: { graceMs: env.SHUTDOWN_GRACE_MS },
+  });
+}
 
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -193,7 +276,7 @@ const INT_KEYS = new Set(
     .map(([k]) => k),
 );
 
-/** Reads and validates the environment. Throws ConfigValidationError naming each bad variable. */
+/** Reads and validates the environment, then slices it. Throws ConfigValidationError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new EnvironmentVariables()).concat(['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN', 'LLM_API_KEY']);
   const raw: Record<string, unknown> = {};
@@ -218,5 +301,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(first.startsWith(error.property) ? first : `${error.property}: ${first}`);
   }
   if (problems.length > 0) throw new ConfigValidationError(problems);
-  return Object.freeze({ ...instance, useRedis: Boolean(instance.REDIS_URL) });
+  return toSlices(instance);
 }

@@ -1,20 +1,24 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import { CLOCK, systemClock } from '../clock.js';
-import type { AppConfig } from './app.config.js';
-import { APP_CONFIG } from './config.tokens.js';
+import type { AppConfig, ConfigSlice } from './app.config.js';
+import { CONFIG_TOKENS } from './config.tokens.js';
 
-/** Provides the configuration validated before boot (APP_CONFIG) and the clock (CLOCK). */
+/**
+ * Provides each slice of the configuration validated before boot under its own token (inject one with
+ * `@InjectConfig('<slice>')`), and the clock (CLOCK). Nothing provides the whole configuration.
+ */
 @Global()
 @Module({})
 export class ConfigModule {
   static forRoot(config: AppConfig): DynamicModule {
+    const slices: Provider[] = (Object.keys(CONFIG_TOKENS) as ConfigSlice[]).map((slice) => ({
+      provide: CONFIG_TOKENS[slice],
+      useValue: config[slice],
+    }));
     return {
       module: ConfigModule,
-      providers: [
-        { provide: APP_CONFIG, useValue: config },
-        { provide: CLOCK, useValue: systemClock },
-      ],
-      exports: [APP_CONFIG, CLOCK],
+      providers: [...slices, { provide: CLOCK, useValue: systemClock }],
+      exports: [...Object.values(CONFIG_TOKENS), CLOCK],
     };
   }
 }

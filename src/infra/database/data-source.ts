@@ -1,8 +1,5 @@
-import { DataSource, type DataSourceOptions, type EntitySchema, type MixedList } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { migrations } from './migrations/index.js';
-
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export type EntityList = MixedList<Function | string | EntitySchema>;
 
 export interface DatabaseSettings {
   url: string;
@@ -11,12 +8,15 @@ export interface DatabaseSettings {
   migrationsRun: boolean;
 }
 
-/** TypeORM options for PostgreSQL. `synchronize` is never on: the schema comes from migrations. */
-export function dataSourceOptions(db: DatabaseSettings, entities: EntityList): DataSourceOptions {
+/**
+ * TypeORM options for PostgreSQL. `synchronize` is never on: the schema comes from migrations. No
+ * entities: drivers write SQL against the table descriptions of `sql.ts`'s `Table` (one per table),
+ * TypeORM provides the pool, the EntityManager (transactions) and the migration runner.
+ */
+export function dataSourceOptions(db: DatabaseSettings): DataSourceOptions {
   return {
     type: 'postgres',
     url: db.url,
-    entities,
     migrations,
     migrationsRun: false, // DatabaseModule runs them itself, under a lock
     synchronize: false,
@@ -25,6 +25,6 @@ export function dataSourceOptions(db: DatabaseSettings, entities: EntityList): D
   };
 }
 
-export function createDataSource(db: DatabaseSettings, entities: EntityList): DataSource {
-  return new DataSource(dataSourceOptions(db, entities));
+export function createDataSource(db: DatabaseSettings): DataSource {
+  return new DataSource(dataSourceOptions(db));
 }

@@ -1,7 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions, type DatabaseSettings, type EntityList } from './data-source.js';
+import { dataSourceOptions, type DatabaseSettings } from './data-source.js';
 
 /** Arbitrary constant: the advisory lock that serialises migrations across processes booting together. */
 const MIGRATION_LOCK_ID = 7_311_204_981;
@@ -26,12 +26,12 @@ export async function runMigrationsLocked(dataSource: DataSource): Promise<void>
 @Global()
 @Module({})
 export class DatabaseModule {
-  static forRoot(settings: DatabaseSettings, entities: EntityList): DynamicModule {
+  static forRoot(settings: DatabaseSettings): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [
         TypeOrmModule.forRootAsync({
-          useFactory: () => dataSourceOptions(settings, entities),
+          useFactory: () => dataSourceOptions(settings),
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
             if (settings.migrationsRun) await runMigrationsLocked(dataSource);

@@ -1,13 +1,82 @@
+import sql, { join, raw, type Sql } from 'sql-template-tag';
 import type { EntityManager } from 'typeorm';
+
+/**
+ * Driver SQL is written with the `sql` tag (sql-template-tag): every value sits where it is used and
+ * becomes a numbered parameter, so no statement counts `$n` by hand and no file relies on another's
+ * parameter order. Column lists come from one `Table` per table.
+ */
+export { sql, join, raw, type Sql };
 
 /**
  * Runs a statement and returns its rows. TypeORM's PostgreSQL driver answers UPDATE and DELETE with
  * `[rows, affectedCount]` but SELECT and INSERT with `rows`; this hides the difference.
  */
-export async function queryRows<T>(manager: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
-  const result: unknown = await manager.query(sql, params);
+export async function queryRows<T>(manager: EntityManager, query: Sql): Promise<T[]> {
+  const result: unknown = await manager.query(query.text, query.values);
   if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
     return result[0] as T[];
   }
   return result as T[];
+}
+
+export type Column<Row> = keyof Row & string;
+
+/** Values by column name, as sent to PostgreSQL (json columns already serialised by the caller). */
+export type ColumnValues<Row> = { readonly [K in Column<Row>]?: unknown };
+
+/**
+ * One table as the drivers see it: its row type (column names as in the database) and the PostgreSQL
+ * type of every column. The mapped type makes the list exhaustive: a column added to the row type
+ * and not here (or the reverse) fails to compile. The migrations stay the schema's truth; this is
+ * the single place the code names a table's columns.
+ */
+export class Table<Row extends object> {
+  /** Every column, in declaration order. */
+  readonly columnNames: readonly Column<Row>[];
+
+  constructor(
+    readonly name: string,
+    private readonly types: { readonly [K in Column<Row>]-?: string },
+  ) {
+    this.columnNames = Object.keys(types) as Column<Row>[];
+  }
+
+  /** `a, b, c` for SELECT and RETURNING: every column, or those given; qualified with `alias.` if given. */
+  columns(pick: readonly Column<Row>[] = this.columnNames, alias?: string): Sql {
+    return raw(pick.map((c) => (alias ? `${alias}.${c}` : c)).join(', '));
+  }
+
+  /** `INSERT INTO name (a, b) VALUES ($1::type, $2::type)`. */
+  insert(values: ColumnValues<Row>): Sql {
+    return sql`INSERT INTO ${raw(this.name)} (${this.columns(this.keys(values))}) VALUES (${this.typedValues(values)})`;
+  }
+
+  /**
+   * `INSERT INTO name (a, b) SELECT $1::type, $2::type`, to be followed by a FROM clause (an insert
+   * that happens only when another part of the statement produced a row). The casts are needed here:
+   * PostgreSQL cannot infer the type of a parameter in a SELECT list.
+   */
+  insertSelect(values: ColumnValues<Row>): Sql {
+    return sql`INSERT INTO ${raw(this.name)} (${this.columns(this.keys(values))}) SELECT ${this.typedValues(values)}`;
+  }
+
+  /** `a = EXCLUDED.a, b = EXCLUDED.b`: the columns an `ON CONFLICT ... DO UPDATE` takes from the new row. */
+  setExcluded(pick: readonly Column<Row>[]): Sql {
+    return raw(pick.map((c) => `${c} = EXCLUDED.${c}`).join(', '));
+  }
+
+  private keys(values: ColumnValues<Row>): Column<Row>[] {
+    const keys = Object.keys(values) as Column<Row>[];
+    const unknown = keys.filter((c) => !Object.hasOwn(this.types, c));
+    if (unknown.length > 0) throw new Error(`${this.name} has no column ${unknown.join(', ')}`);
+    return keys;
+  }
+
+  private typedValues(values: ColumnValues<Row>): Sql {
+    return join(
+      this.keys(values).map((c) => sql`${values[c]}::${raw(this.types[c])}`),
+      ', ',
+    );
+  }
 }

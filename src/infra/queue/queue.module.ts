@@ -10,8 +10,8 @@ import { RUN_QUEUE, RUNS_QUEUE_NAME } from './run-queue.port.js';
 @Global()
 @Module({})
 export class QueueModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    if (!config.useRedis) {
+  static forRoot(redis: AppConfig['redis']): DynamicModule {
+    if (!redis.url) {
       return { module: QueueModule, providers: [{ provide: RUN_QUEUE, useValue: new InProcessRunQueue() }], exports: [RUN_QUEUE] };
     }
     return {
@@ -19,8 +19,8 @@ export class QueueModule {
       imports: [
         BullModule.forRoot({
           // BullMQ needs maxRetriesPerRequest: null on connections used by workers.
-          connection: { url: config.REDIS_URL!, maxRetriesPerRequest: null },
-          prefix: `${config.REDIS_PREFIX}:bull`,
+          connection: { url: redis.url, maxRetriesPerRequest: null },
+          prefix: `${redis.prefix}:bull`,
         }),
         BullModule.registerQueue({ name: RUNS_QUEUE_NAME }),
       ],

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
 import { Skill } from '../skill.decorator.js';
-import { type ParamCheck, type SkillContext, SkillError, type SkillHandler } from '../skill.interface.js';
+import { type ParamCheck, type SkillContext, SkillError, type SkillHandler, StepErrorCode } from '../skill.interface.js';
 
 const MAX_MS = 60_000;
 
@@ -17,12 +17,12 @@ export class DelaySkill implements SkillHandler {
   }
 
   async execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown> {
-    if (!isValidMs(params.ms)) throw new SkillError(`ms must be an integer from 0 to ${MAX_MS}`, false);
+    if (!isValidMs(params.ms)) throw new SkillError(StepErrorCode.InvalidParams, `ms must be an integer from 0 to ${MAX_MS}`);
     const ms = params.ms as number;
     try {
       await sleep(ms, undefined, { signal: context.signal });
     } catch {
-      throw new SkillError('delay interrupted by shutdown', true);
+      throw new SkillError(StepErrorCode.Interrupted, 'delay interrupted by shutdown');
     }
     return { waited_ms: ms };
   }

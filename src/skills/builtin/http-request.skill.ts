@@ -2,11 +2,11 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { AppConfig } from '../../infra/config/app.config.js';
-import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { Skill } from '../skill.decorator.js';
-import { type ParamCheck, type SkillContext, SkillError, type SkillHandler } from '../skill.interface.js';
+import { type ParamCheck, type SkillContext, SkillError, type SkillHandler, StepErrorCode } from '../skill.interface.js';
 import { HostPolicy } from './host-policy.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -35,8 +35,8 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 export class HttpRequestSkill implements SkillHandler {
   private readonly policy: HostPolicy;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.policy = new HostPolicy(config.SKILL_HTTP_ALLOWED_HOSTS);
+  constructor(@InjectConfig('httpSkill') private readonly config: AppConfig['httpSkill']) {
+    this.policy = new HostPolicy(config.allowedHosts);
   }
 
   validate(params: Record<string, unknown>, check: ParamCheck) {
@@ -72,7 +72,8 @@ export class HttpRequestSkill implements SkillHandler {
 
   async execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown> {
     const invalid = this.validate(params, { isRef: () => false });
-    if (invalid.length > 0) throw new SkillError(`invalid params: ${invalid.map((e) => e.message).join('; ')}`, false);
+    if (invalid.length > 0)
+      throw new SkillError(StepErrorCode.InvalidParams, `invalid params: ${invalid.map((e) => e.message).join('; ')}`);
     let url = new URL(params.url as string);
     let method = ((params.method as string | undefined) ?? 'GET').toUpperCase();
     const headers = { ...((params.headers as Record<string, string> | undefined) ?? {}) };
@@ -89,13 +90,13 @@ export class HttpRequestSkill implements SkillHandler {
         if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
       }
     }
-    const timeoutMs = (params.timeout_ms as number | undefined) ?? this.config.SKILL_HTTP_TIMEOUT_MS;
+    const timeoutMs = (params.timeout_ms as number | undefined) ?? this.config.timeoutMs;
     const signal = AbortSignal.any([context.signal, AbortSignal.timeout(timeoutMs)]);
 
     for (let redirects = 0; ; redirects++) {
       const response = await this.send(url, method, headers, body, signal, context.mayStartSideEffect);
       if (REDIRECTS.has(response.status) && response.location) {
-        if (redirects >= MAX_REDIRECTS) throw new SkillError(`too many redirects (more than ${MAX_REDIRECTS})`, false);
+        if (redirects >= MAX_REDIRECTS) throw new SkillError(StepErrorCode.SkillFailed, `too many redirects (more than ${MAX_REDIRECTS})`);
         url = new URL(response.location, url);
         if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
           method = 'GET';
@@ -103,13 +104,14 @@ export class HttpRequestSkill implements SkillHandler {
         }
         continue;
       }
-      if (response.status >= 500) throw new SkillError(`${method} ${url.origin}${url.pathname} answered ${response.status}`, true);
+      if (response.status >= 500)
+        throw new SkillError(StepErrorCode.RemoteUnavailable, `${method} ${url.origin}${url.pathname} answered ${response.status}`);
       return { status: response.status, headers: response.headers, body: response.body };
     }
   }
 
   private refuse(url: URL, why: string): SkillError {
-    return new SkillError(`refused to reach ${url.host}: ${why} (see SKILL_HTTP_ALLOWED_HOSTS)`, false);
+    return new SkillError(StepErrorCode.HostNotAllowed, `refused to reach ${url.host}: ${why} (see SKILL_HTTP_ALLOWED_HOSTS)`);
   }
 
   private portOf(url: URL): number {
@@ -149,7 +151,7 @@ export class HttpRequestSkill implements SkillHandler {
     };
 
     const client = url.protocol === 'https:' ? https : http;
-    const maxBytes = this.config.SKILL_HTTP_MAX_RESPONSE_BYTES;
+    const maxBytes = this.config.maxResponseBytes;
     return new Promise<Response>((resolve, reject) => {
       const req = client.request(url, { method, headers, signal, lookup: lookup }, (res) => {
         const chunks: Buffer[] = [];
@@ -157,7 +159,7 @@ export class HttpRequestSkill implements SkillHandler {
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > maxBytes) {
-            req.destroy(new SkillError(`response larger than ${maxBytes} bytes`, false));
+            req.destroy(new SkillError(StepErrorCode.SkillFailed, `response larger than ${maxBytes} bytes`));
             return;
           }
           chunks.push(chunk);
@@ -179,7 +181,10 @@ export class HttpRequestSkill implements SkillHandler {
       req.once('socket', (socket) => {
         const sendOrRefuse = () => {
           if (mayStartSideEffect()) req.end(body);
-          else req.destroy(new SkillError('the step lost its claim before the request was sent; nothing was sent', true));
+          else
+            req.destroy(
+              new SkillError(StepErrorCode.StepClaimLost, 'the step lost its claim before the request was sent; nothing was sent'),
+            );
         };
         if (socket.connecting) socket.once('connect', sendOrRefuse);
         else sendOrRefuse();
@@ -191,9 +196,10 @@ export class HttpRequestSkill implements SkillHandler {
 function toSkillError(error: unknown): SkillError {
   if (error instanceof SkillError) return error;
   const e = error as NodeJS.ErrnoException;
-  if (e.code === 'EREFUSED_SSRF') return new SkillError(e.message, false);
-  if (e.name === 'AbortError' || e.name === 'TimeoutError') return new SkillError('request timed out or was aborted', true);
-  return new SkillError(`network error: ${e.code ?? e.message}`, true);
+  if (e.code === 'EREFUSED_SSRF') return new SkillError(StepErrorCode.HostNotAllowed, e.message);
+  if (e.name === 'AbortError' || e.name === 'TimeoutError')
+    return new SkillError(StepErrorCode.RemoteUnavailable, 'request timed out or was aborted');
+  return new SkillError(StepErrorCode.RemoteUnavailable, `network error: ${e.code ?? e.message}`);
 }
 
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {

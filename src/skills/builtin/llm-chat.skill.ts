@@ -1,8 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { AppConfig } from '../../infra/config/app.config.js';
-import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { Skill } from '../skill.decorator.js';
-import { type ParamCheck, type SkillContext, SkillError, type SkillHandler } from '../skill.interface.js';
+import { type ParamCheck, type SkillContext, SkillError, type SkillHandler, StepErrorCode } from '../skill.interface.js';
 
 interface ChatCompletion {
   model?: string;
@@ -17,7 +17,7 @@ interface ChatCompletion {
 @Injectable()
 @Skill('llm.chat')
 export class LlmChatSkill implements SkillHandler {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(@InjectConfig('llm') private readonly config: AppConfig['llm']) {}
 
   validate(params: Record<string, unknown>, check: ParamCheck) {
     const errors: Array<{ path: string; message: string }> = [];
@@ -49,26 +49,31 @@ export class LlmChatSkill implements SkillHandler {
 
   async execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown> {
     const { model, messages, temperature, max_tokens } = params;
-    const url = `${this.config.LLM_BASE_URL.replace(/\/+$/, '')}/chat/completions`;
+    const url = `${this.config.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     let response: globalThis.Response;
     try {
       response = await fetch(url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          ...(this.config.LLM_API_KEY ? { authorization: `Bearer ${this.config.LLM_API_KEY}` } : {}),
+          ...(this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {}),
         },
         body: JSON.stringify({ model, messages, temperature, max_tokens }),
-        signal: AbortSignal.any([context.signal, AbortSignal.timeout(this.config.SKILL_HTTP_TIMEOUT_MS * 6)]),
+        signal: AbortSignal.any([context.signal, AbortSignal.timeout(this.config.timeoutMs)]),
       });
     } catch (error) {
-      throw new SkillError(`LLM request failed: ${(error as Error).name === 'TimeoutError' ? 'timeout' : (error as Error).message}`, true);
+      throw new SkillError(
+        StepErrorCode.RemoteUnavailable,
+        `LLM request failed: ${(error as Error).name === 'TimeoutError' ? 'timeout' : (error as Error).message}`,
+      );
     }
-    if (response.status === 429 || response.status >= 500) throw new SkillError(`LLM answered ${response.status}`, true);
-    if (!response.ok) throw new SkillError(`LLM answered ${response.status}: ${(await response.text()).slice(0, 500)}`, false);
+    if (response.status === 429 || response.status >= 500)
+      throw new SkillError(StepErrorCode.RemoteUnavailable, `LLM answered ${response.status}`);
+    if (!response.ok)
+      throw new SkillError(StepErrorCode.RemoteRejected, `LLM answered ${response.status}: ${(await response.text()).slice(0, 500)}`);
     const completion = (await response.json().catch(() => null)) as ChatCompletion | null;
     const choice = completion?.choices?.[0];
-    if (!choice) throw new SkillError('LLM answer has no choices', true);
+    if (!choice) throw new SkillError(StepErrorCode.RemoteUnavailable, 'LLM answer has no choices');
     return {
       content: choice.message?.content ?? null,
       model: completion?.model ?? model,

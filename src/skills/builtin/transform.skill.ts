@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import jsonata from 'jsonata';
 import { Skill } from '../skill.decorator.js';
-import { type ParamCheck, type SkillContext, SkillError, type SkillHandler } from '../skill.interface.js';
+import { type ParamCheck, type SkillContext, SkillError, type SkillHandler, StepErrorCode } from '../skill.interface.js';
 
 const MAX_EXPRESSION = 10_000;
 
@@ -17,7 +17,7 @@ function compile(expression: string): jsonata.Expression {
     parsed = jsonata(expression);
   } catch (error) {
     const message = (error as { message?: string }).message ?? String(error);
-    throw new SkillError(`invalid JSONata expression: ${message}`, false);
+    throw new SkillError(StepErrorCode.InvalidParams, `invalid JSONata expression: ${message}`);
   }
   if (compiled.size >= CACHE_SIZE) compiled.delete(compiled.keys().next().value!);
   compiled.set(expression, parsed);
@@ -44,14 +44,14 @@ export class TransformSkill implements SkillHandler {
 
   async execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown> {
     const expression = params.expression;
-    if (typeof expression !== 'string') throw new SkillError('expression must be a string', false);
+    if (typeof expression !== 'string') throw new SkillError(StepErrorCode.InvalidParams, 'expression must be a string');
     try {
       const value: unknown = await compile(expression).evaluate(context.document);
       return value === undefined ? null : value;
     } catch (error) {
       if (error instanceof SkillError) throw error;
       const message = (error as { message?: string }).message ?? String(error);
-      throw new SkillError(`JSONata evaluation failed: ${message}`, false);
+      throw new SkillError(StepErrorCode.SkillFailed, `JSONata evaluation failed: ${message}`);
     }
   }
 }

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
-import { queryRows } from '../../infra/database/sql.js';
+import { queryRows, sql } from '../../infra/database/sql.js';
 import type { NewRun, RunRecord, RunStatus } from '../run.types.js';
-import { NEW_RUN_COLUMNS, newRunParams } from './run-store.driver.js';
+import { newRunValues, RUN_IDEMPOTENCY_KEYS, RUNS } from './spine.tables.js';
 
 export interface IdempotencyCheck {
   exists: boolean;
@@ -40,22 +40,27 @@ export class IdempotencyDriver {
     fingerprint: string,
     expiresAt: Date,
   ): Promise<RunRecord | null> {
-    const params = newRunParams(run);
-    const rows: RunRecord[] = await queryRows(
+    const key = RUN_IDEMPOTENCY_KEYS.insert({
+      tenant_id: scope.tenantId,
+      agent_id: scope.agentId,
+      key: scope.key,
+      fingerprint,
+      run_id: run.id,
+      created_at: run.created_at,
+      expires_at: expiresAt,
+    });
+    const rows = await queryRows<RunRecord>(
       manager,
-      `WITH claimed AS (
-         INSERT INTO run_idempotency_keys AS k (tenant_id, agent_id, key, fingerprint, run_id, created_at, expires_at)
-         VALUES ($${params.length + 1}, $${params.length + 2}, $${params.length + 3}, $${params.length + 4}, $1, $12, $${params.length + 5})
+      sql`WITH claimed AS (
+         ${key}
          ON CONFLICT (tenant_id, agent_id, key) DO UPDATE
-           SET fingerprint = EXCLUDED.fingerprint, run_id = EXCLUDED.run_id, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
-           WHERE k.expires_at <= EXCLUDED.created_at
+           SET ${RUN_IDEMPOTENCY_KEYS.setExcluded(['fingerprint', 'run_id', 'created_at', 'expires_at'])}
+           WHERE run_idempotency_keys.expires_at <= EXCLUDED.created_at
          RETURNING run_id
        )
-       INSERT INTO runs (${NEW_RUN_COLUMNS})
-       SELECT $1::uuid, $2::uuid, $3, $4, $5, $6::json, $7::json, $8::json, $9::int, $10::uuid, $11::json, $12::timestamptz, $13::timestamptz
+       ${RUNS.insertSelect(newRunValues(run))}
        FROM claimed
-       RETURNING *`,
-      [...params, scope.tenantId, scope.agentId, scope.key, fingerprint, expiresAt],
+       RETURNING ${RUNS.columns()}`,
     );
     return rows[0] ?? null;
   }
@@ -64,10 +69,9 @@ export class IdempotencyDriver {
   async getExistingRun(manager: EntityManager, key: string, tenantId: string, agentId: string): Promise<KeyedRun | null> {
     const rows = await queryRows<KeyedRun>(
       manager,
-      `SELECT r.*, k.fingerprint AS key_fingerprint, k.expires_at AS key_expires_at
+      sql`SELECT ${RUNS.columns(RUNS.columnNames, 'r')}, k.fingerprint AS key_fingerprint, k.expires_at AS key_expires_at
        FROM run_idempotency_keys k JOIN runs r ON r.id = k.run_id
-       WHERE k.tenant_id = $1 AND k.agent_id = $2 AND k.key = $3`,
-      [tenantId, agentId, key],
+       WHERE k.tenant_id = ${tenantId} AND k.agent_id = ${agentId} AND k.key = ${key}`,
     );
     return rows[0] ?? null;
   }
@@ -112,9 +116,9 @@ export class IdempotencyDriver {
   ): Promise<boolean> {
     const rows = await queryRows(
       manager,
-      `UPDATE run_idempotency_keys SET run_id = $5, created_at = $6, expires_at = $7
-       WHERE tenant_id = $1 AND agent_id = $2 AND key = $3 AND run_id = $4 RETURNING run_id`,
-      [scope.tenantId, scope.agentId, scope.key, fromRunId, toRunId, at, expiresAt],
+      sql`UPDATE run_idempotency_keys SET run_id = ${toRunId}, created_at = ${at}, expires_at = ${expiresAt}
+       WHERE tenant_id = ${scope.tenantId} AND agent_id = ${scope.agentId} AND key = ${scope.key} AND run_id = ${fromRunId}
+       RETURNING run_id`,
     );
     return rows.length > 0;
   }
@@ -123,8 +127,8 @@ export class IdempotencyDriver {
   async purgeExpired(manager: EntityManager, now: Date, limit: number): Promise<number> {
     const rows = await queryRows(
       manager,
-      `DELETE FROM run_idempotency_keys WHERE ctid IN (SELECT ctid FROM run_idempotency_keys WHERE expires_at <= $1 LIMIT $2) RETURNING 1`,
-      [now, limit],
+      sql`DELETE FROM run_idempotency_keys
+       WHERE ctid IN (SELECT ctid FROM run_idempotency_keys WHERE expires_at <= ${now} LIMIT ${limit}) RETURNING 1`,
     );
     return rows.length;
   }

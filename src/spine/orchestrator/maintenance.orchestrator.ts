@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
-import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { RUN_QUEUE, type RunQueue } from '../../infra/queue/run-queue.port.js';
 import type { IdempotencyDriver } from '../drivers/idempotency.driver.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
@@ -19,7 +19,7 @@ export class MaintenanceOrchestrator {
     @Inject(RUN_STORE_DRIVER) private readonly runs: RunStoreDriver,
     @Inject(IDEMPOTENCY_DRIVER) private readonly idempotency: IdempotencyDriver,
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectConfig('worker') private readonly worker: AppConfig['worker'],
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -34,7 +34,7 @@ export class MaintenanceOrchestrator {
    */
   async sweepStrandedRuns(): Promise<number> {
     const now = this.clock.now();
-    const before = new Date(now.getTime() - this.config.SWEEP_STALE_AFTER_MS);
+    const before = new Date(now.getTime() - this.worker.sweepStaleAfterMs);
     const ids = await this.runs.findStale(this.dataSource.manager, before, now, SWEEP_BATCH);
     for (const id of ids) await this.queue.enqueue(id);
     return ids.length;

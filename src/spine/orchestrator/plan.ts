@@ -1,4 +1,5 @@
 import { isJsonPointer, pointerTokens, valueAtPointer } from '../../shared/json-pointer.js';
+import { StepErrorCode, StepFailure } from '../../shared/run-errors.js';
 import type { StepSpec } from '../../shared/step.types.js';
 import type { SkillRegistry } from '../../skills/skill-registry.js';
 import type { FieldError } from '../spine.exception.js';
@@ -64,9 +65,9 @@ export function validatePlan(steps: readonly StepSpec[], registry: SkillRegistry
   return errors;
 }
 
-export class RefResolutionError extends Error {
+export class RefResolutionError extends StepFailure {
   constructor(pointer: string) {
-    super(`$ref "${pointer}" resolves to nothing`);
+    super(StepErrorCode.UnresolvedRef, `$ref "${pointer}" resolves to nothing`);
     this.name = 'RefResolutionError';
   }
 }

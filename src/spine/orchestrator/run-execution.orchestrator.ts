@@ -4,9 +4,10 @@ import { TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.toke
 import type { TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
-import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import type { RunJobOutcome } from '../../infra/queue/run-queue.port.js';
+import { RunErrorType } from '../../shared/run-errors.js';
 import type { StepRecord } from '../../shared/step.types.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
 import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
@@ -40,7 +41,8 @@ export class RunExecutionOrchestrator {
     @Inject(RUN_STORE_DRIVER) private readonly runs: RunStoreDriver,
     @Inject(TRACE_STORE_DRIVER) private readonly traces: TraceStoreDriver,
     private readonly steps: StepRunner,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectConfig('runs') private readonly config: AppConfig['runs'],
+    @InjectConfig('worker') private readonly worker: AppConfig['worker'],
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
   ) {}
@@ -72,9 +74,9 @@ export class RunExecutionOrchestrator {
 
   private async runAttempt(run: RunRecord, lost: AbortSignal): Promise<RunJobOutcome> {
     const manager = this.dataSource.manager;
-    if (run.attempts > this.config.RUN_MAX_ATTEMPTS) {
+    if (run.attempts > this.config.maxAttempts) {
       const message = `The run was taken ${run.attempts - 1} times without finishing (worker crashes).`;
-      await this.fail(run, { type: 'attempts_exhausted', message }, 0);
+      await this.fail(run, { type: RunErrorType.AttemptsExhausted, message }, 0);
       return {};
     }
     const replay = run.replay_of ? await this.loadReplayContext(run) : null;
@@ -111,9 +113,9 @@ export class RunExecutionOrchestrator {
         case 'failed': {
           const { error } = outcome;
           const runError: RunError = { type: error.type, message: error.message, step_index: index };
-          if (error.retryable && run.attempts < this.config.RUN_MAX_ATTEMPTS) {
+          if (error.retryable && run.attempts < this.config.maxAttempts) {
             await this.runs.markRetry(manager, run.id, attempt.attempt, runError, this.clock.now());
-            return { retryInMs: Math.min(this.config.RUN_RETRY_BACKOFF_MS * 2 ** (run.attempts - 1), MAX_BACKOFF_MS) };
+            return { retryInMs: Math.min(this.config.retryBackoffMs * 2 ** (run.attempts - 1), MAX_BACKOFF_MS) };
           }
           await this.fail(run, runError, index + 1, replay);
           return {};
@@ -134,7 +136,7 @@ export class RunExecutionOrchestrator {
 
   private async failOnMismatch(run: RunRecord, index: number, replay: ReplayContext): Promise<RunJobOutcome> {
     const message = `Step ${index} produced an output that differs from the original run.`;
-    await this.fail(run, { type: 'replay_mismatch', message, step_index: index }, index + 1, replay);
+    await this.fail(run, { type: RunErrorType.ReplayMismatch, message, step_index: index }, index + 1, replay);
     return {};
   }
 
@@ -160,14 +162,14 @@ export class RunExecutionOrchestrator {
           )
           .finally(() => (renewing = false));
       },
-      Math.max(100, Math.floor(this.config.WORKER_LOCK_DURATION_MS / 3)),
+      Math.max(100, Math.floor(this.worker.lockDurationMs / 3)),
     );
     timer.unref();
     return { lost: lost.signal, stop: () => clearInterval(timer) };
   }
 
   private leaseFrom(at: Date): Date {
-    return new Date(at.getTime() + this.config.WORKER_LOCK_DURATION_MS);
+    return new Date(at.getTime() + this.worker.lockDurationMs);
   }
 
   /**

@@ -7,7 +7,7 @@ import type { TraceStoreDriver } from '../../domains/logs/drivers/trace-store.dr
 import type { StepRecord, StepSpec } from '../../shared/step.types.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
-import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { RUN_QUEUE, type RunQueue } from '../../infra/queue/run-queue.port.js';
 import type { SkillRegistry } from '../../skills/skill-registry.js';
@@ -70,13 +70,14 @@ export class RunsOrchestrator {
     @Inject(TRACE_STORE_DRIVER) private readonly traces: TraceStoreDriver,
     @Inject(SKILL_REGISTRY) private readonly skills: SkillRegistry,
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectConfig('limits') private readonly limits: AppConfig['limits'],
+    @InjectConfig('idempotency') private readonly idempotencyConfig: AppConfig['idempotency'],
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
   ) {}
 
   async createRun(command: CreateRunCommand): Promise<CreatedRun> {
-    const errors = validatePlan(command.steps, this.skills, this.config.MAX_STEPS);
+    const errors = validatePlan(command.steps, this.skills, this.limits.maxSteps);
     if (errors.length > 0) throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The run request is invalid.', { errors });
     const draft = (createdAt: Date): NewRun => ({
       id: randomUUID(),
@@ -191,7 +192,7 @@ export class RunsOrchestrator {
       const now = this.clock.now();
       const newRun = draft(now);
       const scope: IdempotencyScope = { tenantId: newRun.tenant_id, agentId: newRun.agent_id, key };
-      const expiresAt = new Date(now.getTime() + this.config.IDEMPOTENCY_TTL_SECONDS * 1000);
+      const expiresAt = new Date(now.getTime() + this.idempotencyConfig.ttlSeconds * 1000);
       const inserted = await this.idempotency.insertRunWithKey(manager, newRun, scope, fingerprint, expiresAt);
       if (inserted) {
         await this.enqueue(inserted.id);

@@ -3,28 +3,27 @@ import { DataSource } from 'typeorm';
 import { REPLAY_ENFORCER, TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
 import {
   type EnforcedStep,
-  IdempotencyViolationError,
   type KeyClaim,
   type ReplayEnforcer,
   type ReplayResult,
   result,
   StepClaimLostError,
-  StepClaimTimeoutError,
   stepFingerprint,
 } from '../../domains/logs/drivers/replay-enforcer.driver.js';
 import type { StoredStepResult } from '../../domains/logs/drivers/step-idempotency-store.port.js';
 import type { StepAttempt, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
-import { APP_CONFIG } from '../../infra/config/config.tokens.js';
+import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
-import { NonRepresentableJsonError, toHashedJson } from '../../shared/canonical-json.js';
+import { toHashedJson } from '../../shared/canonical-json.js';
+import { RunErrorType, STEP_ERROR_CODES, StepErrorCode, StepFailure } from '../../shared/run-errors.js';
 import type { StepError } from '../../shared/step.types.js';
 import type { SkillRegistry } from '../../skills/skill-registry.js';
 import { SkillError } from '../../skills/skill.interface.js';
 import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
 import type { RunRecord } from '../run.types.js';
-import { RefResolutionError, resolveRefs } from './plan.js';
+import { resolveRefs } from './plan.js';
 import { behaviorFor, type ReplayOptions } from './replay-options.js';
 
 /** What a replay run knows of its original. */
@@ -79,7 +78,7 @@ export class StepRunner {
     @Inject(TRACE_STORE_DRIVER) private readonly traces: TraceStoreDriver,
     @Inject(REPLAY_ENFORCER) private readonly enforcer: ReplayEnforcer,
     @Inject(SKILL_REGISTRY) private readonly skills: SkillRegistry,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectConfig('stepClaims') private readonly claims: AppConfig['stepClaims'],
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
   ) {}
@@ -149,7 +148,7 @@ export class StepRunner {
       if (attempt.lost.aborted) return { kind: 'lost' };
       if (attempt.shutdown.aborted) return { kind: 'interrupted' };
       const stepError = classify(error);
-      if (stepError.type === 'internal_error') {
+      if (stepError.type === RunErrorType.InternalError) {
         this.logger.error(`run ${run.id} step ${index}: ${String((error as Error)?.stack ?? error)}`);
       }
       const finishedAt = this.clock.now();
@@ -165,7 +164,7 @@ export class StepRunner {
    */
   private async execute(step: EnforcedStep, attempt: RunAttempt, claim: KeyClaim | null, document: RunDocument): Promise<unknown> {
     const handler = this.skills.get(step.skill);
-    if (!handler) throw new SkillError(`skill "${step.skill}" is not registered in this worker`, false);
+    if (!handler) throw new SkillError(StepErrorCode.UnknownSkill, `skill "${step.skill}" is not registered in this worker`);
     const claimLost = new AbortController();
     const stopKeepAlive = claim?.keepAlive(() => claimLost.abort(new StepClaimLostError(claim.key)));
     const signal = AbortSignal.any([attempt.shutdown, attempt.lost, claimLost.signal]);
@@ -201,7 +200,7 @@ export class StepRunner {
 
   /** The trace's record of a completed step key within STEP_IDEMPOTENCY_TTL_SECONDS, as the store would hold it. */
   private async completedKeyFromTrace(tenantId: string, key: string): Promise<StoredStepResult | null> {
-    const since = new Date(this.clock.now().getTime() - this.config.STEP_IDEMPOTENCY_TTL_SECONDS * 1000);
+    const since = new Date(this.clock.now().getTime() - this.claims.ttlSeconds * 1000);
     const row = await this.traces.findCompletedKey(this.dataSource.manager, tenantId, key, since);
     if (!row) return null;
     return {
@@ -215,16 +214,9 @@ export class StepRunner {
 
 type RunDocument = { input: unknown; steps: Array<{ output: unknown }> };
 
-/** Maps what a step threw to the trace's error and whether a retry may help. */
+/** Maps what a step threw to the trace's error and whether a retry may help (STEP_ERROR_CODES). */
 export function classify(error: unknown): StepError & { retryable: boolean } {
-  if (error instanceof SkillError) return { type: error.type, message: error.message, retryable: error.retryable };
-  if (error instanceof IdempotencyViolationError) return { type: 'idempotency_violation', message: error.message, retryable: false };
-  if (error instanceof StepClaimTimeoutError || error instanceof StepClaimLostError) {
-    return { type: 'step_failed', message: error.message, retryable: true };
-  }
-  if (error instanceof NonRepresentableJsonError || error instanceof RefResolutionError) {
-    return { type: 'step_failed', message: error.message, retryable: false };
-  }
+  if (error instanceof StepFailure) return { ...STEP_ERROR_CODES[error.code], message: error.message };
   const message = error instanceof Error ? error.message : String(error);
-  return { type: 'internal_error', message: `unexpected error: ${message.slice(0, 500)}`, retryable: true };
+  return { ...STEP_ERROR_CODES[StepErrorCode.Internal], message: `unexpected error: ${message.slice(0, 500)}` };
 }

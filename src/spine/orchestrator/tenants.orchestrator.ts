@@ -35,7 +35,7 @@ export class TenantsOrchestrator {
     return this.dataSource.transaction(async (manager) => {
       const tenant = await this.tenants.insertTenant(manager, randomUUID(), name);
       await this.tenants.insertApiKey(manager, randomUUID(), tenant.id, hashApiKey(secret));
-      return { id: tenant.id, name: tenant.name, api_key: secret, created_at: tenant.createdAt };
+      return { id: tenant.id, name: tenant.name, api_key: secret, created_at: tenant.created_at };
     });
   }
 
@@ -46,7 +46,7 @@ export class TenantsOrchestrator {
         throw new SpineException(SpineErrorCode.TenantNotFound, `Tenant ${tenantId} does not exist.`);
       }
       const key = await this.tenants.insertApiKey(manager, randomUUID(), tenantId, hashApiKey(secret));
-      return { id: key.id, api_key: secret, created_at: key.createdAt };
+      return { id: key.id, api_key: secret, created_at: key.created_at };
     });
   }
 

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { CLOCK, type Clock } from '../../../infra/clock.js';
 import type { AppConfig } from '../../../infra/config/app.config.js';
-import { APP_CONFIG } from '../../../infra/config/config.tokens.js';
+import { CONFIG_TOKENS } from '../../../infra/config/config.tokens.js';
 import { REDIS_CLIENT } from '../../../infra/redis/redis.tokens.js';
 import { REPLAY_ENFORCER, STEP_IDEMPOTENCY_STORE, TRACE_STORE_DRIVER } from './logs-drivers.tokens.js';
 import { MemoryStepIdempotencyStore } from './memory-step-idempotency.store.js';
@@ -19,20 +19,15 @@ import { TraceStoreDriver } from './trace-store.driver.js';
   providers: [
     {
       provide: STEP_IDEMPOTENCY_STORE,
-      inject: [APP_CONFIG, CLOCK, { token: REDIS_CLIENT, optional: true }],
-      useFactory: (config: AppConfig, clock: Clock, redis?: Redis): StepIdempotencyStore =>
-        config.useRedis && redis ? new RedisStepIdempotencyStore(redis, config.REDIS_PREFIX) : new MemoryStepIdempotencyStore(clock),
+      inject: [CONFIG_TOKENS.redis, CLOCK, { token: REDIS_CLIENT, optional: true }],
+      useFactory: (config: AppConfig['redis'], clock: Clock, redis?: Redis): StepIdempotencyStore =>
+        config.url && redis ? new RedisStepIdempotencyStore(redis, config.prefix) : new MemoryStepIdempotencyStore(clock),
     },
     {
       provide: REPLAY_ENFORCER,
-      inject: [STEP_IDEMPOTENCY_STORE, APP_CONFIG, CLOCK],
-      useFactory: (store: StepIdempotencyStore, config: AppConfig, clock: Clock) =>
-        new ReplayEnforcer(store, {
-          ttlSeconds: config.STEP_IDEMPOTENCY_TTL_SECONDS,
-          leaseMs: config.STEP_CLAIM_LEASE_MS,
-          waitMs: config.STEP_CLAIM_WAIT_MS,
-          clock,
-        }),
+      inject: [STEP_IDEMPOTENCY_STORE, CONFIG_TOKENS.stepClaims, CLOCK],
+      useFactory: (store: StepIdempotencyStore, claims: AppConfig['stepClaims'], clock: Clock) =>
+        new ReplayEnforcer(store, { ...claims, clock }),
     },
     { provide: TRACE_STORE_DRIVER, useClass: TraceStoreDriver },
   ],

@@ -5,35 +5,42 @@ import type { Clock } from '../../../infra/clock.js';
 import type { ReplayBehavior, StepMismatch } from '../../../shared/step.types.js';
 import { jsonDiff, withoutPaths } from '../../../shared/json-pointer.js';
 import { canonicalJson, hashOutput, sha256Hex, toHashedJson } from '../../../shared/canonical-json.js';
+import { StepErrorCode, StepFailure } from '../../../shared/run-errors.js';
 import type { CompleteResult, StepIdempotencyStore, StoredStepResult } from './step-idempotency-store.port.js';
 
 export type { ReplayBehavior };
 
 /** A `check` step whose new output differs from the recorded one. */
-export class ReplayMismatchError extends Error {
+export class ReplayMismatchError extends StepFailure {
   constructor(
     readonly stepIndex: number,
     readonly expectedHash: string | null,
     readonly actualHash: string,
     readonly diff: unknown[] = [],
   ) {
-    super(`Step ${stepIndex}: output hash ${actualHash} differs from the recorded ${expectedHash ?? '(no recorded output)'}`);
+    super(
+      StepErrorCode.ReplayMismatch,
+      `Step ${stepIndex}: output hash ${actualHash} differs from the recorded ${expectedHash ?? '(no recorded output)'}`,
+    );
     this.name = 'ReplayMismatchError';
   }
 }
 
 /** A step idempotency key reused by a step with another skill or other params. */
-export class IdempotencyViolationError extends Error {
+export class IdempotencyViolationError extends StepFailure {
   constructor(readonly key: string) {
-    super(`Step idempotency key "${key}" was already used by a step with another skill or other params.`);
+    super(
+      StepErrorCode.IdempotencyViolation,
+      `Step idempotency key "${key}" was already used by a step with another skill or other params.`,
+    );
     this.name = 'IdempotencyViolationError';
   }
 }
 
 /** The key stayed claimed by a step running elsewhere for longer than STEP_CLAIM_WAIT_MS (retryable). */
-export class StepClaimTimeoutError extends Error {
+export class StepClaimTimeoutError extends StepFailure {
   constructor(readonly key: string) {
-    super(`Step idempotency key "${key}" is still being executed elsewhere; giving up waiting for now.`);
+    super(StepErrorCode.StepKeyBusy, `Step idempotency key "${key}" is still being executed elsewhere; giving up waiting for now.`);
     this.name = 'StepClaimTimeoutError';
   }
 }
@@ -354,9 +361,12 @@ export class ReplayEnforcer {
 }
 
 /** A claim lost while its step ran or was about to start (its lease ran out): retryable. */
-export class StepClaimLostError extends Error {
+export class StepClaimLostError extends StepFailure {
   constructor(readonly key: string) {
-    super(`Lost the claim on step key "${key}" before the step could finish; it was not started or its result is unknown.`);
+    super(
+      StepErrorCode.StepClaimLost,
+      `Lost the claim on step key "${key}" before the step could finish; it was not started or its result is unknown.`,
+    );
     this.name = 'StepClaimLostError';
   }
 }

@@ -1,10 +1,8 @@
 import type { EntityManager } from 'typeorm';
-import { queryRows } from '../../../infra/database/sql.js';
-import type { StepError, StepRecord, StepSpec } from '../../../shared/step.types.js';
+import { queryRows, sql, type Column, type ColumnValues, type Sql } from '../../../infra/database/sql.js';
+import type { StepError, StepRecord, StepSpec, StepStatus } from '../../../shared/step.types.js';
 import type { ReplayResult } from './replay-enforcer.driver.js';
-
-const COLUMNS = `index, name, skill, params, replay_behavior, idempotency_key, status, output, output_hash,
-  executed, skipped, checked, from_cache, expected_hash, mismatch, error, attempts, started_at, finished_at, duration_ms`;
+import { RUN_STEPS, STEP_RECORD_COLUMNS, type RunStepRow } from './run-steps.table.js';
 
 export interface CompletedKeyRecord {
   skill: string;
@@ -29,38 +27,60 @@ export interface StepAttempt {
   startedAt: Date;
 }
 
-/** $1..$10: the columns every write of an attempt sets, cast so they can stand in a SELECT list. */
-const ATTEMPT_VALUES = `$1::uuid, $3::int, $4::text, $5::text, $6::json, $7::text, $8::text, $9::int, $10::timestamptz`;
-const ATTEMPT_COLUMNS = 'run_id, index, name, skill, params, replay_behavior, idempotency_key, attempts, started_at';
+/** A step's identity: a later write of the same step never changes these columns. */
+const IDENTITY: ReadonlySet<Column<RunStepRow>> = new Set(['run_id', 'index', 'name', 'skill', 'idempotency_key'] as const);
 
-function attemptParams(a: StepAttempt): unknown[] {
-  return [
-    a.runId,
-    a.runAttempt,
-    a.index,
-    a.spec.name,
-    a.spec.skill,
-    JSON.stringify(a.params),
-    a.spec.replay_behavior,
-    a.spec.idempotency_key,
-    a.attempt,
-    a.startedAt,
-  ];
+/** The columns every write of an attempt sets. */
+function attemptValues(a: StepAttempt, status: StepStatus): ColumnValues<RunStepRow> {
+  return {
+    run_id: a.runId,
+    index: a.index,
+    name: a.spec.name,
+    skill: a.spec.skill,
+    params: JSON.stringify(a.params),
+    replay_behavior: a.spec.replay_behavior,
+    idempotency_key: a.spec.idempotency_key,
+    status,
+    attempts: a.attempt,
+    started_at: a.startedAt,
+  };
 }
 
 /**
- * Fencing: a write of an attempt happens only while that attempt ($2) holds the run. The run row is
+ * Fencing: a write of an attempt happens only while that attempt holds the run. The run row is
  * locked FOR SHARE, so a concurrent `startAttempt` of another worker waits for this write, and a write
  * that waited for it sees the new attempt number and writes nothing. A step's start needs the run
  * `running`; its finish may also land after a cancel (a running step may finish; no further step starts).
  */
-const HELD_TO_START = `SELECT id FROM runs WHERE id = $1 AND attempts = $2 AND status = 'running' FOR SHARE`;
-const HELD_TO_FINISH = `SELECT id FROM runs WHERE id = $1 AND attempts = $2 AND status IN ('running', 'cancelled') FOR SHARE`;
+function heldBy(a: StepAttempt, to: 'start' | 'finish'): Sql {
+  const statuses = to === 'start' ? sql`('running')` : sql`('running', 'cancelled')`;
+  return sql`SELECT id FROM runs WHERE id = ${a.runId} AND attempts = ${a.runAttempt} AND status IN ${statuses} FOR SHARE`;
+}
+
+/**
+ * Writes the step's row while the attempt holds the run: inserts it or, when it exists, overwrites every
+ * written column but the identity; `clear` continues the SET list with the columns this write clears.
+ * Returns whether it wrote.
+ */
+async function writeHeld(manager: EntityManager, a: StepAttempt, to: 'start' | 'finish', values: ColumnValues<RunStepRow>, clear: Sql) {
+  const replaced = (Object.keys(values) as Column<RunStepRow>[]).filter((c) => !IDENTITY.has(c));
+  const rows = await queryRows(
+    manager,
+    sql`WITH holder AS (${heldBy(a, to)})
+     ${RUN_STEPS.insertSelect(values)} FROM holder
+     ON CONFLICT (run_id, index) DO UPDATE SET ${RUN_STEPS.setExcluded(replaced)}, ${clear}
+     RETURNING run_id`,
+  );
+  return rows.length > 0;
+}
 
 /** Trace rows (run_steps), owned by the logs domain. Works in the manager it is handed. */
 export class TraceStoreDriver {
   async getSteps(manager: EntityManager, runId: string): Promise<StepRecord[]> {
-    return queryRows<StepRecord>(manager, `SELECT ${COLUMNS} FROM run_steps WHERE run_id = $1 ORDER BY index`, [runId]);
+    return queryRows<StepRecord>(
+      manager,
+      sql`SELECT ${RUN_STEPS.columns(STEP_RECORD_COLUMNS)} FROM run_steps WHERE run_id = ${runId} ORDER BY index`,
+    );
   }
 
   /**
@@ -68,67 +88,42 @@ export class TraceStoreDriver {
    * longer holds the run (cancelled, or taken by another worker): the step must not start.
    */
   async markRunning(manager: EntityManager, a: StepAttempt): Promise<boolean> {
-    const rows = await queryRows(
+    return writeHeld(
       manager,
-      `WITH holder AS (${HELD_TO_START})
-       INSERT INTO run_steps (${ATTEMPT_COLUMNS}, status) SELECT ${ATTEMPT_VALUES}, 'running' FROM holder
-       ON CONFLICT (run_id, index) DO UPDATE SET
-         params = EXCLUDED.params, replay_behavior = EXCLUDED.replay_behavior, status = 'running', attempts = EXCLUDED.attempts,
-         started_at = EXCLUDED.started_at, output = NULL, output_hash = NULL, error = NULL, finished_at = NULL, duration_ms = NULL
-       RETURNING run_id`,
-      attemptParams(a),
+      a,
+      'start',
+      attemptValues(a, 'running'),
+      sql`output = NULL, output_hash = NULL, error = NULL, finished_at = NULL, duration_ms = NULL`,
     );
-    return rows.length > 0;
   }
 
   /** The step's result. False (nothing written) when the run's attempt no longer holds the run. */
   async markSucceeded(manager: EntityManager, a: StepAttempt, result: ReplayResult, at: Date): Promise<boolean> {
-    const rows = await queryRows(
-      manager,
-      `WITH holder AS (${HELD_TO_FINISH})
-       INSERT INTO run_steps (${ATTEMPT_COLUMNS}, status,
-         output, output_hash, executed, skipped, checked, from_cache, expected_hash, mismatch, finished_at, duration_ms)
-       SELECT ${ATTEMPT_VALUES}, 'succeeded',
-         $11::json, $12::text, $13::boolean, $14::boolean, $15::boolean, $16::boolean, $17::text, $18::json, $19::timestamptz, $20::int
-       FROM holder
-       ON CONFLICT (run_id, index) DO UPDATE SET
-         params = EXCLUDED.params, replay_behavior = EXCLUDED.replay_behavior, status = 'succeeded', attempts = EXCLUDED.attempts,
-         started_at = EXCLUDED.started_at, output = EXCLUDED.output, output_hash = EXCLUDED.output_hash, executed = EXCLUDED.executed,
-         skipped = EXCLUDED.skipped, checked = EXCLUDED.checked, from_cache = EXCLUDED.from_cache, expected_hash = EXCLUDED.expected_hash,
-         mismatch = EXCLUDED.mismatch, error = NULL, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms
-       RETURNING run_id`,
-      [
-        ...attemptParams(a),
-        JSON.stringify(result.output_data),
-        result.output_hash,
-        result.executed,
-        result.skipped,
-        result.checked,
-        result.from_cache,
-        result.expected_hash,
-        result.mismatch ? JSON.stringify(result.mismatch) : null,
-        at,
-        at.getTime() - a.startedAt.getTime(),
-      ],
-    );
-    return rows.length > 0;
+    const values: ColumnValues<RunStepRow> = {
+      ...attemptValues(a, 'succeeded'),
+      output: JSON.stringify(result.output_data),
+      output_hash: result.output_hash,
+      executed: result.executed,
+      skipped: result.skipped,
+      checked: result.checked,
+      from_cache: result.from_cache,
+      expected_hash: result.expected_hash,
+      mismatch: result.mismatch ? JSON.stringify(result.mismatch) : null,
+      finished_at: at,
+      duration_ms: at.getTime() - a.startedAt.getTime(),
+    };
+    return writeHeld(manager, a, 'finish', values, sql`error = NULL`);
   }
 
   /** The step's failure. False (nothing written) when the run's attempt no longer holds the run. */
   async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date): Promise<boolean> {
-    const rows = await queryRows(
-      manager,
-      `WITH holder AS (${HELD_TO_FINISH})
-       INSERT INTO run_steps (${ATTEMPT_COLUMNS}, status, error, finished_at, duration_ms)
-       SELECT ${ATTEMPT_VALUES}, 'failed', $11::json, $12::timestamptz, $13::int FROM holder
-       ON CONFLICT (run_id, index) DO UPDATE SET
-         params = EXCLUDED.params, replay_behavior = EXCLUDED.replay_behavior, status = 'failed', attempts = EXCLUDED.attempts,
-         started_at = EXCLUDED.started_at, output = NULL, output_hash = NULL, error = EXCLUDED.error, finished_at = EXCLUDED.finished_at,
-         duration_ms = EXCLUDED.duration_ms
-       RETURNING run_id`,
-      [...attemptParams(a), JSON.stringify(error), at, at.getTime() - a.startedAt.getTime()],
-    );
-    return rows.length > 0;
+    const values: ColumnValues<RunStepRow> = {
+      ...attemptValues(a, 'failed'),
+      error: JSON.stringify(error),
+      finished_at: at,
+      duration_ms: at.getTime() - a.startedAt.getTime(),
+    };
+    return writeHeld(manager, a, 'finish', values, sql`output = NULL, output_hash = NULL`);
   }
 
   /**
@@ -136,13 +131,13 @@ export class TraceStoreDriver {
    * the durable record of a completed key, for when the step store (Redis) has lost it.
    */
   async findCompletedKey(manager: EntityManager, tenantId: string, key: string, since: Date): Promise<CompletedKeyRecord | null> {
-    const rows: CompletedKeyRecord[] = await queryRows(
+    const columns = RUN_STEPS.columns(['skill', 'params', 'output', 'output_hash', 'finished_at'], 's');
+    const rows = await queryRows<CompletedKeyRecord>(
       manager,
-      `SELECT s.skill, s.params, s.output, s.output_hash, s.finished_at
+      sql`SELECT ${columns}
        FROM run_steps s JOIN runs r ON r.id = s.run_id
-       WHERE s.idempotency_key = $2 AND s.status = 'succeeded' AND s.finished_at > $3 AND r.tenant_id = $1
+       WHERE s.idempotency_key = ${key} AND s.status = 'succeeded' AND s.finished_at > ${since} AND r.tenant_id = ${tenantId}
        ORDER BY s.finished_at LIMIT 1`,
-      [tenantId, key, since],
     );
     return rows[0] ?? null;
   }
@@ -154,24 +149,18 @@ export class TraceStoreDriver {
   async cancelRemaining(manager: EntityManager, runId: string, plan: readonly StepSpec[], fromIndex: number, at: Date): Promise<void> {
     const rest = plan.map((spec, index) => ({ spec, index })).slice(fromIndex);
     if (rest.length === 0) return;
+    const planned = RUN_STEPS.columns(['index', 'name', 'skill', 'params', 'replay_behavior', 'idempotency_key']);
     await queryRows(
       manager,
-      `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, finished_at)
-       SELECT $1, s.index, s.name, s.skill, s.params, s.replay_behavior, s.idempotency_key, 'cancelled', $8
-       FROM unnest($2::int[], $3::text[], $4::text[], $5::json[], $6::text[], $7::text[])
-         AS s(index, name, skill, params, replay_behavior, idempotency_key)
-       ON CONFLICT (run_id, index) DO UPDATE SET status = 'cancelled', finished_at = EXCLUDED.finished_at
+      sql`INSERT INTO run_steps (run_id, ${planned}, status, finished_at)
+       SELECT ${runId}::uuid, ${RUN_STEPS.columns(['index', 'name', 'skill', 'params', 'replay_behavior', 'idempotency_key'], 's')}, 'cancelled', ${at}::timestamptz
+       FROM unnest(
+         ${rest.map((r) => r.index)}::int[], ${rest.map((r) => r.spec.name)}::text[], ${rest.map((r) => r.spec.skill)}::text[],
+         ${rest.map((r) => JSON.stringify(r.spec.params))}::json[], ${rest.map((r) => r.spec.replay_behavior)}::text[],
+         ${rest.map((r) => r.spec.idempotency_key)}::text[]
+       ) AS s(${planned})
+       ON CONFLICT (run_id, index) DO UPDATE SET ${RUN_STEPS.setExcluded(['status', 'finished_at'])}
          WHERE run_steps.status IN ('pending', 'running')`,
-      [
-        runId,
-        rest.map((r) => r.index),
-        rest.map((r) => r.spec.name),
-        rest.map((r) => r.spec.skill),
-        rest.map((r) => JSON.stringify(r.spec.params)),
-        rest.map((r) => r.spec.replay_behavior),
-        rest.map((r) => r.spec.idempotency_key),
-        at,
-      ],
     );
   }
 }

@@ -1,0 +1,161 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LoggerService } from '@nestjs/common';
+import { pino, type DestinationStream, type Logger as Pino } from 'pino';
+import { pinoHttp } from 'pino-http';
+
+export type LogFormat = 'json' | 'pretty';
+
+export interface LogSettings {
+  level: string;
+  /** One line per HTTP request. */
+  requests: boolean;
+  format: LogFormat;
+}
+
+/**
+ * JSON lines unless a person is watching: `pretty` only when asked (LOG_FORMAT=pretty), or with
+ * LOG_FORMAT=auto when stdout is a terminal and NODE_ENV is not production.
+ */
+export function resolveLogFormat(requested: string, production: boolean, isTty = process.stdout.isTTY === true): LogFormat {
+  if (requested === 'json' || requested === 'pretty') return requested;
+  return isTty && !production ? 'pretty' : 'json';
+}
+
+/** Nest's start-up chatter (one line per module and route): dropped from human output, kept in JSON. */
+const FRAMEWORK_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication']);
+
+const REDACT = { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' };
+
+/**
+ * The root pino logger. Pretty output goes through pino-pretty in a transport thread; pino-pretty is a
+ * development dependency, so where it is missing (a production install) the output stays JSON.
+ */
+export function createRootLogger(settings: LogSettings, destination?: DestinationStream): Pino {
+  const options = { level: settings.level, redact: REDACT };
+  if (destination) return pino(options, destination);
+  if (settings.format === 'pretty') {
+    try {
+      return pino({
+        ...options,
+        transport: {
+          target: 'pino-pretty',
+          options: {
+            colorize: true,
+            translateTime: 'SYS:HH:MM:ss',
+            ignore: 'pid,hostname,context,req,res,responseTime,reqId',
+            messageFormat: '{if context}{context}: {end}{msg}',
+            singleLine: true,
+          },
+        },
+      });
+    } catch {
+      // pino-pretty not installed: JSON
+    }
+  }
+  return pino(options);
+}
+
+/** The logger of the request being handled (bound to its id), for logs made while handling it. */
+const requestLogger = new AsyncLocalStorage<Pino>();
+
+type LoggedRequest = IncomingMessage & { id?: string; log: Pino };
+
+/**
+ * pino-http (one line per request when `settings.requests`, with the X-Request-Id set by the request-id
+ * middleware) followed by the binding that makes AppLogger write through the request's logger.
+ */
+export function createHttpLogger(root: Pino, settings: LogSettings) {
+  const human = settings.format === 'pretty';
+  const http = pinoHttp({
+    logger: root,
+    autoLogging: settings.requests,
+    genReqId: (req) => (req as LoggedRequest).id ?? 'unknown',
+    serializers: {
+      req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+    },
+    ...(human
+      ? {
+          customSuccessMessage: (req: IncomingMessage, res: ServerResponse, ms: number) =>
+            `${req.method} ${req.url} ${res.statusCode} (${ms} ms)`,
+          customErrorMessage: (req: IncomingMessage, res: ServerResponse) => `${req.method} ${req.url} ${res.statusCode}`,
+        }
+      : {}),
+  });
+  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    http(req, res);
+    requestLogger.run((req as LoggedRequest).log, next);
+  };
+}
+
+type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/**
+ * Nest's LoggerService on pino: `new Logger('Context').log(...)` anywhere becomes a pino line with
+ * `context`, written through the current request's logger when there is one. Nest passes the context
+ * as the last argument and, for errors, a stack before it.
+ */
+export class AppLogger implements LoggerService {
+  private readonly quiet: ReadonlySet<string>;
+
+  constructor(
+    readonly root: Pino,
+    format: LogFormat,
+  ) {
+    this.quiet = format === 'pretty' ? FRAMEWORK_CONTEXTS : new Set();
+  }
+
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.write('trace', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.write('debug', message, rest);
+  }
+  log(message: unknown, ...rest: unknown[]): void {
+    this.write('info', message, rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.write('warn', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.write('error', message, rest);
+  }
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.write('fatal', message, rest);
+  }
+
+  private write(level: Level, message: unknown, rest: unknown[]): void {
+    const logger = requestLogger.getStore() ?? this.root;
+    const fields: Record<string, unknown> = {};
+    const args = [...rest];
+    if (args.length > 0 && typeof args[args.length - 1] === 'string') fields.context = args.pop();
+    if (
+      typeof fields.context === 'string' &&
+      this.quiet.has(fields.context) &&
+      (level === 'info' || level === 'debug' || level === 'trace')
+    ) {
+      return;
+    }
+    if (message instanceof Error) {
+      logger[level]({ ...fields, err: message });
+    } else if (message !== null && typeof message === 'object') {
+      logger[level]({ ...fields, ...(message as Record<string, unknown>) });
+    } else if (level === 'error' && typeof args[0] === 'string' && args[0].includes('\n    at ')) {
+      // Nest's contract for exceptions: error(message, stack, context)
+      logger.error({ ...fields, err: { message: String(message), stack: args[0] } }, String(message));
+    } else {
+      logger[level](fields, String(message));
+    }
+  }
+}
+
+let processLogger: AppLogger | undefined;
+
+/**
+ * The process's logger, created on first use (by main.ts / worker.ts before Nest starts, or by the
+ * LoggingModule), so bootstrap lines, Nest's lines and request lines share one pino and one output.
+ */
+export function processAppLogger(settings: LogSettings): AppLogger {
+  processLogger ??= new AppLogger(createRootLogger(settings), settings.format);
+  return processLogger;
+}

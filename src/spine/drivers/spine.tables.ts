@@ -1,0 +1,99 @@
+import { Table, type ColumnValues } from '../../infra/database/sql.js';
+import type { NewRun, RunRecord } from '../run.types.js';
+
+/**
+ * The spine's tables, each described once: row type (column names as in the database) and column
+ * types. Drivers build their column lists and parameters from these; the migrations define the schema.
+ */
+export const RUNS = new Table<RunRecord>('runs', {
+  id: 'uuid',
+  seq: 'bigint',
+  tenant_id: 'uuid',
+  agent_id: 'text',
+  status: 'text',
+  idempotency_key: 'text',
+  input: 'json',
+  steps: 'json',
+  metadata: 'json',
+  output: 'json',
+  error: 'json',
+  attempts: 'int',
+  replay_of: 'uuid',
+  replay_options: 'json',
+  replay: 'json',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+  started_at: 'timestamptz',
+  finished_at: 'timestamptz',
+  lease_expires_at: 'timestamptz',
+});
+
+/** The columns of a new run (shared by the plain and the idempotent insert). */
+export function newRunValues(run: NewRun): ColumnValues<RunRecord> {
+  return {
+    id: run.id,
+    tenant_id: run.tenant_id,
+    agent_id: run.agent_id,
+    status: 'queued',
+    idempotency_key: run.idempotency_key,
+    input: JSON.stringify(run.input ?? null),
+    steps: JSON.stringify(run.steps),
+    metadata: JSON.stringify(run.metadata ?? null),
+    attempts: 0,
+    replay_of: run.replay_of,
+    replay_options: run.replay_options === undefined || run.replay_options === null ? null : JSON.stringify(run.replay_options),
+    created_at: run.created_at,
+    updated_at: run.created_at,
+  };
+}
+
+/** A run-creation idempotency key (scope: tenant + agent + key) and the run it points to. */
+export interface IdempotencyKeyRecord {
+  tenant_id: string;
+  agent_id: string;
+  key: string;
+  /** SHA-256 of the canonical request. */
+  fingerprint: string;
+  run_id: string;
+  created_at: Date;
+  expires_at: Date;
+}
+
+export const RUN_IDEMPOTENCY_KEYS = new Table<IdempotencyKeyRecord>('run_idempotency_keys', {
+  tenant_id: 'uuid',
+  agent_id: 'text',
+  key: 'text',
+  fingerprint: 'char(64)',
+  run_id: 'uuid',
+  created_at: 'timestamptz',
+  expires_at: 'timestamptz',
+});
+
+export interface TenantRecord {
+  id: string;
+  name: string;
+  created_at: Date;
+}
+
+export const TENANTS = new Table<TenantRecord>('tenants', {
+  id: 'uuid',
+  name: 'text',
+  created_at: 'timestamptz',
+});
+
+/** An API key is stored only as the SHA-256 of its secret; the secret is shown once at creation. */
+export interface ApiKeyRecord {
+  id: string;
+  tenant_id: string;
+  key_hash: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+export const API_KEYS = new Table<ApiKeyRecord>('api_keys', {
+  id: 'uuid',
+  tenant_id: 'uuid',
+  key_hash: 'char(64)',
+  created_at: 'timestamptz',
+  revoked_at: 'timestamptz',
+});

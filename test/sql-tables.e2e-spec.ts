@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { TraceStoreDriver, type StepAttempt } from '../src/domains/logs/drivers/trace-store.driver.js';
+import { createDataSource } from '../src/infra/database/data-source.js';
+import { runMigrationsLocked } from '../src/infra/database/database.module.js';
+import { RunErrorType } from '../src/shared/run-errors.js';
+import type { StepSpec } from '../src/shared/step.types.js';
+import { IdempotencyDriver } from '../src/spine/drivers/idempotency.driver.js';
+import { RunStoreDriver } from '../src/spine/drivers/run-store.driver.js';
+import { TenantStoreDriver } from '../src/spine/drivers/tenant-store.driver.js';
+import type { NewRun } from '../src/spine/run.types.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+
+/**
+ * The drivers' statements, built from the table descriptions, against the migrated schema: every
+ * column a write names exists with the type the description gives, and each write keeps its rules.
+ */
+describe('driver SQL against the migrated schema', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  const tenants = new TenantStoreDriver();
+  const runs = new RunStoreDriver();
+  const keys = new IdempotencyDriver();
+  const traces = new TraceStoreDriver();
+  let tenantId: string;
+
+  const spec: StepSpec = { name: 's', skill: 'transform', params: { expression: '1' }, replay_behavior: 'execute', idempotency_key: 'k1' };
+  const newRun = (at: Date): NewRun => ({
+    id: randomUUID(),
+    tenant_id: tenantId,
+    agent_id: 'a',
+    idempotency_key: null,
+    input: { nul: '\u0000' },
+    steps: [spec, spec],
+    metadata: {},
+    replay_of: null,
+    replay_options: null,
+    created_at: at,
+  });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ds = await createDataSource({ url: db.url, poolSize: 2, migrationsRun: true }).initialize();
+    await runMigrationsLocked(ds);
+    tenantId = (await tenants.insertTenant(ds.manager, randomUUID(), 'tables')).id;
+  });
+
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  it('tenants and API keys: inserted with the database clock, revoked once', async () => {
+    const keyId = randomUUID();
+    const key = await tenants.insertApiKey(ds.manager, keyId, tenantId, 'a'.repeat(64));
+    expect(key).toMatchObject({ id: keyId, tenant_id: tenantId, revoked_at: null });
+    expect(key.created_at).toBeInstanceOf(Date);
+    expect(await tenants.findTenantIdByKeyHash(ds.manager, 'a'.repeat(64))).toBe(tenantId);
+    expect(await tenants.revokeApiKey(ds.manager, keyId, new Date())).toBe(true);
+    expect(await tenants.revokeApiKey(ds.manager, keyId, new Date())).toBe(false);
+    expect(await tenants.findTenantIdByKeyHash(ds.manager, 'a'.repeat(64))).toBeNull();
+    expect(await tenants.apiKeyExists(ds.manager, keyId)).toBe(true);
+    expect(await tenants.tenantExists(ds.manager, randomUUID())).toBe(false);
+  });
+
+  it('runs: a new run reads back with every column; one key holds one live run', async () => {
+    const at = new Date('2030-01-01T00:00:00Z');
+    const plain = await runs.insertRun(ds.manager, newRun(at));
+    expect(plain).toMatchObject({
+      status: 'queued',
+      attempts: 0,
+      input: { nul: '\u0000' },
+      steps: [spec, spec],
+      created_at: at,
+      updated_at: at,
+    });
+    expect(typeof plain.seq).toBe('string');
+
+    const scope = { tenantId, agentId: 'a', key: 'idem-1' };
+    const first = await keys.insertRunWithKey(ds.manager, newRun(at), scope, 'f'.repeat(64), new Date(at.getTime() + 60_000));
+    expect(first?.status).toBe('queued');
+    const second = await keys.insertRunWithKey(ds.manager, newRun(at), scope, 'f'.repeat(64), new Date(at.getTime() + 60_000));
+    expect(second).toBeNull();
+    const check = await keys.checkIdempotency(ds.manager, 'idem-1', tenantId, 'a', at);
+    expect(check).toMatchObject({ exists: true, runId: first!.id, isExpired: false, fingerprint: 'f'.repeat(64) });
+    // An expired key is taken over by the next request.
+    const later = new Date(at.getTime() + 120_000);
+    const third = await keys.insertRunWithKey(ds.manager, newRun(later), scope, 'e'.repeat(64), new Date(later.getTime() + 60_000));
+    expect(third?.id).not.toBe(first!.id);
+  });
+
+  it('trace rows: each write of an attempt replaces the last, only while the attempt holds the run', async () => {
+    const run = await runs.insertRun(ds.manager, newRun(new Date()));
+    const t0 = new Date('2030-01-01T00:00:00Z');
+    const taken = await runs.startAttempt(ds.manager, run.id, t0, new Date(t0.getTime() + 60_000));
+    expect(taken).toMatchObject({ status: 'running', attempts: 1 });
+    const attempt = (n: number, runAttempt = 1): StepAttempt => ({
+      runId: run.id,
+      runAttempt,
+      index: 0,
+      spec,
+      params: { expression: `${n}` },
+      attempt: n,
+      startedAt: t0,
+    });
+    const result = {
+      executed: true,
+      skipped: false,
+      checked: false,
+      from_cache: false,
+      output_data: { v: 1 },
+      output_hash: 'b'.repeat(64),
+      expected_hash: null,
+      mismatch: null,
+    };
+
+    expect(await traces.markRunning(ds.manager, attempt(1))).toBe(true);
+    expect((await traces.getSteps(ds.manager, run.id))[0]).toMatchObject({ status: 'running', attempts: 1, output: null });
+
+    expect(
+      await traces.markFailed(ds.manager, attempt(1), { type: RunErrorType.StepFailed, message: 'no' }, new Date(t0.getTime() + 5)),
+    ).toBe(true);
+    expect((await traces.getSteps(ds.manager, run.id))[0]).toMatchObject({
+      status: 'failed',
+      error: { type: 'step_failed' },
+      duration_ms: 5,
+    });
+
+    expect(await traces.markSucceeded(ds.manager, attempt(2), result, new Date(t0.getTime() + 7))).toBe(true);
+    const [done] = await traces.getSteps(ds.manager, run.id);
+    expect(done).toMatchObject({
+      status: 'succeeded',
+      attempts: 2,
+      params: { expression: '2' },
+      output: { v: 1 },
+      error: null,
+      executed: true,
+    });
+    expect(done).not.toHaveProperty('run_id');
+
+    // A write of an attempt that no longer holds the run (fencing) changes nothing.
+    expect(await traces.markRunning(ds.manager, attempt(3, 2))).toBe(false);
+    expect(
+      await traces.markFailed(ds.manager, attempt(3, 0), { type: RunErrorType.StepFailed, message: 'late' }, new Date(t0.getTime() + 9)),
+    ).toBe(false);
+    expect((await traces.getSteps(ds.manager, run.id))[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
+
+    // The rest of the plan is cancelled; the finished step stays.
+    await traces.cancelRemaining(ds.manager, run.id, [spec, spec], 0, new Date());
+    expect((await traces.getSteps(ds.manager, run.id)).map((s) => s.status)).toEqual(['succeeded', 'cancelled']);
+    expect(await traces.findCompletedKey(ds.manager, tenantId, 'k1', new Date(0))).toMatchObject({
+      output: { v: 1 },
+      output_hash: 'b'.repeat(64),
+    });
+    expect(await runs.renewLease(ds.manager, run.id, 1, new Date(), new Date(Date.now() + 1000))).toBe(true);
+    expect(await runs.finish(ds.manager, run.id, 2, { status: 'succeeded', output: null, error: null }, new Date())).toBe(false);
+    expect(await runs.finish(ds.manager, run.id, 1, { status: 'succeeded', output: { v: 1 }, error: null }, new Date())).toBe(true);
+  });
+});
