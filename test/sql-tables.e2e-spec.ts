@@ -156,4 +156,57 @@ describe('driver SQL against the migrated schema', () => {
     expect(await runs.finish(ds.manager, run.id, 2, { status: 'succeeded', output: null, error: null }, new Date())).toBe(false);
     expect(await runs.finish(ds.manager, run.id, 1, { status: 'succeeded', output: { v: 1 }, error: null }, new Date())).toBe(true);
   });
+
+  it('run leases: a live holder keeps the run; a later attempt fences every write of the earlier one', async () => {
+    const run = await runs.insertRun(ds.manager, newRun(new Date()));
+    const t0 = new Date('2031-01-01T00:00:00Z');
+    const at = (ms: number) => new Date(t0.getTime() + ms);
+    expect(await runs.startAttempt(ds.manager, run.id, t0, at(2_000))).toMatchObject({ attempts: 1 });
+    // While attempt 1's lease is live, another worker that gets the job takes nothing: busy until it ends.
+    expect(await runs.startAttempt(ds.manager, run.id, at(1_000), at(3_000))).toEqual({ busyUntil: at(2_000) });
+    expect(await runs.renewLease(ds.manager, run.id, 1, at(1_500), at(3_500))).toBe(true);
+    expect(await runs.startAttempt(ds.manager, run.id, at(3_000), at(5_000))).toEqual({ busyUntil: at(3_500) });
+    // Attempt 1 stalls past its lease: attempt 2 takes the run.
+    expect(await runs.startAttempt(ds.manager, run.id, at(3_500), at(5_500))).toMatchObject({ status: 'running', attempts: 2 });
+    const step = (runAttempt: number): StepAttempt => ({
+      runId: run.id,
+      runAttempt,
+      index: 0,
+      spec,
+      params: spec.params,
+      attempt: runAttempt,
+      startedAt: at(3_600),
+    });
+    const ok = {
+      executed: true,
+      skipped: false,
+      checked: false,
+      from_cache: false,
+      output_data: 1,
+      output_hash: 'c'.repeat(64),
+      expected_hash: null,
+      mismatch: null,
+    };
+    // Every write of the stale attempt 1 is refused...
+    expect(await runs.renewLease(ds.manager, run.id, 1, at(3_600), at(5_600))).toBe(false);
+    expect(await traces.markRunning(ds.manager, step(1))).toBe(false);
+    expect(await traces.markSucceeded(ds.manager, step(1), ok, at(3_700))).toBe(false);
+    expect(await runs.markRetry(ds.manager, run.id, 1, { type: RunErrorType.StepFailed, message: 'late' }, at(3_700))).toBe(false);
+    expect(await runs.releaseAttempt(ds.manager, run.id, 1, at(3_700))).toBe(false);
+    expect(await runs.finish(ds.manager, run.id, 1, { status: 'succeeded', output: 'stale', error: null }, at(3_700))).toBe(false);
+    expect(await traces.getSteps(ds.manager, run.id)).toEqual([]);
+    // ...while attempt 2's are taken.
+    expect(await traces.markRunning(ds.manager, step(2))).toBe(true);
+    // After a cancel, the running step may still record its result, but no step may start.
+    expect(await runs.cancel(ds.manager, tenantId, run.id, at(3_800))).toMatchObject({ status: 'cancelled', attempts: 2 });
+    expect(await traces.markSucceeded(ds.manager, step(2), ok, at(3_900))).toBe(true);
+    expect(await traces.markRunning(ds.manager, { ...step(2), index: 1 })).toBe(false);
+    expect(await runs.finish(ds.manager, run.id, 2, { status: 'succeeded', output: 1, error: null }, at(4_000))).toBe(false);
+    expect(await runs.startAttempt(ds.manager, run.id, at(10_000), at(12_000))).toBeNull();
+    // A shutdown gives its attempt back: the run is queued again with the attempt not counted.
+    const other = await runs.insertRun(ds.manager, newRun(new Date()));
+    expect(await runs.startAttempt(ds.manager, other.id, t0, at(2_000))).toMatchObject({ attempts: 1 });
+    expect(await runs.releaseAttempt(ds.manager, other.id, 1, at(100))).toBe(true);
+    expect(await runs.startAttempt(ds.manager, other.id, at(200), at(2_200))).toMatchObject({ attempts: 1 });
+  });
 });

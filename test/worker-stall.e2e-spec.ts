@@ -77,7 +77,7 @@ describe('stalled workers (SIGSTOP / SIGCONT of real worker processes)', () => {
       { name: 'think', skill: 'delay', params: { ms: 2500 } },
       { name: 'charge', skill: 'http.request', params: { url: `${pay.url}/pay/before`, method: 'POST' }, idempotency_key: key },
     ]);
-    await waitFor(async () => ((await trace(run.id)).steps[0]!.status === 'running' ? true : undefined));
+    await waitFor(async () => ((await trace(run.id)).steps[0].status === 'running' ? true : undefined));
     stale.child.kill('SIGSTOP'); // frozen inside the delay: its lock, lease and timers all stop
 
     const fresh = await spawnWorker(h.env.env);
@@ -114,8 +114,8 @@ describe('stalled workers (SIGSTOP / SIGCONT of real worker processes)', () => {
     expect(pay.receivedWithKey(key)).toBe(2);
     expect(pay.applied(key)).toBe(1);
     const steps = (await trace(run.id)).steps;
-    expect(steps[0]!.output).toMatchObject({ status: 200, body: { charge: 'in-flight', key } });
-    expect(done.output).toBe((steps[0]!.output as { body: { sequence: number } }).body.sequence);
+    expect(steps[0].output).toMatchObject({ status: 200, body: { charge: 'in-flight', key } });
+    expect(done.output).toBe((steps[0].output as { body: { sequence: number } }).body.sequence);
     const before = await snapshot(run.id, key);
 
     stale.child.kill('SIGCONT'); // its answer arrives now; its claim and its run are gone
