@@ -21,6 +21,8 @@ const SPINE_PROBLEMS: Record<SpineErrorCode, { status: number; type: string; tit
   },
   [SpineErrorCode.RunNotCancellable]: { status: 409, type: 'run-not-cancellable', title: 'Run is finished' },
   [SpineErrorCode.RunNotReplayable]: { status: 409, type: 'run-not-replayable', title: 'Run is not finished' },
+  [SpineErrorCode.SecretNotFound]: { status: 404, type: 'not-found', title: 'Not found' },
+  [SpineErrorCode.SecretsDisabled]: { status: 503, type: 'secrets-disabled', title: 'Secrets are disabled' },
 };
 
 const STATUS_TITLES: Record<number, [string, string]> = {
@@ -173,12 +175,28 @@ function isTerminusReport(response: unknown): boolean {
   );
 }
 
+/**
+ * What the log keeps of an unexpected error: its class, code, message and stack. Never the rest of its
+ * members: a TypeORM QueryFailedError carries the query's `parameters` (run inputs, params, outputs)
+ * and the driver error's `detail` quotes row values.
+ */
+export function loggableError(error: unknown): { type: string; code?: string; message: string; stack?: string } {
+  if (!(error instanceof Error)) return { type: typeof error, message: String(error).slice(0, 1000) };
+  const code = (error as { code?: unknown }).code;
+  return {
+    type: error.name,
+    ...(typeof code === 'string' ? { code } : {}),
+    message: error.message.slice(0, 1000),
+    ...(error.stack ? { stack: error.stack.slice(0, 4000) } : {}),
+  };
+}
+
 export function sendProblem(req: Request, res: Response, error: unknown, logger: Logger): void {
   const { problem, headers } = toProblem(error);
   const requestId = String(res.getHeader('X-Request-Id') ?? '');
   if (problem.status === 500) {
-    logger.error({ err: error, requestId }, `unhandled error on ${req.method} ${req.path}`);
-  } else if (problem.status === 503) {
+    logger.error({ err: loggableError(error), requestId }, `unhandled error on ${req.method} ${req.path}`);
+  } else if (problem.type === 'service-unavailable') {
     logger.warn(
       { requestId, reason: error instanceof Error ? error.message : String(error) },
       `dependency unavailable on ${req.method} ${req.path}`,

@@ -42,4 +42,18 @@ describe('loadConfig', () => {
     for (const name of ['PORT', 'MAX_STEPS', 'DATABASE_URL', 'IDEMPOTENCY_KEY_REQUIRED', 'ADMIN_TOKEN']) expect(text).toContain(name);
     expect(problems).toHaveLength(5);
   });
+
+  it('takes a SECRETS_KEY of 32 base64 bytes, and refuses another without echoing it', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ SECRETS_KEY: key }).SECRETS_KEY).toBe(key);
+    const short = Buffer.from('sixteen-byte-key').toString('base64');
+    try {
+      loadConfig({ SECRETS_KEY: short });
+      throw new Error('accepted a 16-byte key');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigValidationError);
+      expect((e as Error).message).toMatch(/SECRETS_KEY must be the base64 of exactly 32 bytes/);
+      expect((e as Error).message).not.toContain(short);
+    }
+  });
 });

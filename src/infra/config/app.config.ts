@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
+import { decodeSecretsKey } from '../secrets/secrets-key.js';
 
 const toBoolean = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
@@ -46,6 +47,14 @@ export class EnvironmentVariables {
   @IsString()
   @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
   ADMIN_TOKEN?: string;
+
+  /**
+   * Key of the tenant secrets (base64 of 32 bytes). Unset: embedded mode keeps a generated key in
+   * EMBEDDED_DATA_DIR; production mode has secrets off. Checked in loadConfig (never echoed).
+   */
+  @IsOptional()
+  @IsString()
+  SECRETS_KEY?: string;
 
   @IsString()
   SKILL_HTTP_ALLOWED_HOSTS: string = '*';
@@ -195,7 +204,7 @@ const INT_KEYS = new Set(
 
 /** Reads and validates the environment. Throws ConfigValidationError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const known = Object.keys(new EnvironmentVariables()).concat(['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN', 'LLM_API_KEY']);
+  const known = Object.keys(new EnvironmentVariables()).concat(['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN', 'LLM_API_KEY', 'SECRETS_KEY']);
   const raw: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const key of known) {
@@ -216,6 +225,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const messages = Object.values(error.constraints ?? {});
     const first = messages[0] ?? 'is invalid';
     problems.push(first.startsWith(error.property) ? first : `${error.property}: ${first}`);
+  }
+  if (instance.SECRETS_KEY !== undefined && !decodeSecretsKey(instance.SECRETS_KEY)) {
+    problems.push('SECRETS_KEY must be the base64 of exactly 32 bytes (make one with: openssl rand -base64 32)');
   }
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return Object.freeze({ ...instance, useRedis: Boolean(instance.REDIS_URL) });

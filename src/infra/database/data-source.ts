@@ -1,5 +1,6 @@
 import { DataSource, type DataSourceOptions, type EntitySchema, type MixedList } from 'typeorm';
 import { migrations } from './migrations/index.js';
+import { ParameterFreeTypeOrmLogger } from './typeorm-logger.js';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export type EntityList = MixedList<Function | string | EntitySchema>;
@@ -20,7 +21,8 @@ export function dataSourceOptions(db: DatabaseSettings, entities: EntityList): D
     migrations,
     migrationsRun: false, // DatabaseModule runs them itself, under a lock
     synchronize: false,
-    logging: ['error', 'migration'],
+    logging: ['error', 'warn', 'migration'],
+    logger: new ParameterFreeTypeOrmLogger(), // never prints query parameters (run inputs, params, outputs)
     extra: { max: db.poolSize, connectionTimeoutMillis: 5_000, application_name: 'agent-runs' },
   };
 }

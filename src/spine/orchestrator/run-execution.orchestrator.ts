@@ -25,8 +25,11 @@ import type { RunStoreDriver } from '../drivers/run-store.driver.js';
 import type { IdempotencyDriver } from '../drivers/idempotency.driver.js';
 import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { RunRecord } from '../run.types.js';
+import { SECRETS_ORCHESTRATOR } from './orchestrator.tokens.js';
 import { RefResolutionError, resolveRefs } from './plan.js';
 import { behaviorFor, type ReplayOptions } from './replay-options.js';
+import type { SecretsOrchestrator } from './secrets.orchestrator.js';
+import { SecretMissingError, SecretUnavailableError } from './step-secrets.js';
 
 const MAX_BACKOFF_MS = 10 * 60_000;
 /** A step still running after this long gets its `running` trace row (visible, and counted on a crash). */
@@ -63,6 +66,7 @@ export class RunExecutionOrchestrator {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
+    @Inject(SECRETS_ORCHESTRATOR) private readonly secrets: SecretsOrchestrator,
   ) {}
 
   /** Asks running skills to stop early (graceful shutdown past its grace period). */
@@ -172,17 +176,23 @@ export class RunExecutionOrchestrator {
       attempt: previousAttempts + 1,
       startedAt: this.clock.now(),
     };
+    // [secrets] Read only if the skill runs; masks and redacts everything recorded of the step.
+    const secrets = this.secrets.forStep(run.tenant_id, run.steps, spec.params);
+    let resolved: Record<string, unknown>;
     try {
-      attempt.params = resolveRefs(spec.params, document);
+      resolved = resolveRefs(spec.params, document) as Record<string, unknown>;
     } catch (error) {
       const stepError = classify(error);
       await this.traces.markFailed(manager, attempt, stepError, this.clock.now());
       return { error: stepError };
     }
+    // [secrets] The trace records params masked and redacted; the fingerprint is over `resolved` ($secret unresolved).
+    attempt.params = secrets.record(spec.params, resolved);
+    if (spec.idempotency_key) attempt.fingerprint = stepFingerprint(spec.skill, resolved);
     const step: EnforcedStep = {
       index,
       skill: spec.skill,
-      params: attempt.params as Record<string, unknown>,
+      params: resolved,
       idempotency_key: spec.idempotency_key,
       behavior,
       recorded: replay?.recorded.has(index) ? { output: replay.recorded.get(index) } : null,
@@ -198,8 +208,14 @@ export class RunExecutionOrchestrator {
     try {
       const result = await this.enforcer.enforceStep(
         step,
+        // [secrets] Resolved just before the skill runs; the output comes back masked and redacted (then hashed).
         (s) =>
-          this.callSkill(s, { tenantId: run.tenant_id, runId: run.id, stepIndex: index, idempotencyKey: spec.idempotency_key, document }),
+          secrets.execute(spec.params, s.params, (params, secretValues) =>
+            this.callSkill(
+              { ...s, params },
+              { tenantId: run.tenant_id, runId: run.id, stepIndex: index, idempotencyKey: spec.idempotency_key, document, secretValues },
+            ),
+          ),
         run.tenant_id,
         (key) => this.completedKeyFromTrace(run.tenant_id, key),
       );
@@ -215,9 +231,9 @@ export class RunExecutionOrchestrator {
     } catch (error) {
       clearTimeout(timer);
       await runningWrite;
-      const stepError = classify(error);
+      const stepError = secrets.error(classify(error)); // [secrets] masked before it is recorded or logged
       if (stepError.type === 'internal_error')
-        this.logger.error(`run ${run.id} step ${index}: ${String((error as Error)?.stack ?? error)}`);
+        this.logger.error(secrets.text(`run ${run.id} step ${index}: ${String((error as Error)?.stack ?? error)}`));
       const finishedAt = this.clock.now();
       await this.traces.markFailed(manager, attempt, stepError, finishedAt);
       this.metrics.stepDuration.observe(
@@ -236,7 +252,7 @@ export class RunExecutionOrchestrator {
     return {
       output: row.output,
       output_hash: row.output_hash,
-      fingerprint: stepFingerprint(row.skill, row.params),
+      fingerprint: row.fingerprint ?? stepFingerprint(row.skill, row.params), // [secrets] params are recorded masked
       completed_at: row.finished_at.toISOString(),
     };
   }
@@ -304,6 +320,8 @@ export class RunExecutionOrchestrator {
 function classify(error: unknown): StepError & { retryable: boolean } {
   if (error instanceof SkillError) return { type: error.type, message: error.message, retryable: error.retryable };
   if (error instanceof IdempotencyViolationError) return { type: 'idempotency_violation', message: error.message, retryable: false };
+  if (error instanceof SecretMissingError) return { type: 'secret_missing', message: error.message, retryable: false };
+  if (error instanceof SecretUnavailableError) return { type: 'step_failed', message: error.message, retryable: false };
   if (error instanceof StepClaimTimeoutError) return { type: 'step_failed', message: error.message, retryable: true };
   if (error instanceof NonRepresentableJsonError || error instanceof RefResolutionError) {
     return { type: 'step_failed', message: error.message, retryable: false };

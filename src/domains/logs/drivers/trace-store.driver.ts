@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { queryRows } from '../../../infra/database/sql.js';
+import { redactValue } from '../../../shared/redaction.js';
 import type { StepError, StepRecord, StepSpec } from '../../../shared/step.types.js';
 import type { ReplayResult } from './replay-enforcer.driver.js';
 
@@ -11,6 +12,8 @@ export interface CompletedKeyRecord {
   params: unknown;
   output: unknown;
   output_hash: string;
+  /** Null on rows recorded before fingerprints were stored. */
+  fingerprint: string | null;
   finished_at: Date;
 }
 
@@ -20,8 +23,10 @@ export interface StepAttempt {
   index: number;
   /** The step as planned, with the replay behavior applied in this run. */
   spec: StepSpec;
-  /** Params as resolved for this execution. */
+  /** Params as resolved for this execution, as recorded (secrets masked; credentials are redacted here too). */
   params: unknown;
+  /** The fingerprint a keyed step's key is bound to (params with `$secret` unresolved), kept for when the step store loses it. */
+  fingerprint?: string;
   /** 1 for the first execution of the step, then one more per retry or resume. */
   attempt: number;
   startedAt: Date;
@@ -33,7 +38,7 @@ function attemptParams(a: StepAttempt): unknown[] {
     a.index,
     a.spec.name,
     a.spec.skill,
-    JSON.stringify(a.params),
+    JSON.stringify(redactValue(a.params)),
     a.spec.replay_behavior,
     a.spec.idempotency_key,
     a.attempt,
@@ -69,13 +74,14 @@ export class TraceStoreDriver {
     await queryRows(
       manager,
       `INSERT INTO run_steps (run_id, index, name, skill, params, replay_behavior, idempotency_key, status, attempts, started_at,
-         output, output_hash, executed, skipped, checked, from_cache, expected_hash, mismatch, finished_at, duration_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'succeeded', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+         output, output_hash, executed, skipped, checked, from_cache, expected_hash, mismatch, finished_at, duration_ms, fingerprint)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'succeeded', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
        ON CONFLICT (run_id, index) DO UPDATE SET
          params = EXCLUDED.params, replay_behavior = EXCLUDED.replay_behavior, status = 'succeeded', attempts = EXCLUDED.attempts,
          started_at = EXCLUDED.started_at, output = EXCLUDED.output, output_hash = EXCLUDED.output_hash, executed = EXCLUDED.executed,
          skipped = EXCLUDED.skipped, checked = EXCLUDED.checked, from_cache = EXCLUDED.from_cache, expected_hash = EXCLUDED.expected_hash,
-         mismatch = EXCLUDED.mismatch, error = NULL, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms`,
+         mismatch = EXCLUDED.mismatch, error = NULL, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms,
+         fingerprint = EXCLUDED.fingerprint`,
       [
         ...attemptParams(a),
         JSON.stringify(result.output_data),
@@ -88,6 +94,7 @@ export class TraceStoreDriver {
         result.mismatch ? JSON.stringify(result.mismatch) : null,
         at,
         at.getTime() - a.startedAt.getTime(),
+        a.fingerprint ?? null,
       ],
     );
   }
@@ -112,7 +119,7 @@ export class TraceStoreDriver {
   async findCompletedKey(manager: EntityManager, tenantId: string, key: string, since: Date): Promise<CompletedKeyRecord | null> {
     const rows: CompletedKeyRecord[] = await queryRows(
       manager,
-      `SELECT s.skill, s.params, s.output, s.output_hash, s.finished_at
+      `SELECT s.skill, s.params, s.output, s.output_hash, s.fingerprint, s.finished_at
        FROM run_steps s JOIN runs r ON r.id = s.run_id
        WHERE s.idempotency_key = $2 AND s.status = 'succeeded' AND s.finished_at > $3 AND r.tenant_id = $1
        ORDER BY s.finished_at LIMIT 1`,
@@ -131,7 +138,7 @@ export class TraceStoreDriver {
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'cancelled', $8)
          ON CONFLICT (run_id, index) DO UPDATE SET status = 'cancelled', finished_at = EXCLUDED.finished_at
            WHERE run_steps.status IN ('pending', 'running')`,
-        [runId, index, spec.name, spec.skill, JSON.stringify(spec.params), spec.replay_behavior, spec.idempotency_key, at],
+        [runId, index, spec.name, spec.skill, JSON.stringify(redactValue(spec.params)), spec.replay_behavior, spec.idempotency_key, at],
       );
     }
   }

@@ -46,6 +46,10 @@ export class RunStepEntity {
   @Column('boolean', { name: 'from_cache' })
   fromCache!: boolean;
 
+  /** SHA-256 of canonical { skill, params } with `$secret` unresolved: what the step's key is bound to. */
+  @Column('char', { length: 64, nullable: true })
+  fingerprint!: string | null;
+
   @Column('char', { name: 'expected_hash', length: 64, nullable: true })
   expectedHash!: string | null;
 

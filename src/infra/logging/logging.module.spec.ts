@@ -1,0 +1,24 @@
+import pino from 'pino';
+import { LOG_REDACT_PATHS } from './logging.module.js';
+
+describe('log redaction paths', () => {
+  it('censor credentials of requests, responses and anything named like a secret, at the top and one level down', () => {
+    const lines: string[] = [];
+    const logger = pino({ redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, { write: (line: string) => lines.push(line) });
+    logger.info(
+      {
+        req: { headers: { authorization: 'Bearer A1', cookie: 'C1', 'proxy-authorization': 'P1', 'x-api-key': 'K1', accept: 'json' } },
+        res: { headers: { 'set-cookie': 'S1' } },
+        err: { parameters: ['Q1'], message: 'failed', headers: { authorization: 'A2' } },
+        secret: 'S2',
+        token: 'T1',
+        context: { password: 'W1', api_key: 'K2' },
+      },
+      'request',
+    );
+    const line = lines.join('');
+    for (const value of ['A1', 'C1', 'P1', 'K1', 'S1', 'Q1', 'A2', 'S2', 'T1', 'W1', 'K2']) expect(line).not.toContain(`"${value}"`);
+    expect(line).toContain('"accept":"json"');
+    expect(line).toContain('"message":"failed"');
+  });
+});
