@@ -1,5 +1,6 @@
 import { QueryFailedError } from 'typeorm';
-import { loggableError, toProblem } from './problem-details.filter.js';
+import { loggableError } from '../../infra/logging/loggable-error.js';
+import { toProblem } from './problem-details.filter.js';
 
 describe('problem-details filter: what an unexpected error leaves in the log', () => {
   it('keeps class, code, message and stack of a QueryFailedError, never its parameters, query or driver detail', () => {
@@ -14,6 +15,14 @@ describe('problem-details filter: what an unexpected error leaves in the log', (
     expect(logged).not.toContain('sk_live_in_parameters');
     expect(logged).not.toContain('sk_live_in_detail');
     expect(toProblem(error).problem.status).toBe(500);
+  });
+
+  it('drops the input values PostgreSQL quotes in a message, keeps quoted identifiers', () => {
+    const error = new QueryFailedError('SELECT $1::int', ['sk_live_x'], new Error('invalid input syntax for type integer: "sk_live_x"'));
+    const logged = loggableError(error);
+    expect(logged.message).toBe('invalid input syntax for type integer: "[value]"');
+    expect(logged.stack).not.toContain('sk_live_x');
+    expect(loggableError(new Error('duplicate key value violates unique constraint "runs_pkey"')).message).toContain('"runs_pkey"');
   });
 
   it('describes a thrown non-error', () => {

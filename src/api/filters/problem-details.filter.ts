@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { loggableError } from '../../infra/logging/loggable-error.js';
 import { SpineErrorCode, SpineException } from '../../spine/spine.exception.js';
 import { PROBLEM_CONTENT_TYPE, type Problem, ProblemException } from '../problem.js';
 
@@ -175,32 +176,13 @@ function isTerminusReport(response: unknown): boolean {
   );
 }
 
-/**
- * What the log keeps of an unexpected error: its class, code, message and stack. Never the rest of its
- * members: a TypeORM QueryFailedError carries the query's `parameters` (run inputs, params, outputs)
- * and the driver error's `detail` quotes row values.
- */
-export function loggableError(error: unknown): { type: string; code?: string; message: string; stack?: string } {
-  if (!(error instanceof Error)) return { type: typeof error, message: String(error).slice(0, 1000) };
-  const code = (error as { code?: unknown }).code;
-  return {
-    type: error.name,
-    ...(typeof code === 'string' ? { code } : {}),
-    message: error.message.slice(0, 1000),
-    ...(error.stack ? { stack: error.stack.slice(0, 4000) } : {}),
-  };
-}
-
 export function sendProblem(req: Request, res: Response, error: unknown, logger: Logger): void {
   const { problem, headers } = toProblem(error);
   const requestId = String(res.getHeader('X-Request-Id') ?? '');
   if (problem.status === 500) {
     logger.error({ err: loggableError(error), requestId }, `unhandled error on ${req.method} ${req.path}`);
   } else if (problem.type === 'service-unavailable') {
-    logger.warn(
-      { requestId, reason: error instanceof Error ? error.message : String(error) },
-      `dependency unavailable on ${req.method} ${req.path}`,
-    );
+    logger.warn({ requestId, reason: loggableError(error).message }, `dependency unavailable on ${req.method} ${req.path}`);
   }
   if (res.headersSent) {
     res.end();

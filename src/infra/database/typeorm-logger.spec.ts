@@ -8,7 +8,11 @@ describe('TypeORM logger', () => {
     try {
       const logger = new ParameterFreeTypeOrmLogger();
       logger.logQuery();
-      logger.logQueryError(Object.assign(new Error('invalid input syntax'), { code: '22P02' }), 'SELECT $1::int', ['sk_live_param']);
+      logger.logQueryError(
+        Object.assign(new Error('invalid input syntax for type integer: "sk_live_param"'), { code: '22P02' }),
+        'SELECT $1::int',
+        ['sk_live_param'],
+      );
       logger.logQuerySlow(1234, 'SELECT pg_sleep($1)');
       expect(warn).toHaveBeenCalledTimes(2);
       const logged = JSON.stringify(warn.mock.calls);
