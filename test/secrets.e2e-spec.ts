@@ -231,6 +231,32 @@ describe('secrets: by reference, encrypted at rest, never echoed', () => {
     expect(run.output).toEqual(output.body.headers);
   });
 
+  it('a $secret in the input (or an upstream answer) is data: $ref brings it in unresolved, and submission does not look there', async () => {
+    const created = expectStatus(
+      await call('POST', '/v1/agents/secretive/runs', {
+        auth: authA,
+        body: {
+          input: { smuggled: { $secret: 'stripe' } },
+          steps: [
+            {
+              name: 'forward',
+              skill: 'http.request',
+              params: {
+                method: 'POST',
+                url: `${up.url}/echo/forward`,
+                headers: { authorization: { $secret: 'stripe' } },
+                body: { $ref: '/input/smuggled' },
+              },
+            },
+          ],
+        },
+      }),
+      202,
+    );
+    expect((await settled(authA, created.body.id)).status).toBe('succeeded');
+    expect(JSON.parse(up.at('/echo/forward')[0].body)).toEqual({ $secret: 'stripe' });
+  });
+
   it('the step key fingerprint is over params as written: a rotated secret is the same request (also once Redis lost the key)', async () => {
     const charge = {
       name: 'charge',

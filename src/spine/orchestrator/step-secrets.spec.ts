@@ -50,6 +50,15 @@ describe('StepSecrets: resolution at the last moment, masking of everything reco
     });
   });
 
+  it('sends a $secret that a $ref brought in as data: only references written in the plan are resolved', async () => {
+    const { load } = loader();
+    const written = { body: { $ref: '/steps/0/output' }, headers: { authorization: { $secret: 'stripe' } } };
+    const resolved = { body: { smuggled: { $secret: 'earlier' } }, headers: { authorization: { $secret: 'stripe' } } };
+    let sent: unknown;
+    await StepSecrets.of([{ params: written }], written, load).execute(written, resolved, async (params) => (sent = params));
+    expect(sent).toEqual({ body: { smuggled: { $secret: 'earlier' } }, headers: { authorization: 'sk_live_REAL_VALUE' } });
+  });
+
   it('a secret deleted before the step fails it with SecretMissingError, and the skill is not called', async () => {
     const secrets = StepSecrets.of([], { a: { $secret: 'gone' } }, async () => new Map());
     const call = jest.fn(async () => null);
