@@ -103,6 +103,10 @@ describe('SecretMask: a secret value reads [secret:<name>]', () => {
     expect(recorded).toEqual({ headers: { authorization: '[secret:stripe]', cookie: REDACTED } });
   });
 
+  it('takes a value URI encoding refuses (a lone surrogate) without failing', () => {
+    expect(new SecretMask([{ name: 'odd', value: 'x\ud800y' }]).text('a x\ud800y b')).toBe('a [secret:odd] b');
+  });
+
   it('an empty mask changes nothing', () => {
     const empty = new SecretMask([{ name: 'e', value: '' }]);
     expect(empty.empty).toBe(true);

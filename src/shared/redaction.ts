@@ -77,12 +77,7 @@ export class SecretMask {
     // The value as sent, and as it comes back JSON-escaped, percent-encoded or form-encoded.
     for (const { name, value } of secrets) {
       if (value.length === 0) continue;
-      for (const variant of [
-        value,
-        JSON.stringify(value).slice(1, -1),
-        encodeURIComponent(value),
-        encodeURIComponent(value).replace(/%20/g, '+'),
-      ]) {
+      for (const variant of [value, JSON.stringify(value).slice(1, -1), ...percentEncoded(value)]) {
         if (!this.names.has(variant)) this.names.set(variant, name);
       }
     }
@@ -141,6 +136,16 @@ export function redactRunFields<T extends { output: unknown; error: { message: s
     error: run.error ? { ...run.error, message: redactText(run.error.message) } : null,
     replay: redactValue(run.replay),
   };
+}
+
+/** The value percent-encoded, and form-encoded (spaces as `+`); none for a value URI encoding refuses (a lone surrogate). */
+function percentEncoded(value: string): string[] {
+  try {
+    const encoded = encodeURIComponent(value);
+    return [encoded, encoded.replace(/%20/g, '+')];
+  } catch {
+    return [];
+  }
 }
 
 function escapeRegExp(text: string): string {
