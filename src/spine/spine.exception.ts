@@ -9,6 +9,8 @@ export enum SpineErrorCode {
   RunNotCancellable = 'run_not_cancellable',
   RunNotReplayable = 'run_not_replayable',
   InvalidCursor = 'invalid_cursor',
+  SecretNotFound = 'secret_not_found',
+  SecretsDisabled = 'secrets_disabled',
 }
 
 export interface FieldError {
