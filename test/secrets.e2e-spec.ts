@@ -377,6 +377,22 @@ describe('secrets: by reference, encrypted at rest, never echoed', () => {
     );
   });
 
+  it('an error that quotes a secret is recorded and returned masked (the step runner masks every error)', async () => {
+    // The value is a URL whose answer is a 500: the skill's error message quotes it in full.
+    expectStatus(await call('PUT', '/v1/secrets/failing.url', { auth: authA, body: { value: `${up.url}/fail` } }), 204);
+    const created = expectStatus(
+      await submit(authA, [{ name: 'fail', skill: 'http.request', params: { url: { $secret: 'failing.url' } } }]),
+      202,
+    );
+    const run = await settled(authA, created.body.id);
+    expect(run).toMatchObject({ status: 'failed', error: { type: 'step_failed', step_index: 0 } });
+    expect(up.at('/fail').length).toBeGreaterThan(0); // the upstream got the real URL
+    const [step] = (await trace(authA, created.body.id)).steps;
+    expect(step.params).toEqual({ url: '[secret:failing.url]' });
+    expect(step.error.message).toBe('GET [secret:failing.url] answered 500');
+    expect(run.error.message).not.toContain('/fail');
+  });
+
   it('a step not yet run shows its params as written, through the same redaction', async () => {
     const created = expectStatus(
       await submit(authA, [
