@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
+import { assertFreshDist } from './support/dist.js';
 import { waitFor } from './support/test-app.js';
 
 const ADMIN = 'embedded-admin-token-123456';
@@ -25,6 +26,7 @@ async function startEmbedded(
   port: number,
   pgPort: number,
 ): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<number | null> }> {
+  assertFreshDist();
   const child = spawn(process.execPath, [resolve('dist/src/main.js')], {
     env: {
       PATH: process.env.PATH ?? '',

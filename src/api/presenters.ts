@@ -1,10 +1,10 @@
-import type { StepRecord, StepSpec } from '../shared/step.types.js';
-import type { RunTrace } from '../spine/orchestrator/runs.orchestrator.js';
-import type { RunRecord } from '../spine/run.types.js';
+import type { StepSpec } from '../shared/step.types.js';
+import type { RunTrace, TraceStep } from '../spine/orchestrator/runs.orchestrator.js';
+import type { RunView } from '../spine/run.types.js';
 import type { StepDto } from './dto/runs.dto.js';
 
 /** The Run object of the HTTP contract. */
-export function presentRun(run: RunRecord) {
+export function presentRun(run: RunView) {
   return {
     id: run.id,
     agent_id: run.agent_id,
@@ -17,16 +17,17 @@ export function presentRun(run: RunRecord) {
     attempts: run.attempts,
     replay_of: run.replay_of,
     replay: run.replay ?? null,
+    usage: run.usage,
     created_at: run.created_at,
     started_at: run.started_at,
     finished_at: run.finished_at,
   };
 }
 
-export function presentStep(step: StepRecord) {
+export function presentStep(step: TraceStep) {
   return {
     index: step.index,
-    name: step.name,
+    name: step.name ?? step.skill,
     skill: step.skill,
     params: step.params,
     replay_behavior: step.replay_behavior,
@@ -42,6 +43,8 @@ export function presentStep(step: StepRecord) {
     mismatch: step.mismatch,
     error: step.error ? { type: step.error.type, message: step.error.message } : null,
     attempts: step.attempts,
+    usage: step.usage,
+    comparison: null, // set by comparators of what-if replays; exact checks report through `mismatch`
     started_at: step.started_at,
     finished_at: step.finished_at,
     duration_ms: step.duration_ms,
@@ -52,11 +55,11 @@ export function presentTrace(trace: RunTrace) {
   return { run_id: trace.run.id, replay_of: trace.run.replay_of, steps: trace.steps.map(presentStep) };
 }
 
-/** The plan as the orchestrator takes it: params exactly as sent (no DTO transformation), defaults applied. */
+/** The plan as the orchestrator takes it: params exactly as sent (no DTO transformation), defaults applied (name: the skill's). */
 export function toStepSpecs(rawSteps: unknown, validated: StepDto[]): StepSpec[] {
   const raw = Array.isArray(rawSteps) ? (rawSteps as Array<{ params?: Record<string, unknown> }>) : [];
   return validated.map((step, i) => ({
-    name: step.name,
+    name: step.name ?? step.skill,
     skill: step.skill,
     params: raw[i]?.params ?? {},
     replay_behavior: step.replay_behavior ?? 'execute',

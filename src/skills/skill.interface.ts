@@ -1,3 +1,5 @@
+import type { StepUsage } from '../shared/step.types.js';
+
 /** What a skill gets besides its params. */
 export interface SkillContext {
   tenantId: string;
@@ -25,6 +27,8 @@ export interface SkillHandler {
   validate?(params: Record<string, unknown>, check: ParamCheck): Array<{ path: string; message: string }>;
   /** Runs the step; the result must be JSON-representable (it is hashed by RFC 8785). */
   execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown>;
+  /** For skills that cost tokens (llm.chat): the usage an output of this skill reports, or null. */
+  usage?(output: unknown): StepUsage | null;
 }
 
 /** A failure of a skill; `retryable` failures (network, timeout, 5xx) let the run retry. */

@@ -20,7 +20,8 @@ export interface IdempotencyScope {
 
 type KeyedRun = RunRecord & { key_fingerprint: string; key_expires_at: Date };
 
-const CACHED_STATUSES: ReadonlySet<RunStatus> = new Set(['queued', 'running', 'retry', 'succeeded', 'failed']);
+/** PostgreSQL's SQLSTATE for a lock wait cut short by lock_timeout. */
+export const LOCK_TIMEOUT_SQLSTATE = '55P03';
 
 /**
  * Runs by idempotency key (scope: tenant + agent + key). Unlike a check-then-insert design, a race is
@@ -32,6 +33,11 @@ export class IdempotencyDriver {
   /**
    * Inserts the run and claims its key in one statement. Returns the run, or null when a live key
    * already holds another run (an expired key is taken over).
+   *
+   * A concurrent request with the same key waits for the first one's statement to commit; it waits at
+   * most `lockTimeoutMs` (then PostgreSQL raises LOCK_TIMEOUT_SQLSTATE: the request is in progress).
+   * The limit is set with `set_config(..., true)` inside the statement, so it holds for this statement's
+   * implicit transaction only and costs no round trip.
    */
   async insertRunWithKey(
     manager: EntityManager,
@@ -39,13 +45,16 @@ export class IdempotencyDriver {
     scope: IdempotencyScope,
     fingerprint: string,
     expiresAt: Date,
+    lockTimeoutMs: number,
   ): Promise<RunRecord | null> {
     const params = newRunParams(run);
+    const n = params.length;
     const rows: RunRecord[] = await queryRows(
       manager,
       `WITH claimed AS (
          INSERT INTO run_idempotency_keys AS k (tenant_id, agent_id, key, fingerprint, run_id, created_at, expires_at)
-         VALUES ($${params.length + 1}, $${params.length + 2}, $${params.length + 3}, $${params.length + 4}, $1, $12, $${params.length + 5})
+         SELECT $${n + 1}::uuid, $${n + 2}::text, $${n + 3}::text, $${n + 4}::text, $1::uuid, $12::timestamptz, $${n + 5}::timestamptz
+         FROM (SELECT set_config('lock_timeout', $${n + 6}::text, true)) AS lock_limit
          ON CONFLICT (tenant_id, agent_id, key) DO UPDATE
            SET fingerprint = EXCLUDED.fingerprint, run_id = EXCLUDED.run_id, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
            WHERE k.expires_at <= EXCLUDED.created_at
@@ -55,7 +64,7 @@ export class IdempotencyDriver {
        SELECT $1::uuid, $2::uuid, $3, $4, $5, $6::json, $7::json, $8::json, $9::int, $10::uuid, $11::json, $12::timestamptz, $13::timestamptz
        FROM claimed
        RETURNING *`,
-      [...params, scope.tenantId, scope.agentId, scope.key, fingerprint, expiresAt],
+      [...params, scope.tenantId, scope.agentId, scope.key, fingerprint, expiresAt, String(Math.max(1, Math.round(lockTimeoutMs)))],
     );
     return rows[0] ?? null;
   }
@@ -92,31 +101,12 @@ export class IdempotencyDriver {
     };
   }
 
-  /** True for a live key whose run is queued, running, retry, succeeded or failed. */
-  shouldReturnCached(result: IdempotencyCheck): boolean {
-    return result.exists && !result.isExpired && result.status !== null && CACHED_STATUSES.has(result.status);
-  }
-
   /**
-   * Points a live key from `fromRunId` (a cancelled run) to `toRunId`. The key row must still name
-   * `fromRunId`, so of two requests racing for the key, one wins. Runs inside the orchestrator's
-   * transaction, after the new run is inserted (the key references it).
+   * True for a live key: its run is the answer, whatever its status. A cancelled run included: a retry
+   * never redoes work that was cancelled (to run the request again, the client sends a new key).
    */
-  async reassignKey(
-    manager: EntityManager,
-    scope: IdempotencyScope,
-    fromRunId: string,
-    toRunId: string,
-    at: Date,
-    expiresAt: Date,
-  ): Promise<boolean> {
-    const rows = await queryRows(
-      manager,
-      `UPDATE run_idempotency_keys SET run_id = $5, created_at = $6, expires_at = $7
-       WHERE tenant_id = $1 AND agent_id = $2 AND key = $3 AND run_id = $4 RETURNING run_id`,
-      [scope.tenantId, scope.agentId, scope.key, fromRunId, toRunId, at, expiresAt],
-    );
-    return rows.length > 0;
+  shouldReturnCached(result: IdempotencyCheck): boolean {
+    return result.exists && !result.isExpired && result.status !== null;
   }
 
   /** Deletes up to `limit` expired keys (their runs stay); returns how many. */

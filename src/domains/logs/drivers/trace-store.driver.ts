@@ -14,6 +14,14 @@ export interface CompletedKeyRecord {
   finished_at: Date;
 }
 
+/** The output of a step that executed and succeeded (what its usage is read from). */
+export interface ExecutedOutput {
+  run_id: string;
+  index: number;
+  skill: string;
+  output: unknown;
+}
+
 /** One execution attempt of a step: what its trace row is written from. */
 export interface StepAttempt {
   runId: string;
@@ -106,15 +114,16 @@ export class TraceStoreDriver {
   }
 
   /**
-   * The earliest succeeded step of the tenant with this idempotency key that finished after `since`:
-   * the durable record of a completed key, for when the step store (Redis) has lost it.
+   * The earliest step of the tenant that executed this idempotency key and finished after `since`: the
+   * durable record of a completed key, for when the step store (Redis) has lost it. Steps that took the
+   * key's result from the cache are not executions: they never extend the key's lifetime.
    */
   async findCompletedKey(manager: EntityManager, tenantId: string, key: string, since: Date): Promise<CompletedKeyRecord | null> {
     const rows: CompletedKeyRecord[] = await queryRows(
       manager,
       `SELECT s.skill, s.params, s.output, s.output_hash, s.finished_at
        FROM run_steps s JOIN runs r ON r.id = s.run_id
-       WHERE s.idempotency_key = $2 AND s.status = 'succeeded' AND s.finished_at > $3 AND r.tenant_id = $1
+       WHERE s.idempotency_key = $2 AND s.status = 'succeeded' AND s.executed AND s.finished_at > $3 AND r.tenant_id = $1
        ORDER BY s.finished_at LIMIT 1`,
       [tenantId, key, since],
     );
@@ -134,5 +143,16 @@ export class TraceStoreDriver {
         [runId, index, spec.name, spec.skill, JSON.stringify(spec.params), spec.replay_behavior, spec.idempotency_key, at],
       );
     }
+  }
+
+  /** Outputs of the steps of `runIds` that executed (not skipped, not cached) and succeeded, for the named skills. */
+  async getExecutedOutputs(manager: EntityManager, runIds: readonly string[], skills: readonly string[]): Promise<ExecutedOutput[]> {
+    if (runIds.length === 0 || skills.length === 0) return [];
+    return queryRows<ExecutedOutput>(
+      manager,
+      `SELECT run_id, index, skill, output FROM run_steps
+       WHERE run_id = ANY($1::uuid[]) AND skill = ANY($2::text[]) AND executed AND status = 'succeeded'`,
+      [runIds, skills],
+    );
   }
 }
