@@ -38,7 +38,7 @@ export interface SideEffectServer {
  *   POST /pay/<name>         -> 200 { paid: name, charge: c }: a payment API that applies a request once per
  *                               Idempotency-Key header (a re-send with a seen key gets the first answer again)
  *   GET  /fixed              -> 200 { value: 42, items: [1, 2, 3] }
- *   GET  /changing           -> 200 { stable: "same", generated_at: <counter>, nonce: <counter> }, header x-generation
+ *   GET  /changing           -> 200 { stable: "same", generated_at: 100000 + n, nonce: "n-<100000 + n>" }, header x-generation
  *   GET  /flaky/<name>?fail=N -> 500 for the first N hits, then 200 { ok: true }
  *   GET  /slow?ms=M          -> waits M ms, then 200 { slept: M }
  *   GET  /redirect?to=URL    -> 302 Location: URL
@@ -95,7 +95,11 @@ export async function startSideEffectServer(): Promise<SideEffectServer> {
       return json(200, { paid: url.pathname.slice(5), ...answer });
     }
     if (url.pathname === '/fixed') return json(200, { value: 42, items: [1, 2, 3] });
-    if (url.pathname === '/changing') return json(200, { stable: 'same', generated_at: n, nonce: `n-${n}` }, { 'x-generation': String(n) });
+    if (url.pathname === '/changing') {
+      // fixed-width values: every answer has the same length (content-length never changes)
+      const generation = String(100_000 + n);
+      return json(200, { stable: 'same', generated_at: 100_000 + n, nonce: `n-${generation}` }, { 'x-generation': generation });
+    }
     if (url.pathname.startsWith('/flaky/')) {
       const fail = Number(url.searchParams.get('fail') ?? '1');
       return n <= fail ? json(500, { error: 'flaky' }) : json(200, { ok: true, hit: n });
