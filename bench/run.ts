@@ -372,7 +372,11 @@ async function main(): Promise<void> {
     });
     const api2 = `http://127.0.0.1:${port2}`;
     /** POST, then poll GET /v1/runs/{id} until finished: the time a client waits, queueing and pickup included. */
-    const timed = async (path: string, body: string, expect: { verdict: string | null }): Promise<{ ms: number; problem: string | null }> => {
+    const timed = async (
+      path: string,
+      body: string,
+      expect: { verdict: string | null },
+    ): Promise<{ ms: number; problem: string | null }> => {
       const started = performance.now();
       const posted = await fetch(`${api2}${path}`, {
         method: 'POST',
