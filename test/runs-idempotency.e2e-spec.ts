@@ -288,7 +288,7 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
     }
     const runs = await db.query('SELECT id FROM runs WHERE agent_id = $1', ['agent-held']);
     expect(runs.rows).toEqual([{ id: runId }]);
-  });
+  }, 30_000);
 
   it('validates the body and the agent id with 400 problem+json naming the fields', async () => {
     const bad = await create('agent-1', null, {
