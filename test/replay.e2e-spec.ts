@@ -249,18 +249,20 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/problem\+json/);
     }
+    server.hold('/pay/unfinished'); // the run stays unfinished until the upstream answers
     const running = (
       await t.http
         .post('/v1/agents/replay-agent/runs')
         .set('Authorization', auth)
-        .send({ steps: [{ name: 'slow', skill: 'delay', params: { ms: 1500 } }] })
+        .send({ steps: [{ name: 'held', skill: 'http.request', params: { url: `${server.url}/pay/unfinished`, method: 'POST' } }] })
         .expect(202)
     ).body;
     const conflict = await replay(running.id, {}).expect(409);
     expect(conflict.body.type).toBe('run-not-replayable');
+    server.release('/pay/unfinished');
     const stranger = (await createTenant(t, 'stranger')).auth;
     await t.http.post(`/v1/runs/${original.id}/replay`).set('Authorization', stranger).send({}).expect(404);
-    await finished(running.id);
+    expect((await finished(running.id)).status).toBe('succeeded');
   });
 
   it("falls back to each step's recorded replay_behavior; behaviors[i] and default_behavior come first", async () => {
@@ -311,12 +313,14 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
   });
 
   it('answers 409 run-not-replayable for a cancelled original', async () => {
+    server.hold('/pay/cancelled-original'); // the run cannot finish before it is cancelled
     const res = await t.http
       .post('/v1/agents/replay-agent/runs')
       .set('Authorization', auth)
-      .send({ steps: [{ name: 'long', skill: 'delay', params: { ms: 5000 } }] })
+      .send({ steps: [{ name: 'held', skill: 'http.request', params: { url: `${server.url}/pay/cancelled-original`, method: 'POST' } }] })
       .expect(202);
     await t.http.post(`/v1/runs/${res.body.id}/cancel`).set('Authorization', auth).expect(202);
+    server.release('/pay/cancelled-original');
     const conflict = await replay(res.body.id, { default_behavior: 'skip' }).expect(409);
     expect(conflict.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(conflict.body.type).toBe('run-not-replayable');

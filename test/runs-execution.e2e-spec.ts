@@ -244,13 +244,15 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
   });
 
   it('cancels a running run: the running step may finish, no further step starts; finished runs answer 409', async () => {
+    server.hold('/pay/cancel-running'); // the first step runs until the test lets the upstream answer
     const run = await submit([
-      { name: 'wait', skill: 'delay', params: { ms: 600 } },
+      { name: 'wait', skill: 'http.request', params: { url: `${server.url}/pay/cancel-running`, method: 'POST' } },
       { name: 'after', skill: 'http.request', params: { url: `${server.url}/effect/after-cancel`, method: 'POST' } },
     ]);
-    await waitFor(async () => ((await trace(run.id)).steps[0].status === 'running' ? true : undefined));
+    await server.waitForHit('/pay/cancel-running');
     const cancelled = await t.http.post(`/v1/runs/${run.id}/cancel`).set('Authorization', auth).expect(202);
     expect(cancelled.body).toMatchObject({ status: 'cancelled', error: { type: 'cancelled' } });
+    server.release('/pay/cancel-running');
     // the worker is done with the run once its job is gone (it finished the running step, saw the cancel, returned)
     await waitFor(async () => ((await queue.getJob(run.id)) ? undefined : true));
     expect(server.hits('/effect/after-cancel')).toBe(0);
