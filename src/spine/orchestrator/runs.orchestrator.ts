@@ -181,7 +181,7 @@ export class RunsOrchestrator {
    */
   private async withUsage(runs: RunRecord[]): Promise<RunView[]> {
     const reporting = this.skills.names().filter((name) => typeof this.skills.get(name)?.usage === 'function');
-    const candidates = runs.filter((r) => r.status !== 'queued' && r.steps.some((s) => reporting.includes(s.skill))).map((r) => r.id);
+    const candidates = runs.filter((r) => r.steps.some((s) => reporting.includes(s.skill))).map((r) => r.id);
     const outputs = await this.traces.getExecutedOutputs(this.dataSource.manager, candidates, reporting);
     const byRun = new Map<string, Array<StepUsage | null>>();
     for (const o of outputs) byRun.set(o.run_id, [...(byRun.get(o.run_id) ?? []), this.stepUsage(o.skill, o.output)]);
