@@ -157,12 +157,17 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
         return active.length === 6 ? new Set(active.map((j) => j.processedBy)) : undefined;
       }, 30_000);
       expect(holders).toEqual(new Set([`${hostname()}:${process.pid}`, other.name]));
-      // all six steps are running at once: five wait on the claim while the sixth is in flight
+      // one step is in flight (its running row is written after its claim, before the skill runs); the
+      // other five wait on the claim (no running row yet) while their six jobs are active at once
       await waitFor(async () => {
         const statuses = await Promise.all(runs.map(async (r) => (await trace(r.id)).steps[0].status));
-        return statuses.every((s) => s === 'running') ? true : undefined;
+        return statuses.filter((s) => s === 'running').length === 1 && statuses.filter((s) => s === 'pending').length === 5
+          ? true
+          : undefined;
       }, 30_000);
+      expect((await queue.getActive()).filter((j) => ids.has(j.id!))).toHaveLength(6);
       expect(server.hits('/pay/race')).toBe(1);
+      const releasedAt = Date.now();
       server.release('/pay/race');
       const done = await Promise.all(runs.map((r) => finished(r.id)));
       expect(done.map((r) => r.status)).toEqual(Array(6).fill('succeeded'));
@@ -172,8 +177,11 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
       expect(executed).toHaveLength(1);
       expect(steps.filter((s) => s.from_cache)).toHaveLength(5);
       expect(new Set(steps.map((s) => s.output_hash)).size).toBe(1);
-      // every waiting step started before the executing one finished
-      for (const s of steps.filter((x) => x.from_cache)) expect(Date.parse(s.started_at)).toBeLessThan(Date.parse(executed[0].finished_at));
+      // every waiting step started before the executing one finished, and finished only after the upstream answered
+      for (const s of steps.filter((x) => x.from_cache)) {
+        expect(Date.parse(s.started_at)).toBeLessThan(Date.parse(executed[0].finished_at));
+        expect(Date.parse(s.finished_at)).toBeGreaterThanOrEqual(releasedAt - 5);
+      }
     } finally {
       server.release('/pay/race');
       await other.kill('SIGTERM');
