@@ -16,7 +16,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 64; // EX_USAGE
   }
-  const config = loadConfigOrExit();
+  // The CLI executes no run, so DATABASE_URL alone is fine here (see executionTopologyProblem).
+  const config = loadConfigOrExit({ executesRuns: false });
   // stdout carries only the JSON result, so a script can parse it.
   const runtime = await resolveRuntime(config, (m) => process.stderr.write(`${m}\n`));
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, runtime, { api: false, worker: false }), {

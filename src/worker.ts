@@ -3,6 +3,8 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { METRICS, type Metrics } from './infra/metrics/metrics.js';
+import { serveMetrics } from './infra/metrics/metrics-server.js';
 import { installGracefulShutdown, loadConfigOrExit, resolveRuntime } from './bootstrap.js';
 
 /** A worker process: consumes the run queue, serves no HTTP. Needs REDIS_URL (a shared queue). */
@@ -18,8 +20,11 @@ async function main(): Promise<void> {
     bufferLogs: true,
   });
   app.useLogger(app.get(PinoLogger));
+  const metrics =
+    config.WORKER_METRICS_PORT > 0 ? await serveMetrics(app.get<Metrics>(METRICS), config.WORKER_METRICS_PORT, config.HOST) : null;
+  if (metrics) logger.log(`metrics on http://${config.HOST}:${metrics.port}/metrics`);
   logger.log(`worker started (concurrency ${config.WORKER_CONCURRENCY})`);
-  installGracefulShutdown(app, runtime, config, logger);
+  installGracefulShutdown(app, runtime, config, logger, () => metrics?.server.close());
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { bullmqPrefix } from '../src/infra/queue/run-queue.port.js';
 import { TEST_REDIS_URL } from './support/env.js';
 import { createTenant, createTestEnvironment, ManualClock, startTestApp, type TestApp, type TestEnvironment } from './support/test-app.js';
 
@@ -23,7 +24,7 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
     env = await createTestEnvironment({ WORKER_ENABLED: 'false', IDEMPOTENCY_TTL_SECONDS: '3600' });
     t = await startTestApp(env.env, { clock });
     auth = (await createTenant(t, 'idem')).auth;
-    queue = new Queue('runs', { connection: { url: TEST_REDIS_URL }, prefix: `${env.redisPrefix}:bull` });
+    queue = new Queue('runs', { connection: { url: TEST_REDIS_URL }, prefix: bullmqPrefix(env.redisPrefix) });
   });
 
   afterAll(async () => {

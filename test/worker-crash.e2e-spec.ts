@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { bullmqPrefix } from '../src/infra/queue/run-queue.port.js';
 import { TEST_REDIS_URL } from './support/env.js';
 import type { SideEffectServer } from './support/side-effect-server.js';
 import { type RunsHarness, startRunsHarness, startTestWorker, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
@@ -85,7 +86,7 @@ describe('crashed workers and lost jobs (real processes, PostgreSQL, Redis)', ()
       .set('Authorization', auth)
       .send({ steps: [{ name: 'effect', skill: 'http.request', params: { url: `${server.url}/effect/stranded`, method: 'POST' } }] })
       .expect(202);
-    const queue = new Queue('runs', { connection: { url: TEST_REDIS_URL }, prefix: `${env.redisPrefix}:bull` });
+    const queue = new Queue('runs', { connection: { url: TEST_REDIS_URL }, prefix: bullmqPrefix(env.redisPrefix) });
     try {
       // Lose the job, as a crash between commit and enqueue (or a Redis restart) would.
       await waitFor(async () => ((await queue.getJob(res.body.id)) ? true : undefined));

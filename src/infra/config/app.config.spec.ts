@@ -42,4 +42,27 @@ describe('loadConfig', () => {
     for (const name of ['PORT', 'MAX_STEPS', 'DATABASE_URL', 'IDEMPOTENCY_KEY_REQUIRED', 'ADMIN_TOKEN']) expect(text).toContain(name);
     expect(problems).toHaveLength(5);
   });
+
+  it('refuses DATABASE_URL without REDIS_URL for processes that execute runs, saying why', () => {
+    const attempt = () => loadConfig({ DATABASE_URL: 'postgresql://db/app' });
+    expect(attempt).toThrow(ConfigValidationError);
+    expect(attempt).toThrow(/DATABASE_URL is set but REDIS_URL is not.*second process.*repeat keyed side effects/s);
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/app', REDIS_URL: 'redis://r:6379' }).useRedis).toBe(true);
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/app' }, { executesRuns: false }).DATABASE_URL).toBe('postgresql://db/app');
+  });
+
+  it('reads the sandbox and output limits, with documented defaults', () => {
+    expect(loadConfig({})).toMatchObject({
+      TRANSFORM_TIMEOUT_MS: 1000,
+      TRANSFORM_MAX_MEMORY_MB: 64,
+      TRANSFORM_POOL_SIZE: 2,
+      STEP_MAX_OUTPUT_BYTES: 1_048_576,
+      WORKER_METRICS_PORT: 0,
+    });
+    expect(loadConfig({ TRANSFORM_TIMEOUT_MS: '250', STEP_MAX_OUTPUT_BYTES: '4096' })).toMatchObject({
+      TRANSFORM_TIMEOUT_MS: 250,
+      STEP_MAX_OUTPUT_BYTES: 4096,
+    });
+    expect(() => loadConfig({ TRANSFORM_MAX_MEMORY_MB: '1' })).toThrow(/TRANSFORM_MAX_MEMORY_MB/);
+  });
 });

@@ -168,6 +168,36 @@ export class EnvironmentVariables {
   @Max(1_000_000)
   RATE_LIMIT_PER_SECOND: number = 100;
 
+  /** Longest evaluation of one `transform` (JSONata, in a sandbox process); past it the step fails, not retryable. */
+  @IsInt()
+  @Min(10)
+  @Max(600_000)
+  TRANSFORM_TIMEOUT_MS: number = 1_000;
+
+  /** Heap of a transform sandbox process (V8 old generation); past it the step fails, not retryable. */
+  @IsInt()
+  @Min(16)
+  @Max(16_384)
+  TRANSFORM_MAX_MEMORY_MB: number = 64;
+
+  /** Sandbox processes per worker process that evaluate transforms (each a small Node process). */
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  TRANSFORM_POOL_SIZE: number = 2;
+
+  /** Largest step output (bytes of canonical JSON); a larger output fails the step, not retryable. */
+  @IsInt()
+  @Min(1024)
+  @Max(256 * 1024 * 1024)
+  STEP_MAX_OUTPUT_BYTES: number = 1024 * 1024;
+
+  /** Worker processes (`npm run start:worker`) serve GET /metrics on this port (0 = not served). */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  WORKER_METRICS_PORT: number = 0;
+
   /** On SIGTERM: how long running steps may take to finish before they are asked to stop. */
   @IsInt()
   @Min(0)
@@ -193,8 +223,31 @@ const INT_KEYS = new Set(
     .map(([k]) => k),
 );
 
-/** Reads and validates the environment. Throws ConfigValidationError naming each bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+/**
+ * Why a process that executes runs must not start with this configuration, or null. Without
+ * REDIS_URL the queue and the step key store live in one process's memory: that is only safe when
+ * no other process shares the database, which embedded mode guarantees and DATABASE_URL does not.
+ */
+export function executionTopologyProblem(config: Pick<EnvironmentVariables, 'DATABASE_URL' | 'REDIS_URL'>): string | null {
+  if (!config.DATABASE_URL || config.REDIS_URL) return null;
+  return (
+    'DATABASE_URL is set but REDIS_URL is not: without Redis the run queue and the step idempotency keys live in ' +
+    "this process's memory, so a second process on the same database would take the same runs (its stranded-run " +
+    'sweep re-enqueues them) and repeat keyed side effects. Set REDIS_URL (production: any number of processes), ' +
+    'or unset DATABASE_URL (embedded mode: one process with its own PostgreSQL).'
+  );
+}
+
+export interface LoadConfigOptions {
+  /** The process executes or creates runs (API and worker processes); the CLI does not. Default true. */
+  executesRuns?: boolean;
+}
+
+/**
+ * Reads and validates the environment. Throws ConfigValidationError naming each bad variable (and,
+ * for processes that execute runs, a DATABASE_URL without REDIS_URL: see executionTopologyProblem).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): AppConfig {
   const known = Object.keys(new EnvironmentVariables()).concat(['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN', 'LLM_API_KEY']);
   const raw: Record<string, unknown> = {};
   const problems: string[] = [];
@@ -218,5 +271,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(first.startsWith(error.property) ? first : `${error.property}: ${first}`);
   }
   if (problems.length > 0) throw new ConfigValidationError(problems);
+  const topology = options.executesRuns === false ? null : executionTopologyProblem(instance);
+  if (topology) throw new ConfigValidationError([topology]);
   return Object.freeze({ ...instance, useRedis: Boolean(instance.REDIS_URL) });
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { REPLAY_ENFORCER, TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
-import { NonRepresentableJsonError } from '../../shared/canonical-json.js';
+import { NonRepresentableJsonError, StepOutputTooLargeError } from '../../shared/canonical-json.js';
 import {
   type EnforcedStep,
   IdempotencyViolationError,
@@ -305,7 +305,7 @@ function classify(error: unknown): StepError & { retryable: boolean } {
   if (error instanceof SkillError) return { type: error.type, message: error.message, retryable: error.retryable };
   if (error instanceof IdempotencyViolationError) return { type: 'idempotency_violation', message: error.message, retryable: false };
   if (error instanceof StepClaimTimeoutError) return { type: 'step_failed', message: error.message, retryable: true };
-  if (error instanceof NonRepresentableJsonError || error instanceof RefResolutionError) {
+  if (error instanceof NonRepresentableJsonError || error instanceof StepOutputTooLargeError || error instanceof RefResolutionError) {
     return { type: 'step_failed', message: error.message, retryable: false };
   }
   const message = error instanceof Error ? error.message : String(error);

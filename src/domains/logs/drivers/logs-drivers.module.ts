@@ -32,6 +32,7 @@ import { TraceStoreDriver } from './trace-store.driver.js';
           leaseMs: config.STEP_CLAIM_LEASE_MS,
           waitMs: config.STEP_CLAIM_WAIT_MS,
           clock,
+          maxOutputBytes: config.STEP_MAX_OUTPUT_BYTES,
         }),
     },
     { provide: TRACE_STORE_DRIVER, useClass: TraceStoreDriver },

@@ -68,6 +68,8 @@ export interface ReplayEnforcerOptions {
   leaseMs: number;
   waitMs: number;
   clock: Clock;
+  /** Largest executed output in bytes of canonical JSON (StepOutputTooLargeError past it); default no cap. */
+  maxOutputBytes?: number;
 }
 
 export type StepExecutor = (step: EnforcedStep) => Promise<unknown>;
@@ -184,7 +186,7 @@ export class ReplayEnforcer {
   ): Promise<ReplayResult> {
     const key = step.idempotency_key;
     if (!key) {
-      const { value, hash } = toHashedJson(await execute(step));
+      const { value, hash } = toHashedJson(await execute(step), this.options.maxOutputBytes);
       return result({ executed: true, output_data: value, output_hash: hash });
     }
     const owner = randomUUID();
@@ -213,7 +215,7 @@ export class ReplayEnforcer {
     renew.unref();
     let hashed: { value: unknown; hash: string };
     try {
-      hashed = toHashedJson(await execute(step));
+      hashed = toHashedJson(await execute(step), this.options.maxOutputBytes);
     } catch (error) {
       clearInterval(renew);
       // A failed execution frees the key for a retry; if the store is down, the lease frees it.

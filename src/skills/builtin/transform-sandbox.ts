@@ -1,0 +1,112 @@
+import { fileURLToPath } from 'node:url';
+import { Logger } from '@nestjs/common';
+import workerpool from 'workerpool';
+import { StepOutputTooLargeError } from '../../shared/canonical-json.js';
+import { SkillError } from '../skill.interface.js';
+
+export interface TransformSandboxLimits {
+  /** TRANSFORM_TIMEOUT_MS: longest evaluation, counted from its start in a sandbox process. */
+  timeoutMs: number;
+  /** TRANSFORM_MAX_MEMORY_MB: V8 heap (old generation) of each sandbox process. */
+  maxMemoryMb: number;
+  /** TRANSFORM_POOL_SIZE: sandbox processes (evaluations at once). */
+  poolSize: number;
+  /** STEP_MAX_OUTPUT_BYTES: a larger result is refused inside the sandbox, before it reaches this process. */
+  maxOutputBytes: number;
+}
+
+type WorkerResult =
+  { json: string } | { error: { kind: 'invalid' | 'evaluation' | 'not-json' | 'too-large'; message?: string; bytes?: number } };
+
+/** The sandbox script, next to this module in src/ (tests) and in dist/ (copied by the build). */
+const SCRIPT = fileURLToPath(new URL('./transform.worker.mjs', import.meta.url));
+
+/**
+ * Evaluates JSONata off this process: in a pool of small Node processes (workerpool), each with its
+ * own heap limit. Worker threads were not enough: V8 aborts the whole process when a thread's heap
+ * limit is passed by a large allocation (a 10-million-item array), so a memory bomb would still
+ * kill the worker. Here a bomb kills only its sandbox process, which the pool replaces.
+ * - Past TRANSFORM_TIMEOUT_MS (counted from the evaluation's start) the sandbox process is killed
+ *   and the step fails, not retryable.
+ * - Past TRANSFORM_MAX_MEMORY_MB V8 aborts the sandbox process; the step fails, not retryable.
+ * - The pool starts with the first transform, so processes that never run one (API-only) spawn nothing.
+ */
+export class TransformSandbox {
+  private readonly logger = new Logger(TransformSandbox.name);
+  private pool: workerpool.Pool | null = null;
+
+  constructor(private readonly limits: TransformSandboxLimits) {}
+
+  async evaluate(expression: string, document: unknown, signal: AbortSignal): Promise<unknown> {
+    if (signal.aborted) throw shutdownError();
+    const { timeoutMs, maxMemoryMb, maxOutputBytes } = this.limits;
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    let stderr = '';
+    const task = this.getPool().exec('evaluate', [expression, document, maxOutputBytes], {
+      on: (event: unknown) => {
+        if (event === 'started') {
+          timer = setTimeout(() => {
+            timedOut = true;
+            task.cancel(); // kills the sandbox process; the pool starts another
+          }, timeoutMs);
+        } else if (typeof (event as { stderr?: unknown })?.stderr === 'string' && stderr.length < 4096) {
+          stderr += (event as { stderr: string }).stderr;
+        }
+      },
+    });
+    const onAbort = () => {
+      task.cancel();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    let result: WorkerResult;
+    try {
+      result = (await task) as WorkerResult;
+    } catch (error) {
+      if (timedOut) throw new SkillError(`transform exceeded TRANSFORM_TIMEOUT_MS (${timeoutMs} ms)`, false);
+      if (signal.aborted) throw shutdownError();
+      if (/heap out of memory|allocation failed/i.test(stderr) || /signalCode: `SIGABRT`/.test(String((error as Error)?.message))) {
+        throw new SkillError(`transform exceeded TRANSFORM_MAX_MEMORY_MB (${maxMemoryMb} MB)`, false);
+      }
+      // The sandbox process died for another reason (killed from outside): another attempt may pass.
+      this.logger.warn(`transform sandbox process failed: ${String((error as Error)?.message ?? error).split('\n')[0]}`);
+      throw new SkillError('transform sandbox process exited unexpectedly', true);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+    if ('json' in result) return JSON.parse(result.json) as unknown;
+    const { kind, message, bytes } = result.error;
+    if (kind === 'too-large') throw new StepOutputTooLargeError(bytes ?? 0, maxOutputBytes);
+    if (kind === 'invalid') throw new SkillError(`invalid JSONata expression: ${message}`, false);
+    if (kind === 'not-json') throw new SkillError(`the expression's value is not JSON: ${message}`, false);
+    throw new SkillError(`JSONata evaluation failed: ${message}`, false);
+  }
+
+  /** Stops the sandbox processes (at application shutdown, after the runs in hand finished). */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.terminate(true);
+  }
+
+  private getPool(): workerpool.Pool {
+    this.pool ??= workerpool.pool(SCRIPT, {
+      workerType: 'process',
+      minWorkers: this.limits.poolSize,
+      maxWorkers: this.limits.poolSize,
+      // A cancelled evaluation's process is asked to stop, then killed after this long.
+      workerTerminateTimeout: 100,
+      // The sandbox's stderr (V8's out-of-memory report) comes to the task's `on` handler, not to our logs.
+      emitStdStreams: true,
+      forkArgs: [String(this.limits.timeoutMs)],
+      // A clean environment (no DATABASE_URL, API keys...), and the heap limit.
+      forkOpts: { env: {}, execArgv: [`--max-old-space-size=${this.limits.maxMemoryMb}`] },
+    });
+    return this.pool;
+  }
+}
+
+function shutdownError(): SkillError {
+  return new SkillError('transform stopped: the worker is shutting down', true);
+}
