@@ -24,6 +24,9 @@ export interface SideEffectServer {
  *   GET  /redirect?to=URL    -> 302 Location: URL
  *   GET  /lone-surrogate     -> 200 {"text":"\ud800"} (JSON whose string holds a lone surrogate)
  *   GET  /text               -> 200 text/plain "hello"
+ *   GET  /bigint/<name>      -> 200 {"id":9007199254740993,"n":1} on the first hit of that path, then
+ *                               {"id":9007199254740992,"n":1} (the same double: JSON.parse cannot tell them apart)
+ *   GET  /big?bytes=N        -> 200 {"blob":"xxx..."} of about N bytes
  */
 export async function startSideEffectServer(): Promise<SideEffectServer> {
   const counts = new Map<string, number>();
@@ -64,6 +67,12 @@ export async function startSideEffectServer(): Promise<SideEffectServer> {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"text":"\\ud800"}');
       return;
     }
+    if (url.pathname.startsWith('/bigint/')) {
+      const id = n === 1 ? '9007199254740993' : '9007199254740992';
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`{"id":${id},"n":1}`);
+      return;
+    }
+    if (url.pathname === '/big') return json(200, { blob: 'x'.repeat(Number(url.searchParams.get('bytes') ?? '1000')) });
     if (url.pathname === '/text') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('hello');
       return;
