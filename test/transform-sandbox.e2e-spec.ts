@@ -39,7 +39,6 @@ describe('transforms in the sandbox: one worker process, a poison tenant and a q
   afterAll(async () => {
     await worker?.kill('SIGTERM');
     await h?.dispose();
-    // eslint-disable-next-line no-console
     if (delays.length > 0) console.log(`worker event-loop delay under bombs (ms): ${JSON.stringify(delays)}`);
   });
 
