@@ -35,7 +35,7 @@ describe('run creation while Redis is down or frozen (private redis-server)', ()
     api = await startTestApp(env.env);
     worker = await startTestWorker(env.env);
     auth = (await createTenant(api, 'outage')).auth;
-  });
+  }, 60_000);
 
   afterAll(async () => {
     redis?.thaw();
@@ -72,7 +72,7 @@ describe('run creation while Redis is down or frozen (private redis-server)', ()
     expect(prefix).toMatch(/^[^{]+:\{[^}]+\}$/);
     // Every key of the queue: REDIS_PREFIX first, then the same {tag}, so one Cluster slot holds them all.
     for (const key of bull) expect(key.startsWith(`${prefix}:runs`)).toBe(true);
-  });
+  }, 30_000);
 
   it('answers 202 within 2 s while Redis is stopped, and the run is executed once Redis is back', async () => {
     await redis.stop();

@@ -66,7 +66,7 @@ describe('transforms in the sandbox: one worker process, a poison tenant and a q
     const run = await submit(quiet, [transform('input.n + 1')], { n: 1 });
     expect((await finished(quiet, run.id)).status).toBe('succeeded');
     await scrapeDelay(); // starts the measurement window
-  });
+  }, 30_000);
 
   it.each([
     ['a CPU bomb', CPU_BOMB],
@@ -123,7 +123,7 @@ describe('transforms in the sandbox: one worker process, a poison tenant and a q
     const done = await finished(quiet, next.id);
     expect(done.status).toBe('succeeded');
     expect(worker.output()).not.toMatch(/FATAL ERROR|heap out of memory/); // the sandbox's report stays out of the worker's logs
-  });
+  }, 30_000);
 
   it('checks an expression that arrives through $ref at execution: length limit and sandbox', async () => {
     const tooLong = await submit(poison, [{ name: 't', skill: 'transform', params: { expression: { $ref: '/input/expr' } } }], {
