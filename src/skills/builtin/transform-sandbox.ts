@@ -100,8 +100,9 @@ export class TransformSandbox {
       // The sandbox's stderr (V8's out-of-memory report) comes to the task's `on` handler, not to our logs.
       emitStdStreams: true,
       forkArgs: [String(this.limits.timeoutMs)],
-      // A clean environment (no DATABASE_URL, API keys...), and the heap limit.
-      forkOpts: { env: {}, execArgv: [`--max-old-space-size=${this.limits.maxMemoryMb}`] },
+      // A clean environment (no DATABASE_URL, API keys...), the heap limit, and a process group of
+      // their own: a terminal's Ctrl-C reaches the worker (which shuts down gracefully), not them.
+      forkOpts: { env: {}, execArgv: [`--max-old-space-size=${this.limits.maxMemoryMb}`], detached: true },
     });
     return this.pool;
   }
