@@ -91,6 +91,10 @@ export class TransformSandbox {
   }
 
   private getPool(): workerpool.Pool {
+    if (!this.pool && process.execArgv.some((arg) => arg.includes('--max-old-space-size'))) {
+      // workerpool passes this process's --max-old-space-size on after ours, and the last one wins.
+      this.logger.warn('this process runs with --max-old-space-size: its sandbox processes inherit it instead of TRANSFORM_MAX_MEMORY_MB');
+    }
     this.pool ??= workerpool.pool(SCRIPT, {
       workerType: 'process',
       minWorkers: this.limits.poolSize,
