@@ -21,6 +21,7 @@ import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { bullmqPrefix } from '../src/infra/queue/run-queue.port.js';
 import { hashOutput } from '../src/shared/canonical-json.js';
 import { MemoryStepIdempotencyStore } from '../src/domains/logs/drivers/memory-step-idempotency.store.js';
 import { type EnforcedStep, ReplayEnforcer } from '../src/domains/logs/drivers/replay-enforcer.driver.js';
@@ -316,7 +317,7 @@ async function main(): Promise<void> {
     await server.stop();
     procs.pop();
     // drop the queued jobs of the HTTP scenarios (no worker ran them)
-    await deleteKeys(redis, `${prefix}:bull:*`);
+    await deleteKeys(redis, `${bullmqPrefix(prefix)}:*`);
     await sql(DATABASE_URL, 'TRUNCATE runs CASCADE');
 
     // ---- end to end: API + 2 worker processes, 3-step runs --------------------------------------

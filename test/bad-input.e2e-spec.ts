@@ -185,8 +185,44 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
       status: 422,
     },
     // content types
-    { ...create('steps=1'), name: 'form body', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
-    { ...create('{"steps":[]}'), name: 'text/plain body', headers: { 'content-type': 'text/plain' } },
+    { ...create('steps=1'), name: 'form body', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415 },
+    { ...create('{"steps":[]}'), name: 'text/plain body', headers: { 'content-type': 'text/plain' }, status: 415 },
+    {
+      ...create('x'.repeat(1_200_000)),
+      name: 'text/plain body of 1.2 MB',
+      headers: { 'content-type': 'text/plain' },
+      status: 413,
+    },
+    {
+      ...create('x'.repeat(1_200_000)),
+      name: 'body of 1.2 MB without a JSON type',
+      headers: { 'content-type': 'application/octet-stream' },
+      status: 413,
+    },
+    // values that parse but that canonical JSON (the idempotency fingerprint) cannot represent
+    {
+      ...create(String.raw`{"steps":[{"name":"s","skill":"transform","params":{"expression":"1"}}],"input":{"t":"a\ud800b"}}`),
+      name: 'keyed body with a lone surrogate',
+      headers: { 'idempotency-key': 'lone-surrogate' },
+      status: 400,
+    },
+    {
+      ...create(String.raw`{"steps":[{"name":"s","skill":"transform","params":{"expression":"1"}}],"input":{"\udc00":1}}`),
+      name: 'keyed body with a lone surrogate in a key',
+      headers: { 'idempotency-key': 'lone-surrogate-key' },
+      status: 400,
+    },
+    {
+      ...create(String.raw`{"steps":[{"name":"s","skill":"transform","params":{"expression":"1"}}],"input":{"t":"\ud800"}}`),
+      name: 'unkeyed body with a lone surrogate',
+      status: 400,
+    },
+    {
+      ...create('{"steps":[{"name":"s","skill":"transform","params":{"expression":"1"}}],"input":{"n":1e400}}'),
+      name: 'keyed body with a number beyond the double range',
+      headers: { 'idempotency-key': 'infinite' },
+      status: 400,
+    },
     // list
     ...[
       'limit=0',
@@ -201,6 +237,8 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
       'cursor=%00',
       'cursor=eyJzIjoiLTEifQ',
       `cursor=${'x'.repeat(600)}`,
+      `cursor=${Buffer.from('{"s":"9999999999999999999"}').toString('base64url')}`, // 19 digits, beyond bigint
+      `cursor=${Buffer.from('{"s":"9223372036854775808"}').toString('base64url')}`, // 2^63
     ].map((q): Case => ({ name: `list ?${q}`, method: 'GET', path: `/v1/runs?${q}` })),
     // run ids
     ...['not-a-uuid', '00000000-0000-0000-0000-000000000000', `${'%00'}`, 'a'.repeat(300)].flatMap((id): Case[] => [
@@ -225,6 +263,8 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
       json({ ignore_paths: [5] }),
       json({ ignore_paths: [''] }),
       json({ ignore_paths: ['/a/~2'] }),
+      String.raw`{"ignore_paths":["/a\ud800"]}`,
+      String.raw`{"ignore_paths":["/\udfff"],"default_behavior":"check"}`,
       json({ extra: true }),
       '{',
       '[]',

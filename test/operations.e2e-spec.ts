@@ -93,6 +93,7 @@ describe('operations: health, metrics, OpenAPI, rate limits, dependency outages'
     expect(after).toMatch(/agentruns_run_duration_seconds_bucket\{le="[^"]+",status="succeeded"\}/);
     expect(after).toMatch(/agentruns_step_duration_seconds_count\{skill="transform",outcome="succeeded"\} \d+/);
     expect(after).toMatch(/agentruns_queue_depth\{state="waiting"\} \d+/);
+    expect(after).toMatch(/^agentruns_event_loop_delay_seconds\{quantile="0\.99"\} \d/m); // the API's own event loop
   });
 
   it('serves the OpenAPI document at /openapi.json (every endpoint of the contract) and the UI at /docs', async () => {

@@ -2,12 +2,27 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import express from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppConfig } from '../infra/config/app.config.js';
 import { expressProblemHandler } from './filters/problem-details.filter.js';
+import { ProblemException } from './problem.js';
 import { requestIdMiddleware } from './middleware/request-id.middleware.js';
 import { setUpOpenApi } from './openapi.js';
 import { createValidationPipe } from './validation.js';
+
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+function refuseNonJsonBodies(req: Request, _res: Response, next: NextFunction): void {
+  if (!Buffer.isBuffer(req.body) || req.body.length === 0) return next();
+  next(
+    new ProblemException({
+      type: 'unsupported-media-type',
+      title: 'Unsupported media type',
+      status: 415,
+      detail: 'Request bodies must be JSON (Content-Type: application/json).',
+    }),
+  );
+}
 
 /**
  * HTTP set-up shared by main.ts and the e2e tests, so tests exercise exactly what runs in production.
@@ -21,7 +36,11 @@ export async function setUpHttpApp(app: INestApplication, config: Pick<AppConfig
   http.set('etag', false);
   http.set('trust proxy', false);
   http.use(requestIdMiddleware);
-  http.use(express.json({ limit: config.limits.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false }));
+  http.use(express.json({ limit: config.limits.maxBodyBytes, type: JSON_TYPES, strict: false }));
+  // Any other body is read too, only to hold it to MAX_BODY_BYTES (413 whatever the content type),
+  // then refused (415): no endpoint takes anything but JSON.
+  http.use(express.raw({ limit: config.limits.maxBodyBytes, type: (req) => !(req as Request).is(JSON_TYPES) }));
+  http.use(refuseNonJsonBodies);
   http.useGlobalPipes(createValidationPipe());
   setUpOpenApi(http);
   await http.init();

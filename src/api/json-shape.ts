@@ -5,16 +5,26 @@ const POLLUTING_KEY = '__proto__';
 /** Refused where DTO classes validate (top level, a step): class-validator's whitelist cannot see them. */
 const CLASS_KEYS = new Set(['constructor', 'prototype']);
 const isClassLevel = (path: string) => path === '' || /^steps\[\d+\]$/.test(path);
+/** A UTF-16 surrogate without its pair: not Unicode text, and not representable in canonical JSON (the idempotency fingerprint). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * Checks a parsed JSON body without recursion: nesting depth, `__proto__` anywhere, and
- * `constructor`/`prototype` where DTOs are validated. Free-form objects (input, metadata, params)
- * may otherwise hold any key. Returns the problem or null.
+ * `constructor`/`prototype` where DTOs are validated; strings and keys must be valid Unicode (no lone
+ * surrogate) and numbers finite (JSON.parse reads 1e400 as Infinity), since the body is hashed as
+ * canonical JSON. Free-form objects (input, metadata, params) may otherwise hold any key. Returns
+ * the problem or null.
  */
 export function jsonShapeProblem(body: unknown): { field: string; message: string } | null {
   const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value: body, depth: 0, path: '' }];
   while (stack.length > 0) {
     const { value, depth, path } = stack.pop()!;
+    if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+      return { field: path || '(body)', message: 'the string holds a lone UTF-16 surrogate (not valid Unicode)' };
+    }
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      return { field: path || '(body)', message: 'the number is beyond the range of a double' };
+    }
     if (value === null || typeof value !== 'object') continue;
     if (depth >= MAX_JSON_DEPTH) return { field: path || '(body)', message: `the body is nested deeper than ${MAX_JSON_DEPTH} levels` };
     if (Array.isArray(value)) {
@@ -22,6 +32,7 @@ export function jsonShapeProblem(body: unknown): { field: string; message: strin
       continue;
     }
     for (const key of Object.keys(value)) {
+      if (LONE_SURROGATE.test(key)) return { field: path || '(body)', message: 'a key holds a lone UTF-16 surrogate (not valid Unicode)' };
       const at = path ? `${path}.${key}` : key;
       if (key === POLLUTING_KEY || (CLASS_KEYS.has(key) && isClassLevel(path))) return { field: at, message: `"${key}" is a reserved key` };
       stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, path: at });

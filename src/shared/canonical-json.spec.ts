@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { canonicalJson, hashOutput, NonRepresentableJsonError, toHashedJson } from './canonical-json.js';
+import { canonicalJson, hashOutput, NonRepresentableJsonError, StepOutputTooLargeError, toHashedJson } from './canonical-json.js';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
@@ -104,5 +104,23 @@ describe('canonical JSON (RFC 8785) and output hashing', () => {
     const { value, hash } = toHashedJson({ z: 1, a: { y: [3, 2] }, u: undefined });
     expect(value).toEqual({ a: { y: [3, 2] }, z: 1 });
     expect(hash).toBe(hashOutput(value));
+  });
+
+  it('caps the canonical JSON at maxBytes, counted in UTF-8 bytes', () => {
+    // '{"s":"' + 10 characters + '"}' is 18 bytes in ASCII; each € is 3 bytes in UTF-8.
+    expect(toHashedJson({ s: 'x'.repeat(10) }, 18).value).toEqual({ s: 'x'.repeat(10) });
+    expect(() => toHashedJson({ s: 'x'.repeat(11) }, 18)).toThrow(StepOutputTooLargeError);
+    expect(toHashedJson({ s: '€'.repeat(4) }, 20).value).toEqual({ s: '€€€€' }); // 8 + 12 bytes
+    const error = (() => {
+      try {
+        toHashedJson({ s: '€'.repeat(5) }, 20);
+      } catch (e) {
+        return e as StepOutputTooLargeError;
+      }
+    })();
+    expect(error).toBeInstanceOf(StepOutputTooLargeError);
+    expect(error).toMatchObject({ bytes: 23, limit: 20 });
+    expect(error?.message).toBe('step output is 23 bytes of canonical JSON, more than STEP_MAX_OUTPUT_BYTES (20 bytes)');
+    expect(toHashedJson('x'.repeat(100_000)).hash).toBe(hashOutput('x'.repeat(100_000))); // no cap by default
   });
 });

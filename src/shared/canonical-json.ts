@@ -10,6 +10,20 @@ export class NonRepresentableJsonError extends StepFailure {
   }
 }
 
+/** A step output whose canonical JSON is larger than the limit (STEP_MAX_OUTPUT_BYTES): not retryable. */
+export class StepOutputTooLargeError extends StepFailure {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(
+      StepErrorCode.OutputTooLarge,
+      `step output is ${bytes} bytes of canonical JSON, more than STEP_MAX_OUTPUT_BYTES (${limit} bytes)`,
+    );
+    this.name = 'StepOutputTooLargeError';
+  }
+}
+
 /**
  * Strict, deterministic JSON: keys sorted by UTF-16 code units, numbers in the ECMAScript shortest form,
  * strings escaped as JSON.stringify does - for JSON values exactly RFC 8785 (JCS). Strict mode throws on
@@ -44,8 +58,16 @@ export function hashOutput(data: unknown): string {
   return sha256Hex(canonicalJson(data));
 }
 
-/** The exact JSON value that is stored and hashed: parsing the canonical text back normalises it. */
-export function toHashedJson(data: unknown): { value: unknown; hash: string } {
+/**
+ * The exact JSON value that is stored and hashed: parsing the canonical text back normalises it.
+ * With `maxBytes`, a canonical text longer than that many UTF-8 bytes throws StepOutputTooLargeError.
+ */
+export function toHashedJson(data: unknown, maxBytes = Infinity): { value: unknown; hash: string } {
   const text = canonicalJson(data);
+  // UTF-8 needs at most 3 bytes per UTF-16 unit: a text of up to maxBytes / 3 units cannot be too large.
+  if (text.length > maxBytes / 3) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > maxBytes) throw new StepOutputTooLargeError(bytes, maxBytes);
+  }
   return { value: JSON.parse(text) as unknown, hash: sha256Hex(text) };
 }

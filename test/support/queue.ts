@@ -1,9 +1,10 @@
 import { Queue } from 'bullmq';
+import { bullmqPrefix } from '../../src/infra/queue/run-queue.port.js';
 import { TEST_REDIS_URL } from './env.js';
 
-/** The runs queue of a test environment, as the app names it (REDIS_PREFIX + ':bull'). */
+/** The runs queue of a test environment, as the app names it (bullmqPrefix: REDIS_PREFIX + ':{<prefix>:bull}'). */
 export function runsQueue(redisPrefix: string): Queue {
-  return new Queue('runs', { connection: { url: TEST_REDIS_URL }, prefix: `${redisPrefix}:bull` });
+  return new Queue('runs', { connection: { url: TEST_REDIS_URL }, prefix: bullmqPrefix(redisPrefix) });
 }
 
 /** The worker (`host:pid`, BullMQ's processedBy) that holds the active job of a run, or null when none does. */

@@ -44,6 +44,9 @@ export interface SideEffectServer {
  *   GET  /redirect?to=URL    -> 302 Location: URL
  *   GET  /lone-surrogate     -> 200 {"text":"\ud800"} (JSON whose string holds a lone surrogate)
  *   GET  /text               -> 200 text/plain "hello"
+ *   GET  /bigint/<name>      -> 200 {"id":9007199254740993,"n":1} on the first hit of that path, then
+ *                               {"id":9007199254740992,"n":1} (the same double: JSON.parse cannot tell them apart)
+ *   GET  /big?bytes=N        -> 200 {"blob":"xxx..."} of about N bytes
  *   POST /v1/chat/completions -> an OpenAI-compatible completion: content "echo: <last message>",
  *                               usage { prompt_tokens: characters of all messages, completion_tokens: 7 }
  */
@@ -115,6 +118,11 @@ export async function startSideEffectServer(): Promise<SideEffectServer> {
     if (url.pathname === '/lone-surrogate') {
       return send(200, { 'content-type': 'application/json' }, '{"text":"\\ud800"}');
     }
+    if (url.pathname.startsWith('/bigint/')) {
+      const id = n === 1 ? '9007199254740993' : '9007199254740992';
+      return send(200, { 'content-type': 'application/json' }, `{"id":${id},"n":1}`);
+    }
+    if (url.pathname === '/big') return json(200, { blob: 'x'.repeat(Number(url.searchParams.get('bytes') ?? '1000')) });
     if (url.pathname === '/text') {
       return send(200, { 'content-type': 'text/plain' }, 'hello');
     }

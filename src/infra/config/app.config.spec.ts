@@ -83,14 +83,20 @@ describe('loadConfig', () => {
       LOG_REQUESTS: 'false',
       RATE_LIMIT_PER_SECOND: '18',
       SHUTDOWN_GRACE_MS: '19',
+      TRANSFORM_TIMEOUT_MS: '20',
+      TRANSFORM_MAX_MEMORY_MB: '21',
+      TRANSFORM_POOL_SIZE: '22',
+      STEP_MAX_OUTPUT_BYTES: '2300',
+      WORKER_METRICS_PORT: '24',
     });
     expect(config).toEqual({
       http: { port: 1, host: '127.0.0.2' },
-      limits: { maxBodyBytes: 2000, maxSteps: 9, rateLimitPerSecond: 18 },
+      limits: { maxBodyBytes: 2000, maxSteps: 9, rateLimitPerSecond: 18, maxStepOutputBytes: 2300 },
       admin: { token: 'a-long-admin-token-123' },
       idempotency: { ttlSeconds: 5, keyRequired: true },
       runs: { maxAttempts: 10, retryBackoffMs: 11 },
-      worker: { enabled: false, concurrency: 12, lockDurationMs: 1300, sweepIntervalMs: 1400, sweepStaleAfterMs: 1500 },
+      worker: { enabled: false, concurrency: 12, lockDurationMs: 1300, sweepIntervalMs: 1400, sweepStaleAfterMs: 1500, metricsPort: 24 },
+      transforms: { timeoutMs: 20, maxMemoryMb: 21, poolSize: 22 },
       stepClaims: { ttlSeconds: 6, leaseMs: 700, waitMs: 800 },
       httpSkill: { allowedHosts: 'example.org', timeoutMs: 3, maxResponseBytes: 2048 },
       llm: { baseUrl: 'http://llm', apiKey: 'k', timeoutMs: 18 },
@@ -107,7 +113,10 @@ describe('loadConfig', () => {
   it('takes a SECRETS_KEY of 32 base64 bytes, and refuses another without echoing it', () => {
     const key = Buffer.alloc(32, 7).toString('base64');
     expect(loadConfig({ SECRETS_KEY: key }).secrets).toEqual({ key, embeddedDataDir: './.data' });
-    expect(loadConfig({ SECRETS_KEY: key, DATABASE_URL: 'postgres://db/x' }).secrets).toEqual({ key, embeddedDataDir: null });
+    expect(loadConfig({ SECRETS_KEY: key, DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r:1' }).secrets).toEqual({
+      key,
+      embeddedDataDir: null,
+    });
     const short = Buffer.from('sixteen-byte-key').toString('base64');
     try {
       loadConfig({ SECRETS_KEY: short });
@@ -117,5 +126,26 @@ describe('loadConfig', () => {
       expect((e as Error).message).toMatch(/SECRETS_KEY must be the base64 of exactly 32 bytes/);
       expect((e as Error).message).not.toContain(short);
     }
+  });
+
+  it('refuses DATABASE_URL without REDIS_URL for processes that execute runs, saying why', () => {
+    const attempt = () => loadConfig({ DATABASE_URL: 'postgresql://db/app' });
+    expect(attempt).toThrow(ConfigValidationError);
+    expect(attempt).toThrow(/DATABASE_URL is set but REDIS_URL is not.*second process.*repeat keyed side effects/s);
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/app', REDIS_URL: 'redis://r:6379' }).redis.url).toBe('redis://r:6379');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/app' }, { executesRuns: false }).database.url).toBe('postgresql://db/app');
+  });
+
+  it('reads the sandbox and output limits, with documented defaults', () => {
+    expect(loadConfig({})).toMatchObject({
+      transforms: { timeoutMs: 1000, maxMemoryMb: 64, poolSize: 2 },
+      limits: { maxStepOutputBytes: 1_048_576 },
+      worker: { metricsPort: 0 },
+    });
+    expect(loadConfig({ TRANSFORM_TIMEOUT_MS: '250', STEP_MAX_OUTPUT_BYTES: '4096' })).toMatchObject({
+      transforms: { timeoutMs: 250 },
+      limits: { maxStepOutputBytes: 4096 },
+    });
+    expect(() => loadConfig({ TRANSFORM_MAX_MEMORY_MB: '1' })).toThrow(/TRANSFORM_MAX_MEMORY_MB/);
   });
 });

@@ -181,6 +181,36 @@ export class EnvironmentVariables {
   @Max(1_000_000)
   RATE_LIMIT_PER_SECOND: number = 100;
 
+  /** Longest evaluation of one `transform` (JSONata, in a sandbox process); past it the step fails, not retryable. */
+  @IsInt()
+  @Min(10)
+  @Max(600_000)
+  TRANSFORM_TIMEOUT_MS: number = 1_000;
+
+  /** Heap of a transform sandbox process (V8 old generation); past it the step fails, not retryable. */
+  @IsInt()
+  @Min(16)
+  @Max(16_384)
+  TRANSFORM_MAX_MEMORY_MB: number = 64;
+
+  /** Sandbox processes per worker process that evaluate transforms (each a small Node process). */
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  TRANSFORM_POOL_SIZE: number = 2;
+
+  /** Largest step output (bytes of canonical JSON); a larger output fails the step, not retryable. */
+  @IsInt()
+  @Min(1024)
+  @Max(256 * 1024 * 1024)
+  STEP_MAX_OUTPUT_BYTES: number = 1024 * 1024;
+
+  /** Worker processes (`npm run start:worker`) serve GET /metrics on this port (0 = not served). */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  WORKER_METRICS_PORT: number = 0;
+
   /** On SIGTERM: how long running steps may take to finish before they are asked to stop. */
   @IsInt()
   @Min(0)
@@ -196,8 +226,13 @@ export class EnvironmentVariables {
 export interface AppConfig {
   /** The API's HTTP listener. */
   readonly http: { readonly port: number; readonly host: string };
-  /** Sizes and rates a client may use. */
-  readonly limits: { readonly maxBodyBytes: number; readonly maxSteps: number; readonly rateLimitPerSecond: number };
+  /** Sizes and rates a client may use; maxStepOutputBytes caps a step's output (bytes of canonical JSON). */
+  readonly limits: {
+    readonly maxBodyBytes: number;
+    readonly maxSteps: number;
+    readonly rateLimitPerSecond: number;
+    readonly maxStepOutputBytes: number;
+  };
   /** /admin: null when ADMIN_TOKEN is unset (the admin API answers 404). */
   readonly admin: { readonly token: string | null };
   /** Idempotency keys of run creation and replay. */
@@ -212,7 +247,11 @@ export interface AppConfig {
     readonly lockDurationMs: number;
     readonly sweepIntervalMs: number;
     readonly sweepStaleAfterMs: number;
+    /** A worker process (`npm run start:worker`) serves GET /metrics on this port; 0: not served. */
+    readonly metricsPort: number;
   };
+  /** The transform sandbox: child processes that evaluate JSONata, each bounded in time and heap. */
+  readonly transforms: { readonly timeoutMs: number; readonly maxMemoryMb: number; readonly poolSize: number };
   /** Step idempotency keys: how long a completed key is remembered, the claim lease, how long to wait for a claim. */
   readonly stepClaims: { readonly ttlSeconds: number; readonly leaseMs: number; readonly waitMs: number };
   readonly httpSkill: { readonly allowedHosts: string; readonly timeoutMs: number; readonly maxResponseBytes: number };
@@ -246,7 +285,12 @@ function deepFreeze<T extends object>(value: T): T {
 function toSlices(env: EnvironmentVariables): AppConfig {
   return deepFreeze({
     http: { port: env.PORT, host: env.HOST },
-    limits: { maxBodyBytes: env.MAX_BODY_BYTES, maxSteps: env.MAX_STEPS, rateLimitPerSecond: env.RATE_LIMIT_PER_SECOND },
+    limits: {
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      maxSteps: env.MAX_STEPS,
+      rateLimitPerSecond: env.RATE_LIMIT_PER_SECOND,
+      maxStepOutputBytes: env.STEP_MAX_OUTPUT_BYTES,
+    },
     admin: { token: env.ADMIN_TOKEN ?? null },
     idempotency: { ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS, keyRequired: env.IDEMPOTENCY_KEY_REQUIRED },
     runs: { maxAttempts: env.RUN_MAX_ATTEMPTS, retryBackoffMs: env.RUN_RETRY_BACKOFF_MS },
@@ -256,7 +300,9 @@ function toSlices(env: EnvironmentVariables): AppConfig {
       lockDurationMs: env.WORKER_LOCK_DURATION_MS,
       sweepIntervalMs: env.SWEEP_INTERVAL_MS,
       sweepStaleAfterMs: env.SWEEP_STALE_AFTER_MS,
+      metricsPort: env.WORKER_METRICS_PORT,
     },
+    transforms: { timeoutMs: env.TRANSFORM_TIMEOUT_MS, maxMemoryMb: env.TRANSFORM_MAX_MEMORY_MB, poolSize: env.TRANSFORM_POOL_SIZE },
     stepClaims: { ttlSeconds: env.STEP_IDEMPOTENCY_TTL_SECONDS, leaseMs: env.STEP_CLAIM_LEASE_MS, waitMs: env.STEP_CLAIM_WAIT_MS },
     httpSkill: {
       allowedHosts: env.SKILL_HTTP_ALLOWED_HOSTS,
@@ -291,8 +337,31 @@ const INT_KEYS = new Set(
     .map(([k]) => k),
 );
 
-/** Reads and validates the environment, then slices it. Throws ConfigValidationError naming each bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+/**
+ * Why a process that executes runs must not start with this configuration, or null. Without
+ * REDIS_URL the queue and the step key store live in one process's memory: that is only safe when
+ * no other process shares the database, which embedded mode guarantees and DATABASE_URL does not.
+ */
+export function executionTopologyProblem(config: Pick<EnvironmentVariables, 'DATABASE_URL' | 'REDIS_URL'>): string | null {
+  if (!config.DATABASE_URL || config.REDIS_URL) return null;
+  return (
+    'DATABASE_URL is set but REDIS_URL is not: without Redis the run queue and the step idempotency keys live in ' +
+    "this process's memory, so a second process on the same database would take the same runs (its stranded-run " +
+    'sweep re-enqueues them) and repeat keyed side effects. Set REDIS_URL (production: any number of processes), ' +
+    'or unset DATABASE_URL (embedded mode: one process with its own PostgreSQL).'
+  );
+}
+
+export interface LoadConfigOptions {
+  /** The process executes or creates runs (API and worker processes); the CLI does not. Default true. */
+  executesRuns?: boolean;
+}
+
+/**
+ * Reads and validates the environment, then slices it. Throws ConfigValidationError naming each bad variable (and,
+ * for processes that execute runs, a DATABASE_URL without REDIS_URL: see executionTopologyProblem).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): AppConfig {
   const known = Object.keys(new EnvironmentVariables()).concat(['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN', 'LLM_API_KEY', 'SECRETS_KEY']);
   const raw: Record<string, unknown> = {};
   const problems: string[] = [];
@@ -319,5 +388,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push('SECRETS_KEY must be the base64 of exactly 32 bytes (make one with: openssl rand -base64 32)');
   }
   if (problems.length > 0) throw new ConfigValidationError(problems);
+  const topology = options.executesRuns === false ? null : executionTopologyProblem(instance);
+  if (topology) throw new ConfigValidationError([topology]);
   return toSlices(instance);
 }

@@ -17,6 +17,7 @@ export const CONFIG_TOKENS: { readonly [S in ConfigSlice]: symbol } = {
   logging: Symbol('config.logging'),
   shutdown: Symbol('config.shutdown'),
   secrets: Symbol('config.secrets'),
+  transforms: Symbol('config.transforms'),
 };
 
 /** Injects one slice of the configuration: `@InjectConfig('worker') worker: AppConfig['worker']`. */

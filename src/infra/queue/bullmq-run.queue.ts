@@ -1,11 +1,22 @@
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
-import { DelayedError, type Job, type Queue, Worker } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ConnectionOptions, DelayedError, type Job, type Queue, Worker } from 'bullmq';
 import type { ConsumerOptions, QueueDepth, RunJobHandler, RunQueue } from './run-queue.port.js';
 import { loggableError } from '../logging/loggable-error.js';
 
 export interface RunJobData {
   runId: string;
+}
+
+/** Longest wait for an add: past it the enqueue fails (the caller logs it; the sweep enqueues the run later). */
+export const ENQUEUE_TIMEOUT_MS = 1_000;
+
+class EnqueueTimeoutError extends Error {
+  constructor() {
+    super(`Redis did not take the job within ${ENQUEUE_TIMEOUT_MS} ms`);
+    this.name = 'EnqueueTimeoutError';
+  }
 }
 
 /**
@@ -18,10 +29,20 @@ export class BullmqRunQueue implements RunQueue {
   private readonly logger = new Logger(BullmqRunQueue.name);
   private worker: Worker<RunJobData> | null = null;
 
-  constructor(private readonly queue: Queue<RunJobData>) {}
+  constructor(
+    private readonly queue: Queue<RunJobData>,
+    /** The workers' connection (blocking commands: no retry limit), apart from the producer's fail-fast one. */
+    private readonly workerConnection: ConnectionOptions,
+  ) {}
 
+  /**
+   * Bounded: the producer connection has no offline queue (fails at once while Redis is down) and an
+   * add that gets no answer (a Redis that stopped answering) gives up after ENQUEUE_TIMEOUT_MS. An add
+   * that still lands later is harmless: the job id is the run id.
+   */
   async enqueue(runId: string): Promise<void> {
-    await this.queue.add(
+    const timeout = new AbortController();
+    const add = this.queue.add(
       'run',
       { runId },
       {
@@ -32,6 +53,15 @@ export class BullmqRunQueue implements RunQueue {
         removeOnFail: true,
       },
     );
+    try {
+      await Promise.race([
+        add,
+        sleep(ENQUEUE_TIMEOUT_MS, undefined, { signal: timeout.signal }).then(() => Promise.reject(new EnqueueTimeoutError())),
+      ]);
+    } finally {
+      timeout.abort();
+      add.catch(() => undefined); // a late failure after the timeout is already reported
+    }
   }
 
   async startConsuming(handler: RunJobHandler, options: ConsumerOptions): Promise<void> {
@@ -43,7 +73,7 @@ export class BullmqRunQueue implements RunQueue {
       }
     };
     this.worker = new Worker<RunJobData>(this.queue.name, processor, {
-      connection: this.queue.opts.connection,
+      connection: this.workerConnection,
       prefix: this.queue.opts.prefix,
       name: `${hostname()}:${process.pid}`, // an active job's processedBy names the process that holds it
       concurrency: options.concurrency,

@@ -1,6 +1,15 @@
 export const RUN_QUEUE = Symbol('RUN_QUEUE');
 export const RUNS_QUEUE_NAME = 'runs';
 
+/**
+ * BullMQ's key prefix: `<REDIS_PREFIX>:{<REDIS_PREFIX>:bull}`. The braces are a Redis Cluster hash
+ * tag, so every key of the queue lands in one slot (BullMQ's scripts touch several keys at once),
+ * as the step store's `{tenant}` keys do; every key still starts with `<REDIS_PREFIX>:`.
+ */
+export function bullmqPrefix(redisPrefix: string): string {
+  return `${redisPrefix}:{${redisPrefix}:bull}`;
+}
+
 /** What handling a job asks of the queue: nothing (done), or to run it again after a delay. */
 export interface RunJobOutcome {
   retryInMs?: number;

@@ -3,6 +3,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { Injectable } from '@nestjs/common';
+import { isInteger, isSafeNumber, parse as parseLossless } from 'lossless-json';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { Skill } from '../skill.decorator.js';
@@ -267,10 +268,34 @@ function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
 function parseBody(text: string, contentType: string | undefined): unknown {
   if (contentType && /[/+]json\b/i.test(contentType) && text.length > 0) {
     try {
-      return JSON.parse(text);
+      return parseJson(text);
     } catch {
       return text;
     }
   }
   return text;
+}
+
+/**
+ * 2^53 has 16 digits and the double range ends near 1e308: a text with neither 16 digits in a row nor
+ * a 3-digit exponent holds no number that JSON.parse would change, and takes the fast path.
+ */
+const MAY_HOLD_INEXACT_NUMBER = /\d{16}|[eE]\+?\d{3}/;
+
+/**
+ * A JSON response body, numbers kept exact: an integer beyond 2^53 - 1 (an id, an amount in minor
+ * units) becomes a string of its exact decimal digits, as does a number beyond the double range;
+ * other numbers stay numbers. JSON.parse would round them, and a `check` replay would then call
+ * two different values a match. Duplicate keys: the last wins, as with JSON.parse.
+ */
+export function parseJson(text: string): unknown {
+  if (!MAY_HOLD_INEXACT_NUMBER.test(text)) return JSON.parse(text);
+  return parseLossless(text, null, {
+    parseNumber: (digits: string) => {
+      if (isInteger(digits) && !isSafeNumber(digits)) return digits;
+      const number = Number(digits);
+      return Number.isFinite(number) ? number : digits;
+    },
+    onDuplicateKey: ({ newValue }) => newValue,
+  });
 }

@@ -1,57 +1,62 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import jsonata from 'jsonata';
+import type { AppConfig } from '../../infra/config/app.config.js';
+import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { Skill } from '../skill.decorator.js';
 import { type ParamCheck, type SkillContext, SkillError, type SkillHandler, StepErrorCode } from '../skill.interface.js';
+import { TransformSandbox } from './transform-sandbox.js';
 
-const MAX_EXPRESSION = 10_000;
+export const MAX_EXPRESSION = 10_000;
 
 const CACHE_SIZE = 1_000;
-const compiled = new Map<string, jsonata.Expression>();
+/** Expressions that parsed at submission, the last CACHE_SIZE (parsing is cheap; the cache spares repeats). */
+const parsed = new Set<string>();
 
-/** Parses a JSONata expression, keeping the last CACHE_SIZE parses (expressions repeat across runs). */
-function compile(expression: string): jsonata.Expression {
-  const cached = compiled.get(expression);
-  if (cached) return cached;
-  let parsed: jsonata.Expression;
-  try {
-    parsed = jsonata(expression);
-  } catch (error) {
-    const message = (error as { message?: string }).message ?? String(error);
-    throw new SkillError(StepErrorCode.InvalidParams, `invalid JSONata expression: ${message}`);
+/** Why `expression` is not a usable JSONata expression, or null. Parses only: nothing is evaluated here. */
+function expressionProblem(expression: unknown): string | null {
+  if (typeof expression !== 'string' || expression.length === 0 || expression.length > MAX_EXPRESSION) {
+    return `expression must be a JSONata string of 1 to ${MAX_EXPRESSION} characters`;
   }
-  if (compiled.size >= CACHE_SIZE) compiled.delete(compiled.keys().next().value!);
-  compiled.set(expression, parsed);
-  return parsed;
+  if (parsed.has(expression)) return null;
+  try {
+    jsonata(expression);
+  } catch (error) {
+    return `invalid JSONata expression: ${(error as { message?: string }).message ?? String(error)}`;
+  }
+  if (parsed.size >= CACHE_SIZE) parsed.delete(parsed.values().next().value!);
+  parsed.add(expression);
+  return null;
 }
 
-/** `transform` { expression }: a JSONata expression over { input, steps: [{ output }] } -> its value. */
+/**
+ * `transform` { expression }: a JSONata expression over { input, steps: [{ output }] } -> its value.
+ * Evaluated in the transform sandbox (other processes, with TRANSFORM_TIMEOUT_MS and
+ * TRANSFORM_MAX_MEMORY_MB), never on this process's event loop.
+ */
 @Injectable()
 @Skill('transform')
-export class TransformSkill implements SkillHandler {
+export class TransformSkill implements SkillHandler, OnApplicationShutdown {
+  private readonly sandbox: TransformSandbox;
+
+  constructor(@InjectConfig('transforms') transforms: AppConfig['transforms'], @InjectConfig('limits') limits: AppConfig['limits']) {
+    this.sandbox = new TransformSandbox({ ...transforms, maxOutputBytes: limits.maxStepOutputBytes });
+  }
+
   validate(params: Record<string, unknown>, check: ParamCheck) {
-    const { expression } = params;
-    if (check.isRef(expression)) return [];
-    if (typeof expression !== 'string' || expression.length === 0 || expression.length > MAX_EXPRESSION) {
-      return [{ path: 'expression', message: `expression must be a JSONata string of 1 to ${MAX_EXPRESSION} characters` }];
-    }
-    try {
-      compile(expression);
-      return [];
-    } catch (error) {
-      return [{ path: 'expression', message: (error as Error).message }];
-    }
+    if (check.isRef(params.expression)) return [];
+    const problem = expressionProblem(params.expression);
+    return problem ? [{ path: 'expression', message: problem }] : [];
   }
 
   async execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown> {
-    const expression = params.expression;
-    if (typeof expression !== 'string') throw new SkillError(StepErrorCode.InvalidParams, 'expression must be a string');
-    try {
-      const value: unknown = await compile(expression).evaluate(context.document);
-      return value === undefined ? null : value;
-    } catch (error) {
-      if (error instanceof SkillError) throw error;
-      const message = (error as { message?: string }).message ?? String(error);
-      throw new SkillError(StepErrorCode.SkillFailed, `JSONata evaluation failed: ${message}`);
-    }
+    // Checked again here: an expression that came through `$ref` was not seen at submission.
+    const problem = expressionProblem(params.expression);
+    if (problem) throw new SkillError(StepErrorCode.InvalidParams, problem);
+    return this.sandbox.evaluate(params.expression as string, context.document, context.signal);
+  }
+
+  /** After the workers stopped taking runs and the runs in hand finished (onModuleDestroy comes first). */
+  async onApplicationShutdown(): Promise<void> {
+    await this.sandbox.close();
   }
 }

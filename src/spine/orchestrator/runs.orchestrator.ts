@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
-import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
+import { canonicalJson, NonRepresentableJsonError, sha256Hex } from '../../shared/canonical-json.js';
 import type { TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
 import { type StepRecord, type StepSpec, type StepUsage, sumUsage } from '../../shared/step.types.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
@@ -248,7 +248,7 @@ export class RunsOrchestrator {
       await this.enqueue(run.id);
       return { run: { ...run, usage: null }, replayed: false };
     }
-    const fingerprint = sha256Hex(canonicalJson(body));
+    const fingerprint = requestFingerprint(body);
     for (let round = 0; round < MAX_KEY_ROUNDS; round++) {
       const now = this.clock.now();
       const newRun = draft(now);
@@ -302,6 +302,16 @@ function isLockTimeout(error: unknown): boolean {
   return e?.code === LOCK_TIMEOUT_SQLSTATE || e?.driverError?.code === LOCK_TIMEOUT_SQLSTATE;
 }
 
+/** SHA-256 of the body's canonical JSON; a body JSON cannot represent exactly is a bad request (the API refuses it first). */
+function requestFingerprint(body: unknown): string {
+  try {
+    return sha256Hex(canonicalJson(body));
+  } catch (error) {
+    if (!(error instanceof NonRepresentableJsonError)) throw error;
+    throw new SpineException(SpineErrorCode.InvalidRunRequest, `The request body cannot be keyed: ${error.message}`);
+  }
+}
+
 function unstartedStep(spec: StepSpec, index: number, status: 'pending' | 'cancelled'): StepRecord {
   return {
     index,
@@ -327,6 +337,8 @@ function unstartedStep(spec: StepSpec, index: number, status: 'pending' | 'cance
   };
 }
 
+const MAX_BIGINT = 2n ** 63n - 1n;
+
 function encodeCursor(seq: string): string {
   return Buffer.from(JSON.stringify({ s: seq }), 'utf8').toString('base64url');
 }
@@ -334,7 +346,8 @@ function encodeCursor(seq: string): string {
 function decodeCursor(cursor: string): string {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s?: unknown };
-    if (typeof parsed.s === 'string' && /^[1-9]\d{0,18}$/.test(parsed.s)) return parsed.s;
+    // A seq is a PostgreSQL bigint: 19 digits may still be beyond its range (a forged cursor).
+    if (typeof parsed.s === 'string' && /^[1-9]\d{0,18}$/.test(parsed.s) && BigInt(parsed.s) <= MAX_BIGINT) return parsed.s;
   } catch {
     // fall through
   }

@@ -85,6 +85,7 @@ export class StepRunner {
     @Inject(REPLAY_ENFORCER) private readonly enforcer: ReplayEnforcer,
     @Inject(SKILL_REGISTRY) private readonly skills: SkillRegistry,
     @InjectConfig('stepClaims') private readonly claims: AppConfig['stepClaims'],
+    @InjectConfig('limits') private readonly limits: AppConfig['limits'],
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
     @Inject(SECRETS_ORCHESTRATOR) private readonly secrets: SecretsOrchestrator,
@@ -149,7 +150,8 @@ export class StepRunner {
       if (claim && !(await claim.renew())) throw new StepClaimLostError(claim.key);
       // 4. execute
       const output = await this.execute(step, attempt, claim, document, spec.params, secrets);
-      const hashed = toHashedJson(output);
+      // STEP_MAX_OUTPUT_BYTES: a larger output fails the step (not retryable) before anything of it is recorded.
+      const hashed = toHashedJson(output, this.limits.maxStepOutputBytes);
       // 5. record
       const executed = claim
         ? await claim.complete(hashed)

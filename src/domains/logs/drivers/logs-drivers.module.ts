@@ -25,9 +25,9 @@ import { TraceStoreDriver } from './trace-store.driver.js';
     },
     {
       provide: REPLAY_ENFORCER,
-      inject: [STEP_IDEMPOTENCY_STORE, CONFIG_TOKENS.stepClaims, CLOCK],
-      useFactory: (store: StepIdempotencyStore, claims: AppConfig['stepClaims'], clock: Clock) =>
-        new ReplayEnforcer(store, { ...claims, clock }),
+      inject: [STEP_IDEMPOTENCY_STORE, CONFIG_TOKENS.stepClaims, CONFIG_TOKENS.limits, CLOCK],
+      useFactory: (store: StepIdempotencyStore, claims: AppConfig['stepClaims'], limits: AppConfig['limits'], clock: Clock) =>
+        new ReplayEnforcer(store, { ...claims, clock, maxOutputBytes: limits.maxStepOutputBytes }),
     },
     { provide: TRACE_STORE_DRIVER, useClass: TraceStoreDriver },
   ],

@@ -75,6 +75,8 @@ export interface ReplayEnforcerOptions {
   leaseMs: number;
   waitMs: number;
   clock: Clock;
+  /** Largest executed output in bytes of canonical JSON (StepOutputTooLargeError past it); default no cap. */
+  maxOutputBytes?: number;
 }
 
 /** Runs a step's skill; `signal` is aborted when the step must stop (its claim was lost). */
@@ -338,7 +340,7 @@ export class ReplayEnforcer {
   ): Promise<ReplayResult> {
     const key = step.idempotency_key;
     if (!key) {
-      const { value, hash } = toHashedJson(await execute(step, new AbortController().signal));
+      const { value, hash } = toHashedJson(await execute(step, new AbortController().signal), this.options.maxOutputBytes);
       return result({ executed: true, output_data: value, output_hash: hash });
     }
     const acquired = await this.acquire({ ...step, idempotency_key: key }, tenantId, durable);
@@ -348,7 +350,7 @@ export class ReplayEnforcer {
     const stop = claim.keepAlive(() => lost.abort(new StepClaimLostError(key)));
     let hashed: { value: unknown; hash: string };
     try {
-      hashed = toHashedJson(await execute(step, lost.signal));
+      hashed = toHashedJson(await execute(step, lost.signal), this.options.maxOutputBytes);
     } catch (error) {
       // A failed execution frees the key for a retry; if the store is down, the lease frees it.
       await claim.release();

@@ -1,0 +1,127 @@
+import { fileURLToPath } from 'node:url';
+import { Logger } from '@nestjs/common';
+import workerpool from 'workerpool';
+import { StepOutputTooLargeError } from '../../shared/canonical-json.js';
+import { SkillError, StepErrorCode } from '../skill.interface.js';
+
+export interface TransformSandboxLimits {
+  /** TRANSFORM_TIMEOUT_MS: longest evaluation, counted from its start in a sandbox process. */
+  timeoutMs: number;
+  /** TRANSFORM_MAX_MEMORY_MB: V8 heap (old generation) of each sandbox process. */
+  maxMemoryMb: number;
+  /** TRANSFORM_POOL_SIZE: sandbox processes (evaluations at once). */
+  poolSize: number;
+  /** STEP_MAX_OUTPUT_BYTES: a larger result is refused inside the sandbox, before it reaches this process. */
+  maxOutputBytes: number;
+}
+
+type WorkerResult =
+  { json: string } | { error: { kind: 'invalid' | 'evaluation' | 'not-json' | 'too-large'; message?: string; bytes?: number } };
+
+/** The sandbox script, next to this module in src/ (tests) and in dist/ (copied by the build). */
+const SCRIPT = fileURLToPath(new URL('./transform.worker.mjs', import.meta.url));
+
+/**
+ * Evaluates JSONata off this process: in a pool of small Node processes (workerpool), each with its
+ * own heap limit. Worker threads were not enough: V8 aborts the whole process when a thread's heap
+ * limit is passed by a large allocation (a 10-million-item array), so a memory bomb would still
+ * kill the worker. Here a bomb kills only its sandbox process, which the pool replaces.
+ * - Past TRANSFORM_TIMEOUT_MS (counted from the evaluation's start) the sandbox process is killed
+ *   and the step fails, not retryable.
+ * - Past TRANSFORM_MAX_MEMORY_MB V8 aborts the sandbox process; the step fails, not retryable.
+ * - The pool starts with the first transform, so processes that never run one (API-only) spawn nothing.
+ */
+export class TransformSandbox {
+  private readonly logger = new Logger(TransformSandbox.name);
+  private pool: workerpool.Pool | null = null;
+
+  constructor(private readonly limits: TransformSandboxLimits) {}
+
+  async evaluate(expression: string, document: unknown, signal: AbortSignal): Promise<unknown> {
+    if (signal.aborted) throw shutdownError();
+    const { timeoutMs, maxMemoryMb, maxOutputBytes } = this.limits;
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    let stderr = '';
+    const task = this.getPool().exec('evaluate', [expression, document, maxOutputBytes], {
+      on: (event: unknown) => {
+        if (event === 'started') {
+          timer = setTimeout(() => {
+            timedOut = true;
+            task.cancel(); // kills the sandbox process; the pool starts another
+          }, timeoutMs);
+        } else if (typeof (event as { stderr?: unknown })?.stderr === 'string' && stderr.length < 4096) {
+          stderr += (event as { stderr: string }).stderr;
+        }
+      },
+    });
+    const onAbort = () => {
+      task.cancel();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    let result: WorkerResult;
+    try {
+      result = (await task) as WorkerResult;
+    } catch (error) {
+      if (timedOut) throw new SkillError(StepErrorCode.SkillFailed, `transform exceeded TRANSFORM_TIMEOUT_MS (${timeoutMs} ms)`);
+      if (signal.aborted) throw shutdownError();
+      if (/heap out of memory|allocation failed/i.test(stderr) || /signalCode: `SIGABRT`/.test(String((error as Error)?.message))) {
+        throw new SkillError(StepErrorCode.SkillFailed, `transform exceeded TRANSFORM_MAX_MEMORY_MB (${maxMemoryMb} MB)`);
+      }
+      // The sandbox process died for another reason (killed from outside): another attempt may pass.
+      // Logged without the error's text or the sandbox's output: they may quote the params, which hold
+      // the step's resolved secrets; the exit status is enough to tell what happened.
+      this.logger.warn(`transform sandbox process failed (${exitStatus(error)})`);
+      throw new SkillError(StepErrorCode.Internal, 'transform sandbox process exited unexpectedly');
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+    if ('json' in result) return JSON.parse(result.json) as unknown;
+    const { kind, message, bytes } = result.error;
+    if (kind === 'too-large') throw new StepOutputTooLargeError(bytes ?? 0, maxOutputBytes);
+    if (kind === 'invalid') throw new SkillError(StepErrorCode.InvalidParams, `invalid JSONata expression: ${message}`);
+    if (kind === 'not-json') throw new SkillError(StepErrorCode.OutputNotJson, `the expression's value is not JSON: ${message}`);
+    throw new SkillError(StepErrorCode.SkillFailed, `JSONata evaluation failed: ${message}`);
+  }
+
+  /** Stops the sandbox processes (at application shutdown, after the runs in hand finished). */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.terminate(true);
+  }
+
+  private getPool(): workerpool.Pool {
+    if (!this.pool && process.execArgv.some((arg) => arg.includes('--max-old-space-size'))) {
+      // workerpool passes this process's --max-old-space-size on after ours, and the last one wins.
+      this.logger.warn('this process runs with --max-old-space-size: its sandbox processes inherit it instead of TRANSFORM_MAX_MEMORY_MB');
+    }
+    this.pool ??= workerpool.pool(SCRIPT, {
+      workerType: 'process',
+      minWorkers: this.limits.poolSize,
+      maxWorkers: this.limits.poolSize,
+      // A cancelled evaluation's process is asked to stop, then killed after this long.
+      workerTerminateTimeout: 100,
+      // The sandbox's stderr (V8's out-of-memory report) comes to the task's `on` handler, not to our logs.
+      emitStdStreams: true,
+      forkArgs: [String(this.limits.timeoutMs)],
+      // A clean environment (no DATABASE_URL, API keys...), the heap limit, and a process group of
+      // their own: a terminal's Ctrl-C reaches the worker (which shuts down gracefully), not them.
+      forkOpts: { env: {}, execArgv: [`--max-old-space-size=${this.limits.maxMemoryMb}`], detached: true },
+    });
+    return this.pool;
+  }
+}
+
+function shutdownError(): SkillError {
+  return new SkillError(StepErrorCode.Interrupted, 'transform stopped: the worker is shutting down');
+}
+
+/** The exit code and signal workerpool reports for a sandbox process that died, and nothing else of its message. */
+function exitStatus(error: unknown): string {
+  const message = String((error as Error)?.message ?? '');
+  const code = /exitCode: `([^`]*)`/.exec(message)?.[1] ?? '?';
+  const signal = /signalCode: `([^`]*)`/.exec(message)?.[1] ?? '?';
+  return `exit code ${code}, signal ${signal}`;
+}

@@ -1,0 +1,86 @@
+// A transform sandbox process (see transform-sandbox.ts): evaluates JSONata expressions for its
+// parent worker process, inside its own V8 heap limit (--max-old-space-size), so that no expression
+// can block the parent's event loop or exhaust its memory. Plain JavaScript, so Node runs it as it
+// is from src/ (tests) and from dist/ (the build copies it: allowJs in tsconfig.build.json).
+import { Worker } from 'node:worker_threads';
+import jsonata from 'jsonata';
+import workerpool from 'workerpool';
+
+/** Argument: TRANSFORM_TIMEOUT_MS. The parent stops an evaluation at that limit; this process stops itself 2 s later. */
+const HARD_LIMIT_MS = Number(process.argv[2] ?? 1000) + 2_000;
+
+// Watchdog: a thread that kills this process when one evaluation outlives HARD_LIMIT_MS. The parent
+// normally stops it first; this covers a parent that died (SIGKILL) while an evaluation spins,
+// which would otherwise keep burning a core: the evaluation never yields to the event loop.
+const deadline = new BigInt64Array(new SharedArrayBuffer(8));
+new Worker(
+  `const { workerData } = require('node:worker_threads');
+   const deadline = new BigInt64Array(workerData);
+   const tick = new Int32Array(new SharedArrayBuffer(4));
+   for (;;) {
+     Atomics.wait(tick, 0, 0, 200);
+     const at = Atomics.load(deadline, 0);
+     if (at !== 0n && BigInt(Date.now()) > at) process.kill(process.pid, 'SIGKILL');
+   }`,
+  { eval: true, workerData: deadline.buffer },
+).unref();
+
+const CACHE_SIZE = 500;
+/** Parsed expressions, the last CACHE_SIZE used (expressions repeat across runs). */
+const compiled = new Map();
+
+function compile(expression) {
+  let parsed = compiled.get(expression);
+  if (parsed) {
+    compiled.delete(expression); // re-inserted last: most recently used
+  } else {
+    parsed = jsonata(expression);
+    if (compiled.size >= CACHE_SIZE) compiled.delete(compiled.keys().next().value);
+  }
+  compiled.set(expression, parsed);
+  return parsed;
+}
+
+class NotJsonError extends Error {}
+
+/** JSON text of a value; functions (JSONata lambdas), symbols and non-finite numbers are refused. */
+function toJson(value) {
+  return JSON.stringify(value === undefined ? null : value, (_key, v) => {
+    if (typeof v === 'function' || typeof v === 'symbol') throw new NotJsonError(`a ${typeof v} is not JSON`);
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new NotJsonError(`${v} is not a JSON number`);
+    return v;
+  });
+}
+
+const messageOf = (error) => (error && typeof error.message === 'string' ? error.message : String(error));
+
+/**
+ * Evaluates `expression` over `document`. Tells the parent when evaluation starts (its timeout
+ * counts from then, not from the wait for a free process). Returns { json } (the value as JSON text,
+ * at most maxBytes of UTF-8) or { error: { kind: 'invalid' | 'evaluation' | 'not-json' | 'too-large', message } }.
+ */
+async function evaluate(expression, document, maxBytes) {
+  workerpool.workerEmit('started');
+  Atomics.store(deadline, 0, BigInt(Date.now() + HARD_LIMIT_MS));
+  try {
+    let expr;
+    try {
+      expr = compile(expression);
+    } catch (error) {
+      return { error: { kind: 'invalid', message: messageOf(error) } };
+    }
+    let json;
+    try {
+      json = toJson(await expr.evaluate(document));
+    } catch (error) {
+      return { error: { kind: error instanceof NotJsonError ? 'not-json' : 'evaluation', message: messageOf(error) } };
+    }
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > maxBytes) return { error: { kind: 'too-large', bytes } };
+    return { json };
+  } finally {
+    Atomics.store(deadline, 0, 0n);
+  }
+}
+
+workerpool.worker({ evaluate });
