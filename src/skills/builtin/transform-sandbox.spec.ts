@@ -1,4 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { StepOutputTooLargeError } from '../../shared/canonical-json.js';
 import { STEP_ERROR_CODES, StepErrorCode, type StepFailure } from '../../shared/run-errors.js';
 import { SkillError } from '../skill.interface.js';
@@ -101,6 +103,32 @@ describe('TransformSandbox (sandbox processes, time and heap limits)', () => {
     );
     expect(error).toMatchObject({ message: 'transform stopped: the worker is shutting down', code: StepErrorCode.Interrupted });
     expect(retryable(error!)).toBe(true);
+    await expect(evaluate('input.a')).resolves.toBe(20);
+  });
+
+  it('logs a sandbox process killed from outside by its exit status only: no part of the params (resolved secrets) reaches the logs', async () => {
+    const token = 'tok_live_4f9d2c7e1a';
+    const warnings: string[] = [];
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => void warnings.push(String(message)));
+    try {
+      const running = evaluate(`($k := "${token}"; ${FIB_40})`).then(
+        () => null,
+        (e: unknown) => e as StepFailure,
+      );
+      await new Promise((r) => setTimeout(r, 300)); // evaluating
+      // The process that evaluates it, killed as an operator or the OOM killer would (not by a limit).
+      const pool = (sandbox as unknown as { pool: { workers: Array<{ busy(): boolean; worker: { pid: number } }> } }).pool;
+      const busy = pool.workers.filter((handler) => handler.busy());
+      expect(busy).toHaveLength(1);
+      process.kill(busy[0].worker.pid, 'SIGKILL');
+      const error = await running;
+      expect(error).toMatchObject({ code: StepErrorCode.Internal, message: 'transform sandbox process exited unexpectedly' });
+      expect(retryable(error!)).toBe(true);
+    } finally {
+      warn.mockRestore();
+    }
+    expect(warnings.join('\n')).toMatch(/transform sandbox process failed \(exit code [^,]+, signal SIGKILL\)/);
+    expect(warnings.join('\n')).not.toContain(token);
     await expect(evaluate('input.a')).resolves.toBe(20);
   });
 });
