@@ -75,6 +75,20 @@ export class RunSchema {
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) started_at!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) finished_at!: string | null;
+  @ApiProperty({ nullable: true, type: () => WaitingForSchema, description: 'What a `waiting` run waits for (null otherwise).' })
+  waiting_for!: WaitingForSchema | null;
+}
+
+export class WaitingForSchema {
+  @ApiProperty() signal!: string;
+  @ApiProperty() step_index!: number;
+  @ApiProperty({ format: 'date-time', description: 'Past this time the wait step fails (signal_timeout).' }) until!: string;
+}
+
+export class SignalSchema {
+  @ApiProperty({ format: 'uuid' }) run_id!: string;
+  @ApiProperty() signal!: string;
+  @ApiProperty({ format: 'date-time' }) received_at!: string;
 }
 
 export class RunPageSchema {

@@ -1,6 +1,6 @@
 import type { StepRecord, StepSpec } from '../shared/step.types.js';
 import type { RunTrace } from '../spine/orchestrator/runs.orchestrator.js';
-import type { RunRecord } from '../spine/run.types.js';
+import type { RunRecord, SignalRecord } from '../spine/run.types.js';
 import type { StepDto } from './dto/runs.dto.js';
 
 /** The Run object of the HTTP contract. */
@@ -20,7 +20,12 @@ export function presentRun(run: RunRecord) {
     created_at: run.created_at,
     started_at: run.started_at,
     finished_at: run.finished_at,
+    waiting_for: run.status === 'waiting' ? { signal: run.wait_signal, step_index: run.wait_step, until: run.wait_until } : null,
   };
+}
+
+export function presentSignal(signal: SignalRecord) {
+  return { run_id: signal.run_id, signal: signal.name, received_at: signal.received_at };
 }
 
 export function presentStep(step: StepRecord) {

@@ -21,6 +21,12 @@ const SPINE_PROBLEMS: Record<SpineErrorCode, { status: number; type: string; tit
   },
   [SpineErrorCode.RunNotCancellable]: { status: 409, type: 'run-not-cancellable', title: 'Run is finished' },
   [SpineErrorCode.RunNotReplayable]: { status: 409, type: 'run-not-replayable', title: 'Run is not finished' },
+  [SpineErrorCode.SignalAlreadySent]: {
+    status: 409,
+    type: 'signal-already-sent',
+    title: 'A signal of this name was already sent to the run with another payload',
+  },
+  [SpineErrorCode.RunFinished]: { status: 409, type: 'run-finished', title: 'Run is finished' },
 };
 
 const STATUS_TITLES: Record<number, [string, string]> = {
