@@ -9,6 +9,7 @@ import { AGENT_ID_PATTERN, CreateRunDto, IDEMPOTENCY_KEY_PATTERN, ListRunsQueryD
 import { ApiKeyGuard } from '../guards/api-key.guard.js';
 import { CurrentTenant } from '../guards/current-tenant.decorator.js';
 import { TenantRateLimitGuard } from '../guards/tenant-rate-limit.guard.js';
+import { jsonShapeProblem } from '../json-shape.js';
 import { problems } from '../problem.js';
 import { SIGNAL_NAME_PATTERN } from '../../shared/signals.js';
 import { ApiProblem, RunPageSchema, RunSchema, SignalSchema, TraceSchema } from '../openapi.js';
@@ -173,6 +174,9 @@ export class RunsController {
       throw problems.badRequest('invalid-signal-name', 'The signal name must match ^[A-Za-z0-9_.-]{1,64}$.', 'name');
     if (req.is(['application/json', 'application/*+json']) === false)
       throw problems.unsupportedMediaType('The signal payload must be JSON (Content-Type: application/json).');
+    // The payload is free-form (any key but __proto__), nested at most MAX_JSON_DEPTH levels.
+    const shape = jsonShapeProblem({ payload: req.body ?? null });
+    if (shape) throw problems.validation([shape], 'The signal payload has a shape the API does not accept.');
     const key = this.idempotencyKey(idempotencyKey);
     const sent = await this.runs.sendSignal({ tenantId, runId, name, payload: req.body ?? null, idempotencyKey: key });
     if (sent.replayed) res.setHeader('Idempotent-Replayed', 'true');
