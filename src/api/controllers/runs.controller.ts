@@ -172,8 +172,7 @@ export class RunsController {
   ) {
     if (!SIGNAL_NAME_PATTERN.test(name))
       throw problems.badRequest('invalid-signal-name', 'The signal name must match ^[A-Za-z0-9_.-]{1,64}$.', 'name');
-    if (req.is(['application/json', 'application/*+json']) === false)
-      throw problems.unsupportedMediaType('The signal payload must be JSON (Content-Type: application/json).');
+    if (hasNonJsonBody(req)) throw problems.unsupportedMediaType('The signal payload must be JSON (Content-Type: application/json).');
     // The payload is free-form (any key but __proto__), nested at most MAX_JSON_DEPTH levels.
     const shape = jsonShapeProblem({ payload: req.body ?? null });
     if (shape) throw problems.validation([shape], 'The signal payload has a shape the API does not accept.');
@@ -205,4 +204,12 @@ export class RunsController {
     if (created.replayed) res.setHeader('Idempotent-Replayed', 'true');
     return presentRun(created.run);
   }
+}
+
+/** A body that is not JSON (a content type other than JSON, or bytes without a content type); an empty body is none. */
+function hasNonJsonBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  const empty = req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+  if (empty) return false;
+  return req.headers['content-type'] === undefined || !req.is(['application/json', 'application/*+json']);
 }

@@ -12,6 +12,10 @@ export class RunSignals1763885300000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE runs ADD COLUMN wait_signal text, ADD COLUMN wait_step int, ADD COLUMN wait_until timestamptz,
       ADD COLUMN waits int NOT NULL DEFAULT 0`);
+    await q.query(`ALTER TABLE runs DROP CONSTRAINT runs_status_check`);
+    await q.query(
+      `ALTER TABLE runs ADD CONSTRAINT runs_status_check CHECK (status IN ('queued','running','retry','waiting','succeeded','failed','cancelled'))`,
+    );
     await q.query(`CREATE INDEX runs_waiting_until_idx ON runs (wait_until) WHERE status = 'waiting'`);
     await q.query(`CREATE TABLE run_signals (
       run_id uuid NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -30,6 +34,10 @@ export class RunSignals1763885300000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE run_signals`);
     await q.query(`DROP INDEX runs_waiting_until_idx`);
+    await q.query(`ALTER TABLE runs DROP CONSTRAINT runs_status_check`);
+    await q.query(
+      `ALTER TABLE runs ADD CONSTRAINT runs_status_check CHECK (status IN ('queued','running','retry','succeeded','failed','cancelled'))`,
+    );
     await q.query(`ALTER TABLE runs DROP COLUMN wait_signal, DROP COLUMN wait_step, DROP COLUMN wait_until, DROP COLUMN waits`);
   }
 }
