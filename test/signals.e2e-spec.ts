@@ -18,7 +18,7 @@ type Step = { status: string; output: unknown; error: { type: string } | null };
  */
 describe('wait steps and signals (real worker processes)', () => {
   let h: RunsHarness;
-  let workers: WorkerProcess[] = [];
+  const workers: WorkerProcess[] = [];
 
   const startWorker = async () => {
     const worker = await spawnWorker(h.env.env);

@@ -174,10 +174,11 @@ export class RunsController {
       throw problems.badRequest('invalid-signal-name', 'The signal name must match ^[A-Za-z0-9_.-]{1,64}$.', 'name');
     if (hasNonJsonBody(req)) throw problems.unsupportedMediaType('The signal payload must be JSON (Content-Type: application/json).');
     // The payload is free-form (any key but __proto__), nested at most MAX_JSON_DEPTH levels.
-    const shape = jsonShapeProblem({ payload: req.body ?? null });
+    const payload: unknown = req.body ?? null;
+    const shape = jsonShapeProblem({ payload });
     if (shape) throw problems.validation([shape], 'The signal payload has a shape the API does not accept.');
     const key = this.idempotencyKey(idempotencyKey);
-    const sent = await this.runs.sendSignal({ tenantId, runId, name, payload: req.body ?? null, idempotencyKey: key });
+    const sent = await this.runs.sendSignal({ tenantId, runId, name, payload, idempotencyKey: key });
     if (sent.replayed) res.setHeader('Idempotent-Replayed', 'true');
     return presentSignal(sent.signal);
   }
