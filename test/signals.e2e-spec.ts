@@ -1,3 +1,6 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { TEST_REDIS_URL } from './support/env.js';
 import { createTenant, type RunsHarness, startRunsHarness, waitFor } from './support/test-app.js';
 import { spawnWorker, type WorkerProcess } from './support/worker-process.js';
 
@@ -171,28 +174,34 @@ describe('wait steps and signals (real worker processes)', () => {
   }, 60_000);
 
   it('every worker SIGKILLed while runs wait, then restarted: runs resume on their signals and timeouts still fire', async () => {
-    const signalled = await submit([
-      { name: 'approval', skill: 'wait', params: { signal: 'approval', timeout_ms: 300_000 } },
-      effect('restart', 'restart-1'),
-    ]);
-    const timed = await submit([
-      { name: 'approval', skill: 'wait', params: { signal: 'approval', timeout_ms: 6_000 } },
-      effect('restart-timeout', 'restart-2'),
-    ]);
-    await status(signalled.id, 'waiting');
-    await status(timed.id, 'waiting');
+    const wait = (timeout_ms: number) => ({ name: 'approval', skill: 'wait', params: { signal: 'approval', timeout_ms } });
+    const signalled = await submit([wait(300_000), effect('restart', 'restart-1')]);
+    const overdue = await submit([wait(2_000), effect('restart-overdue', 'restart-2')]); // due while no worker lives, its job lost
+    const later = await submit([wait(14_000), effect('restart-later', 'restart-3')]); // due after the restart
+    for (const run of [signalled, overdue, later]) await status(run.id, 'waiting');
     for (const w of workers.splice(0)) await w.kill('SIGKILL'); // no worker process is left
+
+    // The overdue run's timer job is lost too (as if Redis lost it): the sweep at the worker's start fires it.
+    const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue('runs', { connection, prefix: `${h.env.redisPrefix}:bull` });
+    const timers = (await queue.getDelayed()).filter((job) => (job.data as { runId: string }).runId === overdue.id);
+    expect(timers).toHaveLength(1);
+    await timers[0].remove();
+    await queue.close();
+    connection.disconnect();
 
     await signal(signalled.id, 'approval', { approved: true }).expect(202);
     expect(await get(signalled.id)).toMatchObject({ status: 'queued' }); // durable: queued with the signal stored
-    await new Promise((r) => setTimeout(r, 7_000)); // the other run's timeout passes while nothing runs
-    expect(await get(timed.id)).toMatchObject({ status: 'waiting' });
+    await new Promise((r) => setTimeout(r, 3_000)); // the overdue run's deadline passes while nothing runs
+    expect(await get(overdue.id)).toMatchObject({ status: 'waiting' });
 
     await startWorker();
     expect(await finished(signalled.id)).toMatchObject({ status: 'succeeded', attempts: 2 });
-    expect(await finished(timed.id)).toMatchObject({ status: 'failed', error: { type: 'signal_timeout', step_index: 0 } });
+    expect(await finished(overdue.id)).toMatchObject({ status: 'failed', error: { type: 'signal_timeout', step_index: 0 } });
+    // Not yet due when the worker started (so the boot sweep left it): the delayed job kept in Redis fires it.
+    expect(await finished(later.id)).toMatchObject({ status: 'failed', error: { type: 'signal_timeout', step_index: 0 } });
     expect(h.server.hits('/effect/restart')).toBe(1);
-    expect(h.server.hits('/effect/restart-timeout')).toBe(0);
+    expect(h.server.hits('/effect/restart-overdue') + h.server.hits('/effect/restart-later')).toBe(0);
   }, 90_000);
 
   it('replay: skip takes the recorded payload; execute waits for a signal of the replay run', async () => {
