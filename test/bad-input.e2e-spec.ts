@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
@@ -5,7 +6,7 @@ import { createTenant, createTestEnvironment, startTestApp, type TestApp, type T
 
 interface Case {
   name: string;
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   body?: string;
   headers?: Record<string, string>;
@@ -56,12 +57,13 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     const { rows } = await db.query(`SELECT
       (SELECT count(*) FROM tenants) AS tenants, (SELECT count(*) FROM api_keys WHERE revoked_at IS NULL) AS keys,
       (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM run_idempotency_keys) AS idem,
-      (SELECT count(*) FROM run_steps) AS steps, (SELECT count(*) FROM run_signals) AS signals, (SELECT string_agg(id::text || status, ',' ORDER BY id) FROM runs) AS statuses`);
+      (SELECT count(*) FROM run_steps) AS steps, (SELECT count(*) FROM run_signals) AS signals, (SELECT string_agg(id::text || status, ',' ORDER BY id) FROM runs) AS statuses,
+      (SELECT string_agg(name || updated_at::text || encode(ciphertext, 'hex'), ',' ORDER BY name) FROM tenant_secrets) AS secrets`);
     return rows[0];
   };
 
   beforeAll(async () => {
-    env = await createTestEnvironment({ MAX_BODY_BYTES: '65536', MAX_STEPS: '5' });
+    env = await createTestEnvironment({ MAX_BODY_BYTES: '65536', MAX_STEPS: '5', SECRETS_KEY: randomBytes(32).toString('base64') });
     t = await startTestApp(env.env);
     await t.app.listen(0, '127.0.0.1');
     port = (t.app.getHttpServer().address() as AddressInfo).port;
@@ -78,6 +80,7 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     await waitFor(async () =>
       (await t.http.get(`/v1/runs/${runId}`).set('Authorization', auth)).body.status === 'succeeded' ? true : undefined,
     );
+    await t.http.put('/v1/secrets/seed').set('Authorization', auth).send({ value: 'seed-value' }).expect(204);
     db = new pg.Client({ connectionString: env.db.url });
     await db.connect();
   });
@@ -287,6 +290,67 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
       '{',
       '[]',
     ].map((body): Case => ({ name: `replay ${body}`, method: 'POST', path: '/RUN/replay', body })),
+    // secrets: names, values, sizes; a refused PUT changes nothing (not even the seed's updated_at)
+    ...['a%20b', 'x'.repeat(129), '%C3%A4', '%00', 'a%2Fb', 'a:b', '%E0%A4%A'].map((name): Case => ({
+      name: `put secret named ${name.slice(0, 20)}`,
+      method: 'PUT',
+      path: `/v1/secrets/${name}`,
+      body: json({ value: 'v' }),
+    })),
+    ...[
+      '{',
+      '[]',
+      '"v"',
+      'null',
+      json({}),
+      json({ value: '' }),
+      json({ value: 5 }),
+      json({ value: null }),
+      json({ value: ['v'] }),
+      json({ value: 'x'.repeat(8193) }),
+      json({ value: 'v', extra: 1 }),
+      '{"value":"\\ud800"}',
+      '{"value":"v","__proto__":{"x":1}}',
+      '{"value":"v","constructor":{}}',
+    ].map((body): Case => ({ name: `put secret ${body.slice(0, 40)}`, method: 'PUT', path: '/v1/secrets/seed', body })),
+    {
+      name: 'put secret as a form',
+      method: 'PUT',
+      path: '/v1/secrets/seed',
+      body: 'value=v',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    },
+    { name: 'put secret without a body', method: 'PUT', path: '/v1/secrets/seed' },
+    {
+      name: 'put secret over MAX_BODY_BYTES',
+      method: 'PUT',
+      path: '/v1/secrets/seed',
+      body: json({ value: 'x'.repeat(70_000) }),
+      status: 413,
+    },
+    { name: 'delete an unknown secret', method: 'DELETE', path: '/v1/secrets/nope', status: 404 },
+    { name: 'delete a secret with a bad name', method: 'DELETE', path: '/v1/secrets/a%20b', status: 404 },
+    { name: 'delete a secret named NUL', method: 'DELETE', path: '/v1/secrets/%00', status: 404 },
+    {
+      name: 'put secret without auth',
+      method: 'PUT',
+      path: '/v1/secrets/seed',
+      body: json({ value: 'v' }),
+      headers: { authorization: '' },
+      status: 401,
+    },
+    // $secret references in runs
+    ...[
+      { $secret: 5 },
+      { $secret: 'seed', extra: 1 },
+      { $secret: 'bad name' },
+      { $secret: 'x'.repeat(129) },
+      { $secret: 'unknown' },
+      { $secret: null },
+    ].map((ref): Case =>
+      create(json({ steps: [{ name: 'h', skill: 'http.request', params: { url: 'http://x', headers: { authorization: ref } } }] })),
+    ),
+    create(json({ steps: [{ name: 'h', skill: 'http.request', params: { url: 'http://x', body: [{ deep: { $secret: 'unknown' } }] } }] })),
     // admin
     ...[
       json({}),
@@ -352,6 +416,20 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
       .set('Authorization', auth)
       .send({ steps: [step], input: { constructor: 'Ferrari', prototype: 1 } })
       .expect(202);
+  });
+
+  it('accepts a secret at the boundaries: a 128-character name, an 8192-character value (astral characters count once)', async () => {
+    await t.http
+      .put(`/v1/secrets/${'n'.repeat(128)}`)
+      .set('Authorization', auth)
+      .send({ value: 'v'.repeat(8192) })
+      .expect(204);
+    await t.http
+      .put('/v1/secrets/astral')
+      .set('Authorization', auth)
+      .send({ value: '🔑'.repeat(8192) })
+      .expect(204);
+    await t.http.put('/v1/secrets/nul-inside').set('Authorization', auth).send({ value: 'a\u0000b' }).expect(204);
   });
 
   it('did not pollute Object.prototype', () => {

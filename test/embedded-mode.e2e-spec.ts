@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
+import { startEchoServer } from './support/echo-server.js';
 import { waitFor } from './support/test-app.js';
 
 const ADMIN = 'embedded-admin-token-123456';
@@ -24,6 +25,7 @@ async function startEmbedded(
   dataDir: string,
   port: number,
   pgPort: number,
+  extraEnv: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<number | null> }> {
   const child = spawn(process.execPath, [resolve('dist/src/main.js')], {
     env: {
@@ -33,6 +35,7 @@ async function startEmbedded(
       ADMIN_TOKEN: ADMIN,
       EMBEDDED_DATA_DIR: dataDir,
       EMBEDDED_PG_PORT: String(pgPort),
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -63,9 +66,16 @@ describe('embedded mode: `npm start` with nothing configured', () => {
   chmodSync(dataDir, 0o755); // as root, PostgreSQL runs as the `postgres` user, which must reach the directory
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('boots embedded PostgreSQL + in-process queue, serves an authenticated run, and keeps data across a restart', async () => {
+  it('boots embedded PostgreSQL + in-process queue, serves an authenticated run, and keeps data (and its secrets key) across a restart', async () => {
     const [port, pgPort] = [await freePort(), await freePort()];
-    const first = await startEmbedded(dataDir, port, pgPort);
+    const echo = await startEchoServer();
+    const extraEnv = { SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${echo.port}` };
+    const secretStep = {
+      name: 'call',
+      skill: 'http.request',
+      params: { url: `${echo.url}/echo`, headers: { 'x-key': { $secret: 'api' } } },
+    };
+    const first = await startEmbedded(dataDir, port, pgPort, extraEnv);
     const http = request(`http://127.0.0.1:${port}`);
     let runId: string;
     try {
@@ -92,9 +102,14 @@ describe('embedded mode: `npm start` with nothing configured', () => {
         return res.body.status === 'succeeded' ? res.body : undefined;
       });
       expect(done.output).toBe(42);
+
+      // No SECRETS_KEY: the embedded mode generates one in the data directory, once, mode 0600.
+      await http.put('/v1/secrets/api').set('Authorization', auth).send({ value: 'embedded-secret-value' }).expect(204);
+      expect(statSync(join(dataDir, 'secrets.key')).mode & 0o777).toBe(0o600);
+      expect(first.output()).not.toContain('embedded-secret-value');
       expect(await first.stop()).toBe(0);
 
-      const second = await startEmbedded(dataDir, port, pgPort);
+      const second = await startEmbedded(dataDir, port, pgPort, extraEnv);
       try {
         const again = await http.get(`/v1/runs/${runId}`).set('Authorization', auth).expect(200);
         expect(again.body).toMatchObject({ id: runId, status: 'succeeded', output: 42 });
@@ -106,11 +121,25 @@ describe('embedded mode: `npm start` with nothing configured', () => {
           .expect(202);
         expect(replayed.headers['idempotent-replayed']).toBe('true');
         expect(replayed.body.id).toBe(runId);
+        // The key kept in the data directory still opens the secret stored before the restart.
+        const withSecret = await http
+          .post('/v1/agents/local/runs')
+          .set('Authorization', auth)
+          .send({ steps: [secretStep] })
+          .expect(202);
+        const finished = await waitFor(async () => {
+          const res = await http.get(`/v1/runs/${withSecret.body.id}`).set('Authorization', auth).expect(200);
+          return ['succeeded', 'failed'].includes(res.body.status) ? res.body : undefined;
+        });
+        expect(finished.status).toBe('succeeded');
+        expect(echo.at('/echo')[0].headers['x-key']).toBe('embedded-secret-value');
+        expect(second.output()).not.toContain('embedded-secret-value');
       } finally {
         expect(await second.stop()).toBe(0);
       }
     } finally {
       if (first.child.exitCode === null) await first.stop();
+      await echo.close();
     }
   }, 180_000);
 });

@@ -16,6 +16,7 @@ describe('replay failure under an injected fault (real PostgreSQL + Redis)', () 
       SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${s.port}`,
       WORKER_LOCK_DURATION_MS: '1000',
       RUN_RETRY_BACKOFF_MS: '50',
+      RUN_MAX_ATTEMPTS: '100', // each takeover of an expired lease while the fault lasts is an attempt
     }));
     db = new pg.Client({ connectionString: h.env.db.url });
     await db.connect();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { TraceStoreDriver, type StepAttempt } from '../src/domains/logs/drivers/trace-store.driver.js';
+import { SecretStoreDriver } from '../src/domains/secrets/drivers/secret-store.driver.js';
 import { createDataSource } from '../src/infra/database/data-source.js';
 import { runMigrationsLocked } from '../src/infra/database/database.module.js';
 import { RunErrorType } from '../src/shared/run-errors.js';
@@ -22,6 +23,7 @@ describe('driver SQL against the migrated schema', () => {
   const runs = new RunStoreDriver();
   const keys = new IdempotencyDriver();
   const traces = new TraceStoreDriver();
+  const secrets = new SecretStoreDriver();
   let tenantId: string;
 
   const spec: StepSpec = { name: 's', skill: 'transform', params: { expression: '1' }, replay_behavior: 'execute', idempotency_key: 'k1' };
@@ -126,7 +128,9 @@ describe('driver SQL against the migrated schema', () => {
       duration_ms: 5,
     });
 
-    expect(await traces.markSucceeded(ds.manager, attempt(2), result, new Date(t0.getTime() + 7))).toBe(true);
+    expect(await traces.markSucceeded(ds.manager, { ...attempt(2), fingerprint: 'd'.repeat(64) }, result, new Date(t0.getTime() + 7))).toBe(
+      true,
+    );
     const [done] = await traces.getSteps(ds.manager, run.id);
     expect(done).toMatchObject({
       status: 'succeeded',
@@ -151,7 +155,9 @@ describe('driver SQL against the migrated schema', () => {
     expect(await traces.findCompletedKey(ds.manager, tenantId, 'k1', new Date(0))).toMatchObject({
       output: { v: 1 },
       output_hash: 'b'.repeat(64),
+      fingerprint: 'd'.repeat(64),
     });
+    expect(done).not.toHaveProperty('fingerprint'); // internal: not part of the trace as read
     expect(await runs.renewLease(ds.manager, run.id, 1, new Date(), new Date(Date.now() + 1000))).toBe(true);
     expect(await runs.finish(ds.manager, run.id, 2, { status: 'succeeded', output: null, error: null }, new Date())).toBe(false);
     expect(await runs.finish(ds.manager, run.id, 1, { status: 'succeeded', output: { v: 1 }, error: null }, new Date())).toBe(true);
@@ -208,5 +214,32 @@ describe('driver SQL against the migrated schema', () => {
     expect(await runs.startAttempt(ds.manager, other.id, t0, at(2_000))).toMatchObject({ attempts: 1 });
     expect(await runs.releaseAttempt(ds.manager, other.id, 1, at(100))).toBe(true);
     expect(await runs.startAttempt(ds.manager, other.id, at(200), at(2_200))).toMatchObject({ attempts: 1 });
+  });
+
+  it('tenant secrets: sealed rows by tenant and name, replaced in place, listed without values', async () => {
+    const other = (await tenants.insertTenant(ds.manager, randomUUID(), 'other')).id;
+    const sealed = (n: number) => ({
+      keyId: `key${n}`,
+      iv: Buffer.alloc(12, n),
+      ciphertext: Buffer.from(`ct${n}`),
+      tag: Buffer.alloc(16, n),
+    });
+    const t0 = new Date('2030-01-01T00:00:00Z');
+    const t1 = new Date('2030-01-02T00:00:00Z');
+    await secrets.upsert(ds.manager, tenantId, 'b', sealed(1), t0);
+    await secrets.upsert(ds.manager, tenantId, 'B', sealed(2), t0);
+    await secrets.upsert(ds.manager, tenantId, 'b', sealed(3), t1);
+    await secrets.upsert(ds.manager, other, 'b', sealed(4), t0);
+    expect(await secrets.list(ds.manager, tenantId)).toEqual([
+      { name: 'B', created_at: t0, updated_at: t0 },
+      { name: 'b', created_at: t0, updated_at: t1 },
+    ]);
+    expect((await secrets.existingNames(ds.manager, tenantId, ['b', 'nope'])).sort()).toEqual(['b']);
+    const [found] = await secrets.findSealed(ds.manager, tenantId, ['b']);
+    expect(found).toEqual({ name: 'b', ...sealed(3) });
+    expect(await secrets.delete(ds.manager, tenantId, 'b')).toBe(true);
+    expect(await secrets.delete(ds.manager, tenantId, 'b')).toBe(false);
+    expect(await secrets.findSealed(ds.manager, tenantId, ['b'])).toEqual([]);
+    expect(await secrets.existingNames(ds.manager, other, ['b'])).toEqual(['b']);
   });
 });

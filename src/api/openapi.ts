@@ -100,7 +100,12 @@ export class StepSchema {
   @ApiProperty() index!: number;
   @ApiProperty() name!: string;
   @ApiProperty() skill!: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'Params as resolved for this execution ($ref replaced).' })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'Params as resolved for this execution ($ref replaced; a $secret reads "[secret:<name>]"; credential headers and query parameters read "[redacted]").',
+  })
   params!: unknown;
   @ApiProperty({ enum: REPLAY_BEHAVIORS }) replay_behavior!: string;
   @ApiProperty({ nullable: true, type: String }) idempotency_key!: string | null;
@@ -132,6 +137,16 @@ export class TraceSchema {
   @ApiProperty({ type: [StepSchema] }) steps!: StepSchema[];
 }
 
+export class SecretSummarySchema {
+  @ApiProperty({ example: 'stripe-live', pattern: '^[A-Za-z0-9_.-]{1,128}$' }) name!: string;
+  @ApiProperty({ format: 'date-time' }) created_at!: string;
+  @ApiProperty({ format: 'date-time' }) updated_at!: string;
+}
+
+export class SecretListSchema {
+  @ApiProperty({ type: [SecretSummarySchema], description: 'Sorted by name. Values are never returned.' }) data!: SecretSummarySchema[];
+}
+
 export class CreatedTenantSchema {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty() name!: string;
@@ -156,7 +171,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'Idempotent AI agent runs with step traces and replay. Errors are RFC 9457 application/problem+json; every response carries X-Request-Id. ' +
         'Idempotency-Key (run creation and replay): scope tenant + agent_id + key; same key and body (RFC 8785 canonical JSON) replays the run with ' +
         'Idempotent-Replayed: true; another body answers 422; a key whose run was cancelled may run the same request again; keys expire after IDEMPOTENCY_TTL_SECONDS. ' +
-        'Rate limit: RATE_LIMIT_PER_SECOND requests per tenant (429 with Retry-After).',
+        'Rate limit: RATE_LIMIT_PER_SECOND requests per tenant (429 with Retry-After). ' +
+        'Secrets: { "$secret": "<name>" } anywhere in step params is replaced by the tenant secret just before the skill runs; a secret\'s value ' +
+        'reads "[secret:<name>]" wherever a step is recorded or returned, and credential headers and query parameters read "[redacted]".',
     )
     .setVersion('1')
     .addServer('/', 'The server this document is served from')

@@ -1,10 +1,15 @@
+import { redactRunFields, redactStep } from '../shared/redaction.js';
 import type { StepRecord, StepSpec } from '../shared/step.types.js';
 import type { RunTrace } from '../spine/orchestrator/runs.orchestrator.js';
 import type { RunRecord, SignalRecord } from '../spine/run.types.js';
 import type { StepDto } from './dto/runs.dto.js';
 
-/** The Run object of the HTTP contract. */
-export function presentRun(run: RunRecord) {
+/**
+ * The Run object of the HTTP contract. Every read path (create, get, list, cancel, replay) comes here,
+ * and step-derived fields go through the one redaction function (credentials read "[redacted]").
+ */
+export function presentRun(record: RunRecord) {
+  const run = redactRunFields(record);
   return {
     id: run.id,
     agent_id: run.agent_id,
@@ -28,7 +33,9 @@ export function presentSignal(signal: SignalRecord) {
   return { run_id: signal.run_id, signal: signal.name, received_at: signal.received_at };
 }
 
-export function presentStep(step: StepRecord) {
+/** A trace step, through the one redaction function (secrets are masked when recorded; credentials read "[redacted]"). */
+export function presentStep(record: StepRecord) {
+  const step = redactStep(record);
   return {
     index: step.index,
     name: step.name,

@@ -60,6 +60,8 @@ export enum StepErrorCode {
   SignalTimeout = 'signal_timeout',
   /** A secret the step uses was deleted. */
   SecretMissing = 'secret_missing',
+  /** The step's secrets cannot be read in this worker (no SECRETS_KEY, or another key sealed them). */
+  SecretUnavailable = 'secret_unavailable',
   /** Anything else: a bug or an outage of the service itself. */
   Internal = 'internal_error',
 }
@@ -87,6 +89,7 @@ export const STEP_ERROR_CODES: { readonly [C in StepErrorCode]: StepErrorClass }
   [StepErrorCode.ReplayMismatch]: { type: RunErrorType.ReplayMismatch, retryable: false },
   [StepErrorCode.SignalTimeout]: { type: RunErrorType.SignalTimeout, retryable: false },
   [StepErrorCode.SecretMissing]: { type: RunErrorType.SecretMissing, retryable: false },
+  [StepErrorCode.SecretUnavailable]: { type: RunErrorType.StepFailed, retryable: false },
   [StepErrorCode.Internal]: { type: RunErrorType.InternalError, retryable: true },
 };
 

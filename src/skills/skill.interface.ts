@@ -19,10 +19,17 @@ export interface SkillContext {
    * are verifiably held. A skill with a remote side effect calls it synchronously right before it sends.
    */
   mayStartSideEffect?: () => boolean;
+  /**
+   * The values of the tenant secrets (`{ "$secret": name }`) resolved into these params. A skill must
+   * never send them anywhere the step did not name (http.request drops headers holding one on a
+   * cross-origin redirect); whatever it returns or throws is masked before it is recorded.
+   */
+  secretValues?: readonly string[];
 }
 
-/** Helpers for submission-time checks: a `{ "$ref": ... }` value is only known when the step runs. */
+/** Helpers for submission-time checks. */
 export interface ParamCheck {
+  /** True for a value only known when the step runs: a `{ "$ref": ... }` or a `{ "$secret": ... }`. */
   isRef(value: unknown): boolean;
 }
 

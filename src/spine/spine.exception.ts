@@ -11,6 +11,8 @@ export enum SpineErrorCode {
   InvalidCursor = 'invalid_cursor',
   SignalAlreadySent = 'signal_already_sent',
   RunFinished = 'run_finished',
+  SecretNotFound = 'secret_not_found',
+  SecretsDisabled = 'secrets_disabled',
 }
 
 export interface FieldError {

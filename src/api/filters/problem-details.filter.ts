@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { loggableError } from '../../infra/logging/loggable-error.js';
 import { SpineErrorCode, SpineException } from '../../spine/spine.exception.js';
 import { PROBLEM_CONTENT_TYPE, type Problem, ProblemException } from '../problem.js';
 
@@ -27,6 +28,8 @@ const SPINE_PROBLEMS: Record<SpineErrorCode, { status: number; type: string; tit
     title: 'A signal of this name was already sent to the run with another payload',
   },
   [SpineErrorCode.RunFinished]: { status: 409, type: 'run-finished', title: 'Run is finished' },
+  [SpineErrorCode.SecretNotFound]: { status: 404, type: 'not-found', title: 'Not found' },
+  [SpineErrorCode.SecretsDisabled]: { status: 503, type: 'secrets-disabled', title: 'Secrets are disabled' },
 };
 
 const STATUS_TITLES: Record<number, [string, string]> = {
@@ -183,12 +186,9 @@ export function sendProblem(req: Request, res: Response, error: unknown, logger:
   const { problem, headers } = toProblem(error);
   const requestId = String(res.getHeader('X-Request-Id') ?? '');
   if (problem.status === 500) {
-    logger.error({ err: error, requestId }, `unhandled error on ${req.method} ${req.path}`);
-  } else if (problem.status === 503) {
-    logger.warn(
-      { requestId, reason: error instanceof Error ? error.message : String(error) },
-      `dependency unavailable on ${req.method} ${req.path}`,
-    );
+    logger.error({ err: loggableError(error), requestId }, `unhandled error on ${req.method} ${req.path}`);
+  } else if (problem.type === 'service-unavailable') {
+    logger.warn({ requestId, reason: loggableError(error).message }, `dependency unavailable on ${req.method} ${req.path}`);
   }
   if (res.headersSent) {
     res.end();

@@ -98,8 +98,24 @@ describe('loadConfig', () => {
       redis: { url: 'redis://r:1', prefix: 'p' },
       logging: { level: 'warn', format: 'json', requests: false, production: true },
       shutdown: { graceMs: 19 },
+      secrets: { key: null, embeddedDataDir: null },
     });
     expect(Object.isFrozen(config.worker)).toBe(true);
     expect(Object.isFrozen(config.database.embedded)).toBe(true);
+  });
+
+  it('takes a SECRETS_KEY of 32 base64 bytes, and refuses another without echoing it', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ SECRETS_KEY: key }).secrets).toEqual({ key, embeddedDataDir: './.data' });
+    expect(loadConfig({ SECRETS_KEY: key, DATABASE_URL: 'postgres://db/x' }).secrets).toEqual({ key, embeddedDataDir: null });
+    const short = Buffer.from('sixteen-byte-key').toString('base64');
+    try {
+      loadConfig({ SECRETS_KEY: short });
+      throw new Error('accepted a 16-byte key');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigValidationError);
+      expect((e as Error).message).toMatch(/SECRETS_KEY must be the base64 of exactly 32 bytes/);
+      expect((e as Error).message).not.toContain(short);
+    }
   });
 });

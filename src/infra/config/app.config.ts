@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
+import { decodeSecretsKey } from '../secrets/secrets-key.js';
 
 const toBoolean = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
@@ -46,6 +47,14 @@ export class EnvironmentVariables {
   @IsString()
   @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
   ADMIN_TOKEN?: string;
+
+  /**
+   * Key of the tenant secrets (base64 of 32 bytes). Unset: embedded mode keeps a generated key in
+   * EMBEDDED_DATA_DIR; production mode has secrets off. Checked in loadConfig (never echoed).
+   */
+  @IsOptional()
+  @IsString()
+  SECRETS_KEY?: string;
 
   @IsString()
   SKILL_HTTP_ALLOWED_HOSTS: string = '*';
@@ -219,6 +228,11 @@ export interface AppConfig {
   readonly redis: { readonly url: string | null; readonly prefix: string };
   readonly logging: { readonly level: string; readonly format: string; readonly requests: boolean; readonly production: boolean };
   readonly shutdown: { readonly graceMs: number };
+  /**
+   * Tenant secrets: `key` is SECRETS_KEY (base64 of 32 bytes) or null; `embeddedDataDir` is where the
+   * embedded mode (no DATABASE_URL) keeps a generated key, null otherwise (no key: secrets are off).
+   */
+  readonly secrets: { readonly key: string | null; readonly embeddedDataDir: string | null };
 }
 
 export type ConfigSlice = keyof AppConfig;
@@ -260,6 +274,7 @@ function toSlices(env: EnvironmentVariables): AppConfig {
     redis: { url: env.REDIS_URL ?? null, prefix: env.REDIS_PREFIX },
     logging: { level: env.LOG_LEVEL, format: env.LOG_FORMAT, requests: env.LOG_REQUESTS, production: env.NODE_ENV === 'production' },
     shutdown: { graceMs: env.SHUTDOWN_GRACE_MS },
+    secrets: { key: env.SECRETS_KEY ?? null, embeddedDataDir: env.DATABASE_URL ? null : env.EMBEDDED_DATA_DIR },
   });
 }
 
@@ -278,7 +293,7 @@ const INT_KEYS = new Set(
 
 /** Reads and validates the environment, then slices it. Throws ConfigValidationError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const known = Object.keys(new EnvironmentVariables()).concat(['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN', 'LLM_API_KEY']);
+  const known = Object.keys(new EnvironmentVariables()).concat(['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN', 'LLM_API_KEY', 'SECRETS_KEY']);
   const raw: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const key of known) {
@@ -299,6 +314,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const messages = Object.values(error.constraints ?? {});
     const first = messages[0] ?? 'is invalid';
     problems.push(first.startsWith(error.property) ? first : `${error.property}: ${first}`);
+  }
+  if (instance.SECRETS_KEY !== undefined && !decodeSecretsKey(instance.SECRETS_KEY)) {
+    problems.push('SECRETS_KEY must be the base64 of exactly 32 bytes (make one with: openssl rand -base64 32)');
   }
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return toSlices(instance);

@@ -16,6 +16,7 @@ export const CONFIG_TOKENS: { readonly [S in ConfigSlice]: symbol } = {
   redis: Symbol('config.redis'),
   logging: Symbol('config.logging'),
   shutdown: Symbol('config.shutdown'),
+  secrets: Symbol('config.secrets'),
 };
 
 /** Injects one slice of the configuration: `@InjectConfig('worker') worker: AppConfig['worker']`. */

@@ -1,5 +1,6 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { migrations } from './migrations/index.js';
+import { ParameterFreeTypeOrmLogger } from './typeorm-logger.js';
 
 export interface DatabaseSettings {
   url: string;
@@ -20,7 +21,8 @@ export function dataSourceOptions(db: DatabaseSettings): DataSourceOptions {
     migrations,
     migrationsRun: false, // DatabaseModule runs them itself, under a lock
     synchronize: false,
-    logging: ['error', 'migration'],
+    logging: ['error', 'warn', 'migration'],
+    logger: new ParameterFreeTypeOrmLogger(), // never prints query parameters (run inputs, params, outputs)
     extra: { max: db.poolSize, connectionTimeoutMillis: 5_000, application_name: 'agent-runs' },
   };
 }

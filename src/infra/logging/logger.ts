@@ -25,7 +25,32 @@ export function resolveLogFormat(requested: string, production: boolean, isTty =
 /** Nest's start-up chatter (one line per module and route): dropped from human output, kept in JSON. */
 const FRAMEWORK_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication']);
 
-const REDACT = { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' };
+/**
+ * Log fields pino censors wherever they turn up: credentials of requests and responses, and anything
+ * named like a secret or a key, at the top of a log object or one level down (`{ err: { ... } }`).
+ * Step params and outputs are never logged; these paths are the second line of defence.
+ */
+const CREDENTIAL_HEADERS = ['authorization', '["proxy-authorization"]', 'cookie', '["set-cookie"]', '["x-api-key"]', '["api-key"]'];
+const CREDENTIAL_FIELDS = [
+  ...CREDENTIAL_HEADERS,
+  'password',
+  'secret',
+  'secrets',
+  'secret_value',
+  'api_key',
+  'apiKey',
+  'token',
+  'access_token',
+  'parameters',
+];
+export const LOG_REDACT_PATHS = [
+  ...['req.headers', 'res.headers', 'headers', '*.headers'].flatMap((at) =>
+    CREDENTIAL_HEADERS.map((f) => `${at}${f.startsWith('[') ? '' : '.'}${f}`),
+  ),
+  ...CREDENTIAL_FIELDS.flatMap((f) => (f.startsWith('[') ? [`*${f}`] : [f, `*.${f}`])),
+];
+
+const REDACT = { paths: LOG_REDACT_PATHS, censor: '[redacted]' };
 
 /**
  * The root pino logger. Pretty output goes through pino-pretty in a transport thread; pino-pretty is a
@@ -139,7 +164,9 @@ export class AppLogger implements LoggerService {
     if (message instanceof Error) {
       logger[level]({ ...fields, err: message });
     } else if (message !== null && typeof message === 'object') {
-      logger[level]({ ...fields, ...(message as Record<string, unknown>) });
+      // `logger.warn({ fields }, 'text')`: the text is the line's message.
+      if (typeof args[0] === 'string') logger[level]({ ...fields, ...(message as Record<string, unknown>) }, args[0]);
+      else logger[level]({ ...fields, ...(message as Record<string, unknown>) });
     } else if (level === 'error' && typeof args[0] === 'string' && args[0].includes('\n    at ')) {
       // Nest's contract for exceptions: error(message, stack, context)
       logger.error({ ...fields, err: { message: String(message), stack: args[0] } }, String(message));

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DelayedError, type Job, type Queue, Worker } from 'bullmq';
 import type { ConsumerOptions, QueueDepth, RunJobHandler, RunQueue } from './run-queue.port.js';
+import { loggableError } from '../logging/loggable-error.js';
 
 export interface RunJobData {
   runId: string;
@@ -57,8 +58,8 @@ export class BullmqRunQueue implements RunQueue {
       stalledInterval: Math.max(1_000, Math.floor(options.lockDurationMs / 2)),
       maxStalledCount: 100, // a re-taken run resumes from its first unfinished step: safe to repeat
     });
-    this.worker.on('error', (error) => this.logger.warn(`worker error: ${error.message}`));
-    this.worker.on('failed', (job, error) => this.logger.warn(`run ${job?.data.runId}: job failed: ${error.message}`));
+    this.worker.on('error', (error) => this.logger.warn(`worker error: ${loggableError(error).message}`));
+    this.worker.on('failed', (job, error) => this.logger.warn(`run ${job?.data.runId}: job failed: ${loggableError(error).message}`));
     await this.worker.waitUntilReady();
   }
 

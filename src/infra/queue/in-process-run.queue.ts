@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { ConsumerOptions, QueueDepth, RunJobHandler, RunQueue } from './run-queue.port.js';
+import { loggableError } from '../logging/loggable-error.js';
 
 const ERROR_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 
@@ -79,7 +80,7 @@ export class InProcessRunQueue implements RunQueue {
       const failures = (this.errors.get(runId) ?? 0) + 1;
       this.errors.set(runId, failures);
       delayMs = ERROR_BACKOFF_MS[Math.min(failures, ERROR_BACKOFF_MS.length) - 1];
-      this.logger.warn(`run ${runId}: handler failed (${failures}x), retrying in ${delayMs} ms: ${String(error)}`);
+      this.logger.warn(`run ${runId}: handler failed (${failures}x), retrying in ${delayMs} ms: ${loggableError(error).message}`);
     }
     if (delayMs === undefined || this.stopping) {
       this.known.delete(runId);

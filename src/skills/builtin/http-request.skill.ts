@@ -13,6 +13,59 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 const MAX_TIMEOUT_MS = 120_000;
+/** Never sent to another origin than the step named (also the Idempotency-Key, and any header holding a secret). */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'api-key', 'idempotency-key']);
+
+/** One request of the chain a step's call may follow through redirects. */
+export interface OutgoingRequest {
+  url: URL;
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  /** True once the chain has left the origin the step named: credentials and body stay behind for good. */
+  leftOrigin: boolean;
+}
+
+/**
+ * The request a redirect leads to. 303 (and 301/302 after a POST) becomes a GET without body. A
+ * redirect to another origin carries no body and none of the credential headers, the Idempotency-Key
+ * or a header whose value holds one of the step's secrets. https -> http is refused (not retryable).
+ */
+export function redirectRequest(
+  current: OutgoingRequest,
+  status: number,
+  location: string,
+  secretValues: readonly string[],
+): OutgoingRequest {
+  let url: URL;
+  try {
+    url = new URL(location, current.url);
+  } catch {
+    throw new SkillError(StepErrorCode.RemoteRejected, 'a redirect named a Location that is not a URL');
+  }
+  if (current.url.protocol === 'https:' && url.protocol === 'http:') {
+    throw new SkillError(
+      StepErrorCode.HostNotAllowed,
+      `refused a redirect from https to http (${url.host}): it would send the request in clear`,
+    );
+  }
+  let { method, body } = current;
+  if ((status === 303 && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
+    method = 'GET';
+    body = undefined;
+  }
+  const leftOrigin = current.leftOrigin || url.origin !== current.url.origin;
+  if (leftOrigin) body = undefined;
+  const secrets = secretValues.filter((v) => v.length > 0);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(current.headers)) {
+    const lower = name.toLowerCase();
+    if (body === undefined && (lower === 'content-type' || lower === 'content-length')) continue;
+    if (leftOrigin && (CREDENTIAL_HEADERS.has(lower) || secrets.some((secret) => value.includes(secret)))) continue;
+    headers[name] = value;
+  }
+  return { url, method, headers, body, leftOrigin };
+}
 
 interface Response {
   status: number;
@@ -74,8 +127,8 @@ export class HttpRequestSkill implements SkillHandler {
     const invalid = this.validate(params, { isRef: () => false });
     if (invalid.length > 0)
       throw new SkillError(StepErrorCode.InvalidParams, `invalid params: ${invalid.map((e) => e.message).join('; ')}`);
-    let url = new URL(params.url as string);
-    let method = ((params.method as string | undefined) ?? 'GET').toUpperCase();
+    const url = new URL(params.url as string);
+    const method = ((params.method as string | undefined) ?? 'GET').toUpperCase();
     const headers = { ...((params.headers as Record<string, string> | undefined) ?? {}) };
     // A keyed step forwards its key, so a server that honours Idempotency-Key also drops the re-send
     // that follows a worker crash between the request and the recording of its result.
@@ -93,19 +146,20 @@ export class HttpRequestSkill implements SkillHandler {
     const timeoutMs = (params.timeout_ms as number | undefined) ?? this.config.timeoutMs;
     const signal = AbortSignal.any([context.signal, AbortSignal.timeout(timeoutMs)]);
 
+    let request: OutgoingRequest = { url, method, headers, body, leftOrigin: false };
     for (let redirects = 0; ; redirects++) {
-      const response = await this.send(url, method, headers, body, signal, context.mayStartSideEffect);
+      const response = await this.send(request.url, request.method, request.headers, request.body, signal, context.mayStartSideEffect);
       if (REDIRECTS.has(response.status) && response.location) {
         if (redirects >= MAX_REDIRECTS) throw new SkillError(StepErrorCode.SkillFailed, `too many redirects (more than ${MAX_REDIRECTS})`);
-        url = new URL(response.location, url);
-        if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
-          method = 'GET';
-          body = undefined;
-        }
+        request = redirectRequest(request, response.status, response.location, context.secretValues ?? []);
         continue;
       }
-      if (response.status >= 500)
-        throw new SkillError(StepErrorCode.RemoteUnavailable, `${method} ${url.origin}${url.pathname} answered ${response.status}`);
+      if (response.status >= 500) {
+        throw new SkillError(
+          StepErrorCode.RemoteUnavailable,
+          `${request.method} ${request.url.origin}${request.url.pathname} answered ${response.status}`,
+        );
+      }
       return { status: response.status, headers: response.headers, body: response.body };
     }
   }

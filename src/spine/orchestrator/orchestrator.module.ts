@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { LogsDriversModule } from '../../domains/logs/drivers/logs-drivers.module.js';
+import { SecretsDriversModule } from '../../domains/secrets/drivers/secrets-drivers.module.js';
 import { SkillsModule } from '../../skills/skills.module.js';
 import { SpineDriversModule } from '../drivers/spine-drivers.module.js';
 import { MaintenanceOrchestrator } from './maintenance.orchestrator.js';
@@ -7,18 +8,20 @@ import {
   MAINTENANCE_ORCHESTRATOR,
   RUN_EXECUTION_ORCHESTRATOR,
   RUNS_ORCHESTRATOR,
+  SECRETS_ORCHESTRATOR,
   SYSTEM_ORCHESTRATOR,
   TENANTS_ORCHESTRATOR,
 } from './orchestrator.tokens.js';
 import { RunExecutionOrchestrator } from './run-execution.orchestrator.js';
 import { RunsOrchestrator } from './runs.orchestrator.js';
+import { SecretsOrchestrator } from './secrets.orchestrator.js';
 import { StepRunner } from './step-runner.js';
 import { SystemOrchestrator } from './system.orchestrator.js';
 import { TenantsOrchestrator } from './tenants.orchestrator.js';
 
 /** The operations of the service. The only module allowed to import driver modules. */
 @Module({
-  imports: [SpineDriversModule, LogsDriversModule, SkillsModule],
+  imports: [SpineDriversModule, LogsDriversModule, SecretsDriversModule, SkillsModule],
   providers: [
     { provide: TENANTS_ORCHESTRATOR, useClass: TenantsOrchestrator },
     { provide: RUNS_ORCHESTRATOR, useClass: RunsOrchestrator },
@@ -26,7 +29,15 @@ import { TenantsOrchestrator } from './tenants.orchestrator.js';
     { provide: RUN_EXECUTION_ORCHESTRATOR, useClass: RunExecutionOrchestrator },
     { provide: MAINTENANCE_ORCHESTRATOR, useClass: MaintenanceOrchestrator },
     { provide: SYSTEM_ORCHESTRATOR, useClass: SystemOrchestrator },
+    { provide: SECRETS_ORCHESTRATOR, useClass: SecretsOrchestrator },
   ],
-  exports: [TENANTS_ORCHESTRATOR, RUNS_ORCHESTRATOR, RUN_EXECUTION_ORCHESTRATOR, MAINTENANCE_ORCHESTRATOR, SYSTEM_ORCHESTRATOR],
+  exports: [
+    TENANTS_ORCHESTRATOR,
+    RUNS_ORCHESTRATOR,
+    RUN_EXECUTION_ORCHESTRATOR,
+    MAINTENANCE_ORCHESTRATOR,
+    SYSTEM_ORCHESTRATOR,
+    SECRETS_ORCHESTRATOR,
+  ],
 })
 export class OrchestratorModule {}

@@ -1,15 +1,14 @@
 import { isJsonPointer, pointerTokens, valueAtPointer } from '../../shared/json-pointer.js';
+import { collectSecretRefs, isRef, isSecretRef, secretRefProblem } from '../../shared/param-refs.js';
 import { StepErrorCode, StepFailure } from '../../shared/run-errors.js';
 import type { StepSpec } from '../../shared/step.types.js';
 import type { SkillRegistry } from '../../skills/skill-registry.js';
 import type { FieldError } from '../spine.exception.js';
 
-/** `{ "$ref": "<pointer>" }`: exactly one member, a string. */
-export function isRef(value: unknown): value is { $ref: string } {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const keys = Object.keys(value);
-  return keys.length === 1 && keys[0] === '$ref' && typeof (value as { $ref: unknown }).$ref === 'string';
-}
+export { isRef };
+
+/** A value known only when the step runs: a `$ref`, or a `$secret` (skills' submission checks accept either). */
+const isDeferred = (value: unknown): boolean => isRef(value) || isSecretRef(value);
 
 /** Every `$ref` inside `value`, with the path where it stands (`params.url`, `params.body.items[0]`). */
 function collectRefs(value: unknown, path: string, out: Array<{ path: string; pointer: unknown }>): void {
@@ -42,7 +41,10 @@ export function refProblem(pointer: unknown, index: number): string | null {
   return `"${pointer}" must start with /input or /steps/<earlier step index>`;
 }
 
-/** Submission-time checks of a plan: skill names, `$ref` pointers, each skill's own param checks. */
+/**
+ * Submission-time checks of a plan: skill names, `$ref` pointers, the shape of `$secret` references
+ * (whether the tenant has them is checked by the secrets orchestrator), each skill's own param checks.
+ */
 export function validatePlan(steps: readonly StepSpec[], registry: SkillRegistry, maxSteps: number): FieldError[] {
   const errors: FieldError[] = [];
   if (steps.length > maxSteps) errors.push({ field: 'steps', message: `steps must hold at most ${maxSteps} steps (MAX_STEPS)` });
@@ -58,7 +60,11 @@ export function validatePlan(steps: readonly StepSpec[], registry: SkillRegistry
       const problem = refProblem(ref.pointer, index);
       if (problem) errors.push({ field: ref.path, message: problem });
     }
-    for (const e of skill?.validate?.(step.params, { isRef }) ?? []) {
+    for (const { path, ref } of collectSecretRefs(step.params, `${at}.params`)) {
+      const problem = secretRefProblem(ref);
+      if (problem) errors.push({ field: path, message: problem });
+    }
+    for (const e of skill?.validate?.(step.params, { isRef: isDeferred }) ?? []) {
       errors.push({ field: `${at}.params.${e.path}`, message: e.message });
     }
   });

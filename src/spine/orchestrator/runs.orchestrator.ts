@@ -17,8 +17,10 @@ import type { RunFilters, RunStoreDriver } from '../drivers/run-store.driver.js'
 import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { NewRun, RunRecord, RunStatus, SignalRecord } from '../run.types.js';
 import { SpineErrorCode, SpineException } from '../spine.exception.js';
+import { SECRETS_ORCHESTRATOR } from './orchestrator.tokens.js';
 import { validatePlan } from './plan.js';
 import { normaliseReplayOptions, type ReplayRequest } from './replay-options.js';
+import type { SecretsOrchestrator } from './secrets.orchestrator.js';
 
 export interface CreateRunCommand {
   tenantId: string;
@@ -89,11 +91,19 @@ export class RunsOrchestrator {
     @InjectConfig('idempotency') private readonly idempotencyConfig: AppConfig['idempotency'],
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
+    @Inject(SECRETS_ORCHESTRATOR) private readonly secrets: SecretsOrchestrator,
   ) {}
 
   async createRun(command: CreateRunCommand): Promise<CreatedRun> {
     const errors = validatePlan(command.steps, this.skills, this.limits.maxSteps);
     if (errors.length > 0) throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The run request is invalid.', { errors });
+    const secretErrors = await this.secrets.referenceErrors(command.tenantId, command.steps);
+    if (secretErrors.length > 0) {
+      // A secret deleted since does not turn the retry of a request that created its run into a 400.
+      const replayed = await this.replayOfKey(command);
+      if (replayed) return replayed;
+      throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The run request names secrets it cannot use.', { errors: secretErrors });
+    }
     const draft = (createdAt: Date): NewRun => ({
       id: randomUUID(),
       tenant_id: command.tenantId,
@@ -237,6 +247,22 @@ export class RunsOrchestrator {
     const byIndex = new Map(recorded.map((s) => [s.index, s]));
     const steps = run.steps.map((spec, index) => byIndex.get(index) ?? pendingStep(spec, index));
     return { run, steps };
+  }
+
+  /** The run this request (same key, same body) already created, when it is one a retry is answered with. */
+  private async replayOfKey(command: CreateRunCommand): Promise<CreatedRun | null> {
+    if (command.idempotencyKey === null) return null;
+    const now = this.clock.now();
+    const existing = await this.idempotency.checkIdempotency(
+      this.dataSource.manager,
+      command.idempotencyKey,
+      command.tenantId,
+      command.agentId,
+      now,
+    );
+    if (!this.idempotency.shouldReturnCached(existing) || existing.fingerprint !== sha256Hex(canonicalJson(command.body))) return null;
+    this.metrics.idempotentReplays.inc();
+    return { run: existing.run!, replayed: true };
   }
 
   /**

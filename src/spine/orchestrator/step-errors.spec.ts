@@ -9,6 +9,7 @@ import { NonRepresentableJsonError } from '../../shared/canonical-json.js';
 import { RunErrorType, STEP_ERROR_CODES, StepErrorCode, StepFailure } from '../../shared/run-errors.js';
 import { SkillError } from '../../skills/skill.interface.js';
 import { RefResolutionError } from './plan.js';
+import { SecretMissingError, SecretUnavailableError } from './step-secrets.js';
 
 const recorded = (error: StepFailure) => STEP_ERROR_CODES[error.code];
 
@@ -23,6 +24,8 @@ describe('step error codes', () => {
     ['a remote 5xx', new SkillError(StepErrorCode.RemoteUnavailable, '503'), RunErrorType.StepFailed, true],
     ['a remote 4xx', new SkillError(StepErrorCode.RemoteRejected, '400'), RunErrorType.StepFailed, false],
     ['a shutdown', new SkillError(StepErrorCode.Interrupted, 'stop'), RunErrorType.StepFailed, true],
+    ['a secret deleted before the step', new SecretMissingError(['stripe']), RunErrorType.SecretMissing, false],
+    ['secrets this worker cannot read', new SecretUnavailableError('no key'), RunErrorType.StepFailed, false],
   ])('%s is recorded with its type and retryability', (_label, error, type, retryable) => {
     expect(error).toBeInstanceOf(StepFailure);
     expect(recorded(error)).toEqual({ type, retryable });

@@ -26,8 +26,11 @@ import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
 import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { RunRecord } from '../run.types.js';
+import { SECRETS_ORCHESTRATOR } from './orchestrator.tokens.js';
 import { resolveRefs } from './plan.js';
 import { behaviorFor, type ReplayOptions } from './replay-options.js';
+import type { SecretsOrchestrator } from './secrets.orchestrator.js';
+import type { StepSecrets } from './step-secrets.js';
 
 /** What a replay run knows of its original. */
 export interface ReplayContext {
@@ -73,6 +76,9 @@ export type StepOutcome =
  *    a keyed step renews its claim right before the skill starts, and the skill's signal is aborted the
  *    moment the claim or the run is lost, so nothing is sent without a verifiably held claim;
  * 4. execute the skill; 5. record: the key's result (owner-fenced), then the trace row (attempt-fenced).
+ * Secrets (lines marked `[secrets]`): `$secret` values are read only in 4, after `$ref` resolution and
+ * just before the skill runs (a skipped or cached step reads none); the key's fingerprint is over the
+ * params as written (`$secret` unresolved); params, output and errors are recorded masked and redacted.
  */
 @Injectable()
 export class StepRunner {
@@ -87,6 +93,7 @@ export class StepRunner {
     @InjectConfig('stepClaims') private readonly claims: AppConfig['stepClaims'],
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
+    @Inject(SECRETS_ORCHESTRATOR) private readonly secrets: SecretsOrchestrator,
   ) {}
 
   async run(attempt: RunAttempt, index: number): Promise<StepOutcome> {
@@ -104,13 +111,19 @@ export class StepRunner {
       attempt: (attempt.previousAttempts.get(index) ?? 0) + 1,
       startedAt: this.clock.now(),
     };
+    // [secrets] No I/O here: values are read only if the skill runs; masks everything recorded of the step.
+    const secrets = this.secrets.forStep(run.tenant_id, run.steps, spec.params);
     let claim: KeyClaim | null = null;
     try {
-      record.params = resolveRefs(spec.params, document);
+      // `$ref` resolved, `$secret` still unresolved: what the key's fingerprint is computed over.
+      const resolved = resolveRefs(spec.params, document) as Record<string, unknown>;
+      // [secrets] The trace records params masked ("[secret:<name>]") and redacted.
+      record.params = secrets.record(spec.params, resolved);
+      if (spec.idempotency_key) record.fingerprint = stepFingerprint(spec.skill, resolved);
       const step: EnforcedStep = {
         index,
         skill: spec.skill,
-        params: record.params as Record<string, unknown>,
+        params: resolved,
         idempotency_key: spec.idempotency_key,
         behavior,
         recorded: replay?.recorded.has(index) ? { output: replay.recorded.get(index) } : null,
@@ -143,7 +156,7 @@ export class StepRunner {
       }
       if (claim && !(await claim.renew())) throw new StepClaimLostError(claim.key);
       // 4. execute
-      const output = await this.execute(step, attempt, claim, document);
+      const output = await this.execute(step, attempt, claim, document, spec.params, secrets);
       const hashed = toHashedJson(output);
       // 5. record
       const executed = claim
@@ -155,9 +168,9 @@ export class StepRunner {
       await claim?.release();
       if (attempt.lost.aborted) return { kind: 'lost' };
       if (attempt.shutdown.aborted) return { kind: 'interrupted' };
-      const stepError = classify(error);
+      const stepError = secrets.error(classify(error)); // [secrets] masked before it is recorded or logged
       if (stepError.type === RunErrorType.InternalError) {
-        this.logger.error(`run ${run.id} step ${index}: ${String((error as Error)?.stack ?? error)}`);
+        this.logger.error(secrets.text(`run ${run.id} step ${index}: ${String((error as Error)?.stack ?? error)}`));
       }
       const finishedAt = this.clock.now();
       this.observe(spec.skill, 'failed', record.startedAt, finishedAt);
@@ -213,23 +226,35 @@ export class StepRunner {
   /**
    * Runs the skill with a signal aborted when the shutdown's grace ends, the run is lost or the key's
    * claim is lost; `mayStartSideEffect` is the synchronous check a skill makes right before it sends.
+   * [secrets] The step's secrets are read and substituted here, just before the skill runs (`written`:
+   * the params as written in the plan); the output comes back masked and redacted, ready to be hashed.
    */
-  private async execute(step: EnforcedStep, attempt: RunAttempt, claim: KeyClaim | null, document: RunDocument): Promise<unknown> {
+  private async execute(
+    step: EnforcedStep,
+    attempt: RunAttempt,
+    claim: KeyClaim | null,
+    document: RunDocument,
+    written: unknown,
+    secrets: StepSecrets,
+  ): Promise<unknown> {
     const handler = this.skills.get(step.skill);
     if (!handler) throw new SkillError(StepErrorCode.UnknownSkill, `skill "${step.skill}" is not registered in this worker`);
     const claimLost = new AbortController();
     const stopKeepAlive = claim?.keepAlive(() => claimLost.abort(new StepClaimLostError(claim.key)));
     const signal = AbortSignal.any([attempt.shutdown, attempt.lost, claimLost.signal]);
     try {
-      return await handler.execute(structuredClone(step.params), {
-        tenantId: attempt.run.tenant_id,
-        runId: attempt.run.id,
-        stepIndex: step.index,
-        idempotencyKey: step.idempotency_key,
-        document,
-        signal,
-        mayStartSideEffect: () => !signal.aborted && (claim ? claim.isHeld() : true),
-      });
+      return await secrets.execute(written, step.params, (params, secretValues) =>
+        handler.execute(structuredClone(params), {
+          tenantId: attempt.run.tenant_id,
+          runId: attempt.run.id,
+          stepIndex: step.index,
+          idempotencyKey: step.idempotency_key,
+          document,
+          signal,
+          mayStartSideEffect: () => !signal.aborted && (claim ? claim.isHeld() : true),
+          secretValues,
+        }),
+      );
     } finally {
       stopKeepAlive?.();
     }
@@ -258,7 +283,7 @@ export class StepRunner {
     return {
       output: row.output,
       output_hash: row.output_hash,
-      fingerprint: stepFingerprint(row.skill, row.params),
+      fingerprint: row.fingerprint ?? stepFingerprint(row.skill, row.params), // [secrets] params are recorded masked
       completed_at: row.finished_at.toISOString(),
     };
   }

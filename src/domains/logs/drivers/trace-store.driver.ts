@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { queryRows, sql, type Column, type ColumnValues, type Sql } from '../../../infra/database/sql.js';
+import { redactValue } from '../../../shared/redaction.js';
 import type { StepError, StepRecord, StepSpec, StepStatus } from '../../../shared/step.types.js';
 import type { ReplayResult } from './replay-enforcer.driver.js';
 import { RUN_STEPS, STEP_RECORD_COLUMNS, type RunStepRow } from './run-steps.table.js';
@@ -9,6 +10,8 @@ export interface CompletedKeyRecord {
   params: unknown;
   output: unknown;
   output_hash: string;
+  /** Null on rows recorded before fingerprints were stored. */
+  fingerprint: string | null;
   finished_at: Date;
 }
 
@@ -20,8 +23,10 @@ export interface StepAttempt {
   index: number;
   /** The step as planned, with the replay behavior applied in this run. */
   spec: StepSpec;
-  /** Params as resolved for this execution. */
+  /** Params as resolved for this execution, as recorded (secrets masked; credentials are redacted here too). */
   params: unknown;
+  /** The fingerprint a keyed step's key is bound to (params with `$secret` unresolved), kept for when the step store loses it. */
+  fingerprint?: string;
   /** 1 for the first execution of the step, then one more per retry or resume. */
   attempt: number;
   startedAt: Date;
@@ -37,7 +42,7 @@ function attemptValues(a: StepAttempt, status: StepStatus): ColumnValues<RunStep
     index: a.index,
     name: a.spec.name,
     skill: a.spec.skill,
-    params: JSON.stringify(a.params),
+    params: JSON.stringify(redactValue(a.params)),
     replay_behavior: a.spec.replay_behavior,
     idempotency_key: a.spec.idempotency_key,
     status,
@@ -111,6 +116,7 @@ export class TraceStoreDriver {
       mismatch: result.mismatch ? JSON.stringify(result.mismatch) : null,
       finished_at: at,
       duration_ms: at.getTime() - a.startedAt.getTime(),
+      fingerprint: a.fingerprint ?? null,
     };
     return writeHeld(manager, a, 'finish', values, sql`error = NULL`);
   }
@@ -131,7 +137,7 @@ export class TraceStoreDriver {
    * the durable record of a completed key, for when the step store (Redis) has lost it.
    */
   async findCompletedKey(manager: EntityManager, tenantId: string, key: string, since: Date): Promise<CompletedKeyRecord | null> {
-    const columns = RUN_STEPS.columns(['skill', 'params', 'output', 'output_hash', 'finished_at'], 's');
+    const columns = RUN_STEPS.columns(['skill', 'params', 'output', 'output_hash', 'fingerprint', 'finished_at'], 's');
     const rows = await queryRows<CompletedKeyRecord>(
       manager,
       sql`SELECT ${columns}
@@ -156,7 +162,7 @@ export class TraceStoreDriver {
        SELECT ${runId}::uuid, ${RUN_STEPS.columns(['index', 'name', 'skill', 'params', 'replay_behavior', 'idempotency_key'], 's')}, 'cancelled', ${at}::timestamptz
        FROM unnest(
          ${rest.map((r) => r.index)}::int[], ${rest.map((r) => r.spec.name)}::text[], ${rest.map((r) => r.spec.skill)}::text[],
-         ${rest.map((r) => JSON.stringify(r.spec.params))}::json[], ${rest.map((r) => r.spec.replay_behavior)}::text[],
+         ${rest.map((r) => JSON.stringify(redactValue(r.spec.params)))}::json[], ${rest.map((r) => r.spec.replay_behavior)}::text[],
          ${rest.map((r) => r.spec.idempotency_key)}::text[]
        ) AS s(${planned})
        ON CONFLICT (run_id, index) DO UPDATE SET ${RUN_STEPS.setExcluded(['status', 'finished_at'])}

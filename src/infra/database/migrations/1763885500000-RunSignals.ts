@@ -6,8 +6,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * sweep and a delayed job fire); `waits` counts the attempts that ended by waiting, so pauses do not use
  * up RUN_MAX_ATTEMPTS.
  */
-export class RunSignals1763885300000 implements MigrationInterface {
-  name = 'RunSignals1763885300000';
+export class RunSignals1763885500000 implements MigrationInterface {
+  name = 'RunSignals1763885500000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE runs ADD COLUMN wait_signal text, ADD COLUMN wait_step int, ADD COLUMN wait_until timestamptz,
