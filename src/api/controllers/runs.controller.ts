@@ -177,7 +177,8 @@ export class RunsController {
     const payload: unknown = req.body ?? null;
     const shape = jsonShapeProblem({ payload });
     if (shape) throw problems.validation([shape], 'The signal payload has a shape the API does not accept.');
-    const key = this.idempotencyKey(idempotencyKey);
+    // A signal is idempotent by its name, so IDEMPOTENCY_KEY_REQUIRED (run creation) does not apply here.
+    const key = idempotencyKey === undefined ? null : this.idempotencyKey(idempotencyKey);
     const sent = await this.runs.sendSignal({ tenantId, runId, name, payload, idempotencyKey: key });
     if (sent.replayed) res.setHeader('Idempotent-Replayed', 'true');
     return presentSignal(sent.signal);
