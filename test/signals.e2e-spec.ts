@@ -204,6 +204,24 @@ describe('wait steps and signals (real worker processes)', () => {
     expect(h.server.hits('/effect/restart-overdue') + h.server.hits('/effect/restart-later')).toBe(0);
   }, 90_000);
 
+  it('signals racing the run to its wait step are never lost (the step and the endpoint lock the run row)', async () => {
+    const runs = await Promise.all(
+      Array.from({ length: 24 }, () =>
+        submit([
+          { name: 'think', skill: 'delay', params: { ms: 200 } },
+          { name: 'go', skill: 'wait', params: { signal: 'go' } },
+        ]),
+      ),
+    );
+    for (const [i, run] of runs.entries()) {
+      await waitFor(async () => ((await trace(run.id))[0].status !== 'pending' ? true : undefined), 30_000, 5);
+      // Around the moment the delay ends and the wait step decides: before, during and after the park.
+      await new Promise((r) => setTimeout(r, 170 + (i % 8) * 10));
+      await signal(run.id, 'go', { i }).expect(202);
+    }
+    for (const [i, run] of runs.entries()) expect(await finished(run.id, 20_000)).toMatchObject({ status: 'succeeded', output: { i } });
+  }, 120_000);
+
   it('replay: skip takes the recorded payload; execute waits for a signal of the replay run', async () => {
     const original = await submit([
       { name: 'approval', skill: 'wait', params: { signal: 'approval' } },
