@@ -10,7 +10,7 @@ type Run = {
   attempts: number;
   output: unknown;
   error: { type: string; step_index?: number } | null;
-  waiting_for: { signal: string; step_index: number; until: string } | null;
+  waiting_for?: { signal: string; step_index: number; until: string };
 };
 type Step = { status: string; output: unknown; error: { type: string } | null };
 
@@ -99,7 +99,8 @@ describe('wait steps and signals (real worker processes)', () => {
     const sent = await signal(waiting.id, 'approval', { approved: true, by: 'ana' }).expect(202);
     expect(sent.body).toEqual({ run_id: waiting.id, signal: 'approval', received_at: expect.any(String) });
     const done = await finished(waiting.id);
-    expect(done).toMatchObject({ status: 'succeeded', attempts: 2, waiting_for: null }); // the resume is a new attempt
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 2 }); // the resume is a new attempt
+    expect(done).not.toHaveProperty('waiting_for');
     const steps = await trace(waiting.id);
     expect(steps[0]).toMatchObject({ status: 'succeeded', output: { approved: true, by: 'ana' } });
     expect(steps[1]).toMatchObject({ status: 'succeeded', output: { body: { effect: 'refund', count: 1 } } });

@@ -55,6 +55,12 @@ export class RunErrorSchema {
   @ApiPropertyOptional() step_index?: number;
 }
 
+export class WaitingForSchema {
+  @ApiProperty() signal!: string;
+  @ApiProperty() step_index!: number;
+  @ApiProperty({ format: 'date-time', description: 'Past this time the wait step fails (signal_timeout).' }) until!: string;
+}
+
 export class RunSchema {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty() agent_id!: string;
@@ -75,14 +81,8 @@ export class RunSchema {
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) started_at!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) finished_at!: string | null;
-  @ApiProperty({ nullable: true, type: () => WaitingForSchema, description: 'What a `waiting` run waits for (null otherwise).' })
-  waiting_for!: WaitingForSchema | null;
-}
-
-export class WaitingForSchema {
-  @ApiProperty() signal!: string;
-  @ApiProperty() step_index!: number;
-  @ApiProperty({ format: 'date-time', description: 'Past this time the wait step fails (signal_timeout).' }) until!: string;
+  @ApiPropertyOptional({ type: WaitingForSchema, description: 'What a `waiting` run waits for (present only while it waits).' })
+  waiting_for?: WaitingForSchema;
 }
 
 export class SignalSchema {

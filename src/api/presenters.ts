@@ -25,7 +25,8 @@ export function presentRun(record: RunRecord) {
     created_at: run.created_at,
     started_at: run.started_at,
     finished_at: run.finished_at,
-    waiting_for: run.status === 'waiting' ? { signal: run.wait_signal, step_index: run.wait_step, until: run.wait_until } : null,
+    // Only on a waiting run, so every other Run object keeps exactly the contract's fields.
+    ...(run.status === 'waiting' ? { waiting_for: { signal: run.wait_signal, step_index: run.wait_step, until: run.wait_until } } : {}),
   };
 }
 
