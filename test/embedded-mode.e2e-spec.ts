@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
 import { startEchoServer } from './support/echo-server.js';
+import { assertFreshDist } from './support/dist.js';
 import { waitFor } from './support/test-app.js';
 
 const ADMIN = 'embedded-admin-token-123456';
@@ -27,6 +28,7 @@ async function startEmbedded(
   pgPort: number,
   extraEnv: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; output: () => string; stop: () => Promise<number | null> }> {
+  assertFreshDist();
   const child = spawn(process.execPath, [resolve('dist/src/main.js')], {
     env: {
       PATH: process.env.PATH ?? '',

@@ -23,7 +23,11 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
   let auth: string;
 
   beforeAll(async () => {
-    h = await startRunsHarness('replayer', (s) => ({ SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${s.port}`, RUN_RETRY_BACKOFF_MS: '50' }));
+    h = await startRunsHarness('replayer', (s) => ({
+      SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${s.port}`,
+      RUN_RETRY_BACKOFF_MS: '50',
+      LLM_BASE_URL: `${s.url}/v1`,
+    }));
     ({ app: t, server, auth } = h);
   });
 
@@ -73,6 +77,7 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
     expect(server.hits('/effect/skip') + server.hits('/fixed')).toBe(hitsBefore);
     const tr = await trace(run.id);
     expect(tr.replay_of).toBe(original.id);
+    expect(tr.steps).toHaveLength(3);
     tr.steps.forEach((step, i) => {
       expect(step).toMatchObject({ skipped: true, from_cache: true, executed: false, replay_behavior: 'skip' });
       expect(step.output).toEqual(before.steps[i].output);
@@ -93,6 +98,7 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
     expect(run.status).toBe('succeeded');
     expect(run.replay).toMatchObject({ verdict: 'match', summary: { checked: 2, executed: 2, mismatches: 0 } });
     const tr = await trace(run.id);
+    expect(tr.steps).toHaveLength(2);
     for (const step of tr.steps) {
       expect(step).toMatchObject({ checked: true, mismatch: null });
       expect(step.expected_hash).toBe(step.output_hash);
@@ -105,20 +111,18 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
     const run = await replayed(original.id, { default_behavior: 'check' });
     expect(run).toMatchObject({ status: 'failed', error: { type: 'replay_mismatch', step_index: 0 } });
     const step = (await trace(run.id)).steps[0];
-    const nowBody = step.output as { body: { generated_at: number; nonce: string } };
+    const now = step.output as { headers: Record<string, string>; body: { generated_at: number; nonce: string } };
+    // exactly the three changed fields: the upstream sends no Date header, so nothing depends on the clock
     expect(step.mismatch).toEqual({
       expected_hash: recorded.output_hash,
       actual_hash: sha256(simpleCanonical(step.output)),
       diff: expect.arrayContaining([
-        { op: 'replace', path: '/body/generated_at', value: nowBody.body.generated_at },
-        { op: 'replace', path: '/body/nonce', value: nowBody.body.nonce },
+        { op: 'replace', path: '/headers/x-generation', value: now.headers['x-generation'] },
+        { op: 'replace', path: '/body/generated_at', value: now.body.generated_at },
+        { op: 'replace', path: '/body/nonce', value: now.body.nonce },
       ]),
     });
-    // date headers may differ too; every operation of the patch is a replace of a changed field
-    for (const op of step.mismatch!.diff as Array<{ op: string; path: string }>) {
-      expect(op.op).toBe('replace');
-      expect(['/body/generated_at', '/body/nonce', '/headers/date']).toContain(op.path);
-    }
+    expect(step.mismatch!.diff).toHaveLength(3);
     expect(run.replay).toMatchObject({
       verdict: 'mismatch',
       summary: { mismatches: 1 },
@@ -127,7 +131,7 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
 
     const ignoring = await replayed(original.id, {
       default_behavior: 'check',
-      ignore_paths: ['/body/generated_at', '/body/nonce', '/headers/date'],
+      ignore_paths: ['/body/generated_at', '/body/nonce', '/headers/x-generation'],
     });
     expect(ignoring.status).toBe('succeeded');
     expect(ignoring.replay.verdict).toBe('match');
@@ -245,17 +249,114 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/problem\+json/);
     }
+    server.hold('/pay/unfinished'); // the run stays unfinished until the upstream answers
     const running = (
       await t.http
         .post('/v1/agents/replay-agent/runs')
         .set('Authorization', auth)
-        .send({ steps: [{ name: 'slow', skill: 'delay', params: { ms: 1500 } }] })
+        .send({ steps: [{ name: 'held', skill: 'http.request', params: { url: `${server.url}/pay/unfinished`, method: 'POST' } }] })
         .expect(202)
     ).body;
     const conflict = await replay(running.id, {}).expect(409);
     expect(conflict.body.type).toBe('run-not-replayable');
+    server.release('/pay/unfinished');
     const stranger = (await createTenant(t, 'stranger')).auth;
     await t.http.post(`/v1/runs/${original.id}/replay`).set('Authorization', stranger).send({}).expect(404);
-    await finished(running.id);
+    expect((await finished(running.id)).status).toBe('succeeded');
+  });
+
+  it("falls back to each step's recorded replay_behavior; behaviors[i] and default_behavior come first", async () => {
+    const original = await submit([
+      { name: 'once', skill: 'http.request', params: { url: `${server.url}/effect/rb-skip`, method: 'POST' }, replay_behavior: 'skip' },
+      { name: 'fixed', skill: 'http.request', params: { url: `${server.url}/fixed` }, replay_behavior: 'check' },
+      { name: 'again', skill: 'http.request', params: { url: `${server.url}/effect/rb-exec`, method: 'POST' } },
+    ]);
+    const hits = () => [server.hits('/effect/rb-skip'), server.hits('/fixed'), server.hits('/effect/rb-exec')];
+    const before = hits();
+    const recorded = await replayed(original.id, {});
+    expect(recorded.status).toBe('succeeded');
+    const tr = await trace(recorded.id);
+    expect(tr.steps.map((s) => [s.replay_behavior, s.executed, s.skipped, s.checked])).toEqual([
+      ['skip', false, true, false],
+      ['check', true, false, true],
+      ['execute', true, false, false],
+    ]);
+    expect(tr.steps[1].mismatch).toBeNull();
+    expect(hits()).toEqual([before[0], before[1] + 1, before[2] + 1]);
+    expect(recorded.replay.summary).toEqual({ executed: 2, skipped: 1, checked: 1, from_cache: 1, mismatches: 0 });
+
+    const overridden = await replayed(original.id, { default_behavior: 'skip', behaviors: { '0': 'execute' } });
+    expect((await trace(overridden.id)).steps.map((s) => s.replay_behavior)).toEqual(['execute', 'skip', 'skip']);
+    expect(hits()).toEqual([before[0] + 1, before[1] + 1, before[2] + 1]);
+  });
+
+  it('replays a failed original: recorded steps are skipped, the step that failed (no recorded output) executes', async () => {
+    const original = await submit([
+      { name: 'effect', skill: 'http.request', params: { url: `${server.url}/effect/failed-original`, method: 'POST' } },
+      { name: 'flaky', skill: 'http.request', params: { url: `${server.url}/flaky/failed-original?fail=3` } },
+    ]);
+    expect(original).toMatchObject({ status: 'failed', attempts: 3, error: { type: 'step_failed', step_index: 1 } });
+    const before = await trace(original.id);
+    expect(server.hits('/flaky/failed-original')).toBe(3);
+    const run = await replayed(original.id, { default_behavior: 'skip' });
+    expect(run).toMatchObject({ status: 'succeeded', replay_of: original.id, error: null });
+    const tr = await trace(run.id);
+    expect(tr.steps.map((s) => [s.status, s.skipped, s.executed])).toEqual([
+      ['succeeded', true, false],
+      ['succeeded', false, true],
+    ]);
+    expect(tr.steps[1].output).toMatchObject({ status: 200, body: { ok: true, hit: 4 } });
+    expect(server.hits('/effect/failed-original')).toBe(1);
+    expect(run.replay).toMatchObject({ verdict: 'match', summary: { executed: 1, skipped: 1, mismatches: 0 } });
+    expect(await trace(original.id)).toEqual(before);
+    expect((await getRun(original.id)).status).toBe('failed');
+  });
+
+  it('answers 409 run-not-replayable for a cancelled original', async () => {
+    server.hold('/pay/cancelled-original'); // the run cannot finish before it is cancelled
+    const res = await t.http
+      .post('/v1/agents/replay-agent/runs')
+      .set('Authorization', auth)
+      .send({ steps: [{ name: 'held', skill: 'http.request', params: { url: `${server.url}/pay/cancelled-original`, method: 'POST' } }] })
+      .expect(202);
+    await t.http.post(`/v1/runs/${res.body.id}/cancel`).set('Authorization', auth).expect(202);
+    server.release('/pay/cancelled-original');
+    const conflict = await replay(res.body.id, { default_behavior: 'skip' }).expect(409);
+    expect(conflict.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(conflict.body.type).toBe('run-not-replayable');
+    const list = await t.http.get('/v1/runs?agent_id=replay-agent&limit=100').set('Authorization', auth).expect(200);
+    expect(list.body.data.filter((r: { replay_of: string | null }) => r.replay_of === res.body.id)).toEqual([]);
+  });
+
+  it('reports token usage per llm.chat step and per run, summed over executed steps only (skipped steps cost nothing)', async () => {
+    const chat = (content: string) => ({
+      name: `chat-${content}`,
+      skill: 'llm.chat',
+      params: { model: 'test-model', messages: [{ role: 'user', content }] },
+    });
+    const original = await submit([chat('hello'), chat('world!'), { name: 'shape', skill: 'transform', params: { expression: '1' } }]);
+    expect(original.status).toBe('succeeded');
+    // the fake LLM reports prompt_tokens = characters of the messages, completion_tokens = 7
+    const each = [
+      { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 },
+      { prompt_tokens: 6, completion_tokens: 7, total_tokens: 13 },
+      null,
+    ];
+    const sum = { prompt_tokens: 11, completion_tokens: 14, total_tokens: 25 };
+    expect(original.usage).toEqual(sum);
+    const tr = await trace(original.id);
+    expect(tr.steps.map((s) => (s as Step & { usage: unknown }).usage)).toEqual(each);
+    expect(tr.steps.map((s) => (s as Step & { comparison: unknown }).comparison)).toEqual([null, null, null]);
+    const listed = await t.http.get('/v1/runs?agent_id=replay-agent&limit=100').set('Authorization', auth).expect(200);
+    expect(listed.body.data.find((r: { id: string }) => r.id === original.id).usage).toEqual(sum);
+
+    const skipped = await replayed(original.id, { default_behavior: 'skip' });
+    expect(skipped.usage).toBeNull();
+    expect((await trace(skipped.id)).steps.map((s) => (s as Step & { usage: unknown }).usage)).toEqual([null, null, null]);
+    const partly = await replayed(original.id, { default_behavior: 'skip', behaviors: { '1': 'check' } });
+    expect(partly.replay.verdict).toBe('match');
+    expect(partly.usage).toEqual(each[1]);
+    const again = await replayed(original.id, { default_behavior: 'execute' });
+    expect(again.usage).toEqual(sum);
   });
 });

@@ -1,17 +1,12 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from './support/env.js';
 import { sha256, simpleCanonical } from './support/canonical.js';
+import { runsQueue } from './support/queue.js';
 import type { SideEffectServer } from './support/side-effect-server.js';
-import {
-  createTenant,
-  type RunsHarness,
-  startRunsHarness,
-  startTestWorker,
-  type TestApp,
-  type TestEnvironment,
-  waitFor,
-} from './support/test-app.js';
+import { createTenant, type RunsHarness, startRunsHarness, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
+import { spawnWorker } from './support/worker-process.js';
 
 interface Run {
   id: string;
@@ -29,6 +24,7 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
   let t: TestApp;
   let server: SideEffectServer;
   let auth: string;
+  let queue: Queue;
 
   beforeAll(async () => {
     h = await startRunsHarness('exec', (s) => ({
@@ -37,9 +33,11 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
       WORKER_CONCURRENCY: '4',
     }));
     ({ env, app: t, server, auth } = h);
+    queue = runsQueue(env.redisPrefix);
   });
 
   afterAll(async () => {
+    await queue?.close();
     await h?.dispose();
   });
 
@@ -140,27 +138,55 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
     expect(server.hits('/effect/refund')).toBe(1);
   });
 
-  it('two workers racing on one key call the side effect once', async () => {
-    const worker: INestApplicationContext = await startTestWorker(env.env);
+  it('two workers racing on one key call the side effect once (their executions overlap)', async () => {
+    // This process's worker (concurrency 4) and a worker process (concurrency 4): 6 runs cannot all be
+    // active without both holding some. The upstream holds its answer until all 6 are active at once.
+    const other = await spawnWorker({ ...env.env, WORKER_CONCURRENCY: '4' });
+    server.hold('/pay/race');
     try {
       const step = {
-        name: 'slow-charge',
+        name: 'charge',
         skill: 'http.request',
-        params: { url: `${server.url}/slow?ms=400`, method: 'GET' },
+        params: { url: `${server.url}/pay/race`, method: 'POST' },
         idempotency_key: 'race-key-1',
       };
       const runs = await Promise.all(Array.from({ length: 6 }, () => submit([step])));
+      const ids = new Set(runs.map((r) => r.id));
+      const holders = await waitFor(async () => {
+        const active = (await queue.getActive()).filter((j) => ids.has(j.id!));
+        return active.length === 6 ? new Set(active.map((j) => j.processedBy)) : undefined;
+      }, 30_000);
+      expect(holders).toEqual(new Set([`${hostname()}:${process.pid}`, other.name]));
+      // one step is in flight (its running row is written after its claim, before the skill runs); the
+      // other five wait on the claim (no running row yet) while their six jobs are active at once
+      await waitFor(async () => {
+        const statuses = await Promise.all(runs.map(async (r) => (await trace(r.id)).steps[0].status));
+        return statuses.filter((s) => s === 'running').length === 1 && statuses.filter((s) => s === 'pending').length === 5
+          ? true
+          : undefined;
+      }, 30_000);
+      expect((await queue.getActive()).filter((j) => ids.has(j.id!))).toHaveLength(6);
+      expect(server.hits('/pay/race')).toBe(1);
+      const releasedAt = Date.now();
+      server.release('/pay/race');
       const done = await Promise.all(runs.map((r) => finished(r.id)));
       expect(done.map((r) => r.status)).toEqual(Array(6).fill('succeeded'));
-      expect(server.hits('/slow')).toBe(1);
+      expect(server.hits('/pay/race')).toBe(1);
       const steps = await Promise.all(runs.map(async (r) => (await trace(r.id)).steps[0]));
-      expect(steps.filter((s) => s.executed)).toHaveLength(1);
+      const executed = steps.filter((s) => s.executed);
+      expect(executed).toHaveLength(1);
       expect(steps.filter((s) => s.from_cache)).toHaveLength(5);
       expect(new Set(steps.map((s) => s.output_hash)).size).toBe(1);
+      // every waiting step started before the executing one finished, and finished only after the upstream answered
+      for (const s of steps.filter((x) => x.from_cache)) {
+        expect(Date.parse(s.started_at)).toBeLessThan(Date.parse(executed[0].finished_at));
+        expect(Date.parse(s.finished_at)).toBeGreaterThanOrEqual(releasedAt - 5);
+      }
     } finally {
-      await worker.close();
+      server.release('/pay/race');
+      await other.kill('SIGTERM');
     }
-  });
+  }, 60_000);
 
   it('retries a retryable failure with backoff (status retry) and finishes once it passes', async () => {
     const run = await submit([
@@ -226,16 +252,20 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
   });
 
   it('cancels a running run: the running step may finish, no further step starts; finished runs answer 409', async () => {
+    server.hold('/pay/cancel-running'); // the first step runs until the test lets the upstream answer
     const run = await submit([
-      { name: 'wait', skill: 'delay', params: { ms: 600 } },
+      { name: 'wait', skill: 'http.request', params: { url: `${server.url}/pay/cancel-running`, method: 'POST' } },
       { name: 'after', skill: 'http.request', params: { url: `${server.url}/effect/after-cancel`, method: 'POST' } },
     ]);
-    await waitFor(async () => ((await trace(run.id)).steps[0].status === 'running' ? true : undefined));
+    await server.waitForHit('/pay/cancel-running');
     const cancelled = await t.http.post(`/v1/runs/${run.id}/cancel`).set('Authorization', auth).expect(202);
     expect(cancelled.body).toMatchObject({ status: 'cancelled', error: { type: 'cancelled' } });
-    await waitFor(async () => ((await trace(run.id)).steps[1].status === 'cancelled' ? true : undefined));
-    await new Promise((r) => setTimeout(r, 300));
+    server.release('/pay/cancel-running');
+    // the worker is done with the run once its job is gone (it finished the running step, saw the cancel, returned)
+    await waitFor(async () => ((await queue.getJob(run.id)) ? undefined : true));
     expect(server.hits('/effect/after-cancel')).toBe(0);
+    const tr = await trace(run.id);
+    expect(tr.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'cancelled']);
     expect((await t.http.get(`/v1/runs/${run.id}`).set('Authorization', auth)).body.status).toBe('cancelled');
     const again = await t.http.post(`/v1/runs/${run.id}/cancel`).set('Authorization', auth).expect(409);
     expect(again.headers['content-type']).toMatch(/problem\+json/);

@@ -1,5 +1,8 @@
-import { Queue } from 'bullmq';
-import { TEST_REDIS_URL } from './support/env.js';
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import pg from 'pg';
+import { sha256, simpleCanonical } from './support/canonical.js';
+import { runsQueue } from './support/queue.js';
 import { createTenant, createTestEnvironment, ManualClock, startTestApp, type TestApp, type TestEnvironment } from './support/test-app.js';
 
 const body = (n = 1) => ({
@@ -18,15 +21,20 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
   let queue: Queue;
   const clock = new ManualClock();
   let auth: string;
+  let tenantId: string;
+  let db: pg.Client;
 
   beforeAll(async () => {
     env = await createTestEnvironment({ WORKER_ENABLED: 'false', IDEMPOTENCY_TTL_SECONDS: '3600' });
     t = await startTestApp(env.env, { clock });
-    auth = (await createTenant(t, 'idem')).auth;
-    queue = new Queue('runs', { connection: { url: TEST_REDIS_URL }, prefix: `${env.redisPrefix}:bull` });
+    ({ auth, id: tenantId } = await createTenant(t, 'idem'));
+    queue = runsQueue(env.redisPrefix);
+    db = new pg.Client({ connectionString: env.db.url });
+    await db.connect();
   });
 
   afterAll(async () => {
+    await db?.end();
     await queue?.close();
     await t?.close();
     await env?.dispose();
@@ -56,6 +64,7 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
       attempts: 0,
       replay_of: null,
       replay: null,
+      usage: null,
       created_at: expect.any(String),
       started_at: null,
       finished_at: null,
@@ -143,13 +152,22 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
     expect(replay.body.id).toBe(fresh.body.id);
   });
 
-  it('the sweep deletes expired keys, and never a live one', async () => {
+  it('the sweep deletes exactly the expired keys, and never a live one', async () => {
     const { MAINTENANCE_ORCHESTRATOR } = await import('../src/spine/orchestrator/orchestrator.tokens.js');
     const orchestrator = t.app.get<{ purgeExpiredKeys(): Promise<number> }>(MAINTENANCE_ORCHESTRATOR);
-    await create('agent-purge', 'purge-old', body()).expect(202);
+    const keyRows = async (agent: string) =>
+      (await db.query<{ key: string }>('SELECT key FROM run_idempotency_keys WHERE agent_id = $1 ORDER BY key', [agent])).rows.map(
+        (r) => r.key,
+      );
+    clock.advance(3_601_000); // every key made so far in this file has expired: purge them first
+    while ((await orchestrator.purgeExpiredKeys()) > 0);
+    for (const key of ['purge-old-1', 'purge-old-2', 'purge-old-3']) await create('agent-purge', key, body()).expect(202);
     clock.advance(3_601_000);
     const live = await create('agent-purge', 'purge-live', body()).expect(202);
-    expect(await orchestrator.purgeExpiredKeys()).toBeGreaterThanOrEqual(1);
+    expect(await keyRows('agent-purge')).toEqual(['purge-live', 'purge-old-1', 'purge-old-2', 'purge-old-3']);
+    expect(await orchestrator.purgeExpiredKeys()).toBe(3);
+    expect(await keyRows('agent-purge')).toEqual(['purge-live']);
+    expect(await orchestrator.purgeExpiredKeys()).toBe(0);
     const again = await create('agent-purge', 'purge-live', body()).expect(202);
     expect(again.body.id).toBe(live.body.id); // the live key still replays
     expect(again.headers['idempotent-replayed']).toBe('true');
@@ -162,33 +180,115 @@ describe('POST /v1/agents/{agent_id}/runs: idempotency', () => {
     expect(ok.headers['idempotent-replayed']).toBeUndefined();
   });
 
-  it("lets a cancelled run's key run the same request again (and still refuses another body)", async () => {
+  it('replays a cancelled run under its key (no new run, no new job); another body is still refused', async () => {
     const first = await create('agent-1', 'cancel-1', body()).expect(202);
-    await t.http.post(`/v1/runs/${first.body.id}/cancel`).set('Authorization', auth).expect(202);
-    await create('agent-1', 'cancel-1', body(2)).expect(422);
+    const cancelled = await t.http.post(`/v1/runs/${first.body.id}/cancel`).set('Authorization', auth).expect(202);
+    expect(cancelled.body).toMatchObject({ id: first.body.id, status: 'cancelled', error: { type: 'cancelled' } });
+    const jobsBefore = await jobIds();
     const again = await create('agent-1', 'cancel-1', body()).expect(202);
-    expect(again.body.id).not.toBe(first.body.id);
-    expect(again.body.status).toBe('queued');
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.headers.location).toBe(`/v1/runs/${first.body.id}`);
+    expect(again.body).toEqual(cancelled.body);
+    await create('agent-1', 'cancel-1', body(2)).expect(422);
+    expect(await jobIds()).toEqual(jobsBefore);
+    const list = await t.http.get('/v1/runs?agent_id=agent-1&limit=100').set('Authorization', auth).expect(200);
+    expect(list.body.data.filter((r: { idempotency_key: string }) => r.idempotency_key === 'cancel-1')).toHaveLength(1);
   });
+
+  it('shows every step of a run cancelled while queued as cancelled, and the default step name (the skill)', async () => {
+    const run = await create('agent-1', null, {
+      steps: [
+        { skill: 'transform', params: { expression: '1' } },
+        { name: 'named', skill: 'delay', params: { ms: 1 } },
+      ],
+    }).expect(202);
+    const queued = (await t.http.get(`/v1/runs/${run.body.id}/trace`).set('Authorization', auth).expect(200)).body;
+    expect(queued.steps.map((s: { name: string; status: string }) => [s.name, s.status])).toEqual([
+      ['transform', 'pending'],
+      ['named', 'pending'],
+    ]);
+    await t.http.post(`/v1/runs/${run.body.id}/cancel`).set('Authorization', auth).expect(202);
+    const trace = (await t.http.get(`/v1/runs/${run.body.id}/trace`).set('Authorization', auth).expect(200)).body;
+    expect(trace.steps.map((s: { name: string; status: string; executed: boolean }) => [s.name, s.status, s.executed])).toEqual([
+      ['transform', 'cancelled', false],
+      ['named', 'cancelled', false],
+    ]);
+  });
+
+  it("answers 404 to a cancel of another tenant's run and leaves the run as it was", async () => {
+    const run = await create('agent-1', null, body()).expect(202);
+    const stranger = (await createTenant(t, 'stranger')).auth;
+    const res = await t.http.post(`/v1/runs/${run.body.id}/cancel`).set('Authorization', stranger).expect(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect((await t.http.get(`/v1/runs/${run.body.id}`).set('Authorization', auth).expect(200)).body.status).toBe('queued');
+    await t.http.post(`/v1/runs/${run.body.id}/cancel`).set('Authorization', auth).expect(202);
+  });
+
+  /** Sends a create; on 409 waits Retry-After (as a client must) and sends it again, until another answer. */
+  const createRetrying = async (agent: string, key: string, payload: unknown) => {
+    const conflicts: Array<{ retryAfter: string | undefined; type: string }> = [];
+    for (;;) {
+      const res = await create(agent, key, payload);
+      if (res.status !== 409) return { res, conflicts };
+      conflicts.push({ retryAfter: res.headers['retry-after'], type: res.body.type });
+      expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+      await new Promise((r) => setTimeout(r, Number(res.headers['retry-after']) * 1000));
+    }
+  };
 
   it('200 concurrent creates with one key make exactly one run and one job, and no 5xx', async () => {
     const jobsBefore = new Set(await jobIds());
-    const responses = await Promise.all(Array.from({ length: 200 }, () => create('storm', 'storm-key', body(5))));
-    const statuses = responses.map((r) => r.status);
-    expect(statuses.filter((s) => s >= 500)).toEqual([]);
-    // The contract allows 409 here; this design never needs it: a racing request waits on the key
-    // row and then replays the committed run.
-    expect(statuses.every((s) => s === 202)).toBe(true);
-    const accepted = responses.filter((r) => r.status === 202);
-    const runIds = new Set(accepted.map((r) => r.body.id));
+    const outcomes = await Promise.all(Array.from({ length: 200 }, () => createRetrying('storm', 'storm-key', body(5))));
+    const responses = outcomes.map((o) => o.res);
+    // the final answer of every client is 202 (a 409 is retried after its Retry-After)
+    expect(responses.map((r) => r.status)).toEqual(Array(200).fill(202));
+    for (const o of outcomes) for (const c of o.conflicts) expect(c.type).toBe('idempotency-request-in-progress');
+    const runIds = new Set(responses.map((r) => r.body.id));
     expect(runIds.size).toBe(1);
-    expect(accepted.filter((r) => r.headers['idempotent-replayed'] !== 'true')).toHaveLength(1);
-    for (const r of responses.filter((x) => x.status === 409)) expect(r.headers['retry-after']).toBeDefined();
+    expect(responses.filter((r) => r.headers['idempotent-replayed'] !== 'true')).toHaveLength(1);
     const list = await t.http.get('/v1/runs?agent_id=storm&limit=100').set('Authorization', auth).expect(200);
     expect(list.body.data).toHaveLength(1);
     const newJobs = (await jobIds()).filter((id) => !jobsBefore.has(id));
     expect(newJobs).toEqual([...runIds]);
   });
+
+  it('a create whose key is held by a create still in progress answers 409 with Retry-After; retried as told, it gets that run', async () => {
+    // Another API process is inside its create of this key (its statement has not committed yet).
+    const payload = body(11);
+    const runId = randomUUID();
+    const holder = new pg.Client({ connectionString: env.db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(
+        `INSERT INTO runs (id, tenant_id, agent_id, status, idempotency_key, input, steps, metadata, created_at, updated_at)
+         VALUES ($1, $2, 'agent-held', 'queued', 'held-key', $3, $4, $5, now(), now())`,
+        [runId, tenantId, JSON.stringify(payload.input), JSON.stringify(payload.steps), JSON.stringify(payload.metadata)],
+      );
+      await holder.query(
+        `INSERT INTO run_idempotency_keys (tenant_id, agent_id, key, fingerprint, run_id, created_at, expires_at)
+         VALUES ($1, 'agent-held', 'held-key', $2, $3, $4, $5)`,
+        [tenantId, sha256(simpleCanonical(payload)), runId, clock.now(), new Date(clock.now().getTime() + 3_600_000)],
+      );
+      const clients = Array.from({ length: 5 }, () => createRetrying('agent-held', 'held-key', payload));
+      // every client is answered 409 at least once while the holder has not committed; then it commits
+      await new Promise((r) => setTimeout(r, 5_000));
+      await holder.query('COMMIT');
+      const outcomes = await Promise.all(clients);
+      for (const { res, conflicts } of outcomes) {
+        expect(conflicts.length).toBeGreaterThanOrEqual(1);
+        expect(conflicts[0]).toEqual({ retryAfter: '1', type: 'idempotency-request-in-progress' });
+        expect(res.status).toBe(202);
+        expect(res.body.id).toBe(runId);
+        expect(res.headers['idempotent-replayed']).toBe('true');
+      }
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    }
+    const runs = await db.query('SELECT id FROM runs WHERE agent_id = $1', ['agent-held']);
+    expect(runs.rows).toEqual([{ id: runId }]);
+  }, 30_000);
 
   it('validates the body and the agent id with 400 problem+json naming the fields', async () => {
     const bad = await create('agent-1', null, {

@@ -79,15 +79,15 @@ describe('driver SQL against the migrated schema', () => {
     expect(typeof plain.seq).toBe('string');
 
     const scope = { tenantId, agentId: 'a', key: 'idem-1' };
-    const first = await keys.insertRunWithKey(ds.manager, newRun(at), scope, 'f'.repeat(64), new Date(at.getTime() + 60_000));
+    const first = await keys.insertRunWithKey(ds.manager, newRun(at), scope, 'f'.repeat(64), new Date(at.getTime() + 60_000), 2_000);
     expect(first?.status).toBe('queued');
-    const second = await keys.insertRunWithKey(ds.manager, newRun(at), scope, 'f'.repeat(64), new Date(at.getTime() + 60_000));
+    const second = await keys.insertRunWithKey(ds.manager, newRun(at), scope, 'f'.repeat(64), new Date(at.getTime() + 60_000), 2_000);
     expect(second).toBeNull();
     const check = await keys.checkIdempotency(ds.manager, 'idem-1', tenantId, 'a', at);
     expect(check).toMatchObject({ exists: true, runId: first!.id, isExpired: false, fingerprint: 'f'.repeat(64) });
     // An expired key is taken over by the next request.
     const later = new Date(at.getTime() + 120_000);
-    const third = await keys.insertRunWithKey(ds.manager, newRun(later), scope, 'e'.repeat(64), new Date(later.getTime() + 60_000));
+    const third = await keys.insertRunWithKey(ds.manager, newRun(later), scope, 'e'.repeat(64), new Date(later.getTime() + 60_000), 2_000);
     expect(third?.id).not.toBe(first!.id);
   });
 

@@ -1,5 +1,4 @@
-import { Queue } from 'bullmq';
-import { TEST_REDIS_URL } from './support/env.js';
+import { jobHolder, runsQueue } from './support/queue.js';
 import type { SideEffectServer } from './support/side-effect-server.js';
 import { type RunsHarness, startRunsHarness, startTestWorker, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
 import { spawnWorker, type WorkerProcess } from './support/worker-process.js';
@@ -30,8 +29,61 @@ describe('crashed workers and lost jobs (real processes, PostgreSQL, Redis)', ()
   });
 
   const getRun = async (id: string) => (await api.http.get(`/v1/runs/${id}`).set('Authorization', auth).expect(200)).body;
+  const finished = (id: string) =>
+    waitFor(async () => {
+      const run = await getRun(id);
+      return ['succeeded', 'failed', 'cancelled'].includes(run.status) ? run : undefined;
+    }, 40_000);
 
-  it('a worker killed with SIGKILL mid-run: another worker finishes the run once, keyed side effects are not repeated', async () => {
+  it('a worker killed with SIGKILL while its keyed request is in flight: the re-send carries the same key, the effect is applied once', async () => {
+    const victim = await spawnWorker(env.env);
+    workers.push(victim);
+    server.hold('/pay/in-flight'); // the upstream applies the charge, then keeps its answer back
+    const res = await api.http
+      .post('/v1/agents/crashy/runs')
+      .set('Authorization', auth)
+      .send({
+        steps: [
+          {
+            name: 'charge',
+            skill: 'http.request',
+            params: { url: `${server.url}/pay/in-flight`, method: 'POST', body: { amount: 5 } },
+            idempotency_key: 'in-flight-charge',
+          },
+          { name: 'after', skill: 'transform', params: { expression: 'steps[0].output.body.charge' } },
+        ],
+      })
+      .expect(202);
+    await server.waitForHit('/pay/in-flight', 1);
+    const queue = runsQueue(env.redisPrefix);
+    try {
+      expect(await jobHolder(queue, res.body.id)).toBe(victim.name); // the victim holds the run's job
+    } finally {
+      await queue.close();
+    }
+    await victim.kill('SIGKILL');
+    expect(victim.child.signalCode).toBe('SIGKILL');
+    await waitFor(async () => (server.abandoned('/pay/in-flight') === 1 ? true : undefined)); // it died with the request unanswered
+    expect(server.applied('/pay/in-flight')).toBe(1);
+    server.release('/pay/in-flight');
+
+    const rescuer = await spawnWorker(env.env);
+    workers.push(rescuer);
+    const done = await finished(res.body.id);
+    await rescuer.kill('SIGTERM'); // the next test starts with no worker
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 2, output: 1 });
+    const sent = server.log.filter((l) => l.path === '/pay/in-flight');
+    expect(sent).toHaveLength(2); // the step was re-sent: the worker could not know whether the first arrived
+    expect(sent.map((l) => l.headers['idempotency-key'])).toEqual(['in-flight-charge', 'in-flight-charge']);
+    expect(server.applied('/pay/in-flight')).toBe(1); // the upstream deduplicated the re-send on the key
+    const trace = (await api.http.get(`/v1/runs/${res.body.id}/trace`).set('Authorization', auth).expect(200)).body;
+    expect(trace.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'succeeded']);
+    expect(trace.steps[0].output.body).toEqual({ paid: 'in-flight', charge: 1 });
+    // The running row is written before the skill runs, so the victim's start counts: two attempts of the charge.
+    expect(trace.steps.map((s: { attempts: number }) => s.attempts)).toEqual([2, 1]);
+  }, 90_000);
+
+  it('a worker killed with SIGKILL during an unkeyed step: another worker finishes the run once, keyed side effects are not repeated', async () => {
     const first = await spawnWorker(env.env);
     workers.push(first);
     const res = await api.http
@@ -56,19 +108,22 @@ describe('crashed workers and lost jobs (real processes, PostgreSQL, Redis)', ()
       })
       .expect(202);
     await server.waitForHit('/slow', 1);
-    // Kill once the trace shows the step running (a step records `running` after 50 ms).
+    // Kill once the trace shows the step running (its running row is written before the skill runs).
     await waitFor(async () => {
       const trace = (await api.http.get(`/v1/runs/${res.body.id}/trace`).set('Authorization', auth).expect(200)).body;
       return trace.steps[1].status === 'running' ? true : undefined;
     });
+    const queue = runsQueue(env.redisPrefix);
+    try {
+      expect(await jobHolder(queue, res.body.id)).toBe(first.name); // the victim holds the run's job
+    } finally {
+      await queue.close();
+    }
     await first.kill('SIGKILL');
     expect(first.child.signalCode).toBe('SIGKILL');
 
     workers.push(await spawnWorker(env.env));
-    const done = await waitFor(async () => {
-      const run = await getRun(res.body.id);
-      return ['succeeded', 'failed', 'cancelled'].includes(run.status) ? run : undefined;
-    }, 40_000);
+    const done = await finished(res.body.id);
     expect(done.status).toBe('succeeded');
     expect(done.attempts).toBe(2);
     expect(server.hits('/effect/crash-a')).toBe(1);
@@ -85,7 +140,7 @@ describe('crashed workers and lost jobs (real processes, PostgreSQL, Redis)', ()
       .set('Authorization', auth)
       .send({ steps: [{ name: 'effect', skill: 'http.request', params: { url: `${server.url}/effect/stranded`, method: 'POST' } }] })
       .expect(202);
-    const queue = new Queue('runs', { connection: { url: TEST_REDIS_URL }, prefix: `${env.redisPrefix}:bull` });
+    const queue = runsQueue(env.redisPrefix);
     try {
       // Lose the job, as a crash between commit and enqueue (or a Redis restart) would.
       await waitFor(async () => ((await queue.getJob(res.body.id)) ? true : undefined));

@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { TEST_REDIS_URL } from './support/env.js';
-import { type PaymentServer, startPaymentServer } from './support/payment-server.js';
 import { type RunsHarness, startRunsHarness, waitFor } from './support/test-app.js';
 import { spawnWorker, type WorkerProcess } from './support/worker-process.js';
 
@@ -14,14 +13,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 describe('stalled workers (SIGSTOP / SIGCONT of real worker processes)', () => {
   let h: RunsHarness;
-  let pay: PaymentServer;
   const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    pay = await startPaymentServer();
     h = await startRunsHarness('stall', (s) => ({
       WORKER_ENABLED: 'false', // the API process only creates runs; the workers are separate processes
-      SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${s.port},127.0.0.1:${pay.port}`,
+      SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${s.port}`,
       WORKER_LOCK_DURATION_MS: '2000',
       STEP_CLAIM_LEASE_MS: '1500',
       SWEEP_INTERVAL_MS: '3600000',
@@ -37,9 +34,10 @@ describe('stalled workers (SIGSTOP / SIGCONT of real worker processes)', () => {
 
   afterAll(async () => {
     await h?.dispose();
-    await pay?.close();
   });
 
+  /** Requests the upstream received with this Idempotency-Key (received, not merely applied). */
+  const receivedWithKey = (key: string) => h.server.log.filter((l) => l.headers['idempotency-key'] === key).length;
   const submit = async (steps: unknown[]) =>
     (await h.app.http.post('/v1/agents/stally/runs').set('Authorization', h.auth).send({ steps }).expect(202)).body as { id: string };
   const trace = async (id: string) =>
@@ -75,7 +73,7 @@ describe('stalled workers (SIGSTOP / SIGCONT of real worker processes)', () => {
     const key = 'stall-before-send';
     const run = await submit([
       { name: 'think', skill: 'delay', params: { ms: 2500 } },
-      { name: 'charge', skill: 'http.request', params: { url: `${pay.url}/pay/before`, method: 'POST' }, idempotency_key: key },
+      { name: 'charge', skill: 'http.request', params: { url: `${h.server.url}/pay/before`, method: 'POST' }, idempotency_key: key },
     ]);
     await waitFor(async () => ((await trace(run.id)).steps[0].status === 'running' ? true : undefined));
     stale.child.kill('SIGSTOP'); // frozen inside the delay: its lock, lease and timers all stop
@@ -84,13 +82,13 @@ describe('stalled workers (SIGSTOP / SIGCONT of real worker processes)', () => {
     workers.push(fresh);
     const done = await finished(run.id);
     expect(done).toMatchObject({ status: 'succeeded', attempts: 2 }); // the fresh worker took it as a new attempt
-    expect(pay.receivedWithKey(key)).toBe(1);
+    expect(receivedWithKey(key)).toBe(1);
     const before = await snapshot(run.id, key);
 
     stale.child.kill('SIGCONT'); // its delay ends at once; it then tries to record the step and start the POST
     await sleep(4_000);
-    expect(pay.receivedWithKey(key)).toBe(1); // received once, not merely applied once
-    expect(pay.applied(key)).toBe(1);
+    expect(receivedWithKey(key)).toBe(1); // received once, not merely applied once
+    expect(h.server.applied('/pay/before')).toBe(1);
     expect(await snapshot(run.id, key)).toBe(before); // the stale worker wrote nothing
     expect(stale.output()).toMatch(/lost the run/);
   }, 60_000);
@@ -99,29 +97,32 @@ describe('stalled workers (SIGSTOP / SIGCONT of real worker processes)', () => {
     const stale = await spawnWorker(h.env.env);
     workers.push(stale);
     const key = 'stall-in-flight';
+    h.server.hold('/pay/in-flight'); // the upstream applies the charge on receipt, then keeps its answer back
     const run = await submit([
-      { name: 'charge', skill: 'http.request', params: { url: `${pay.url}/pay/in-flight?ms=3000`, method: 'POST' }, idempotency_key: key },
-      { name: 'receipt', skill: 'transform', params: { expression: 'steps[0].output.body.sequence' } },
+      { name: 'charge', skill: 'http.request', params: { url: `${h.server.url}/pay/in-flight`, method: 'POST' }, idempotency_key: key },
+      { name: 'receipt', skill: 'transform', params: { expression: 'steps[0].output.body.charge' } },
     ]);
-    await pay.waitForKey(key, 1);
-    stale.child.kill('SIGSTOP'); // the request is out; its answer comes in 3 s, to a frozen process
+    await h.server.waitForHit('/pay/in-flight', 1);
+    stale.child.kill('SIGSTOP'); // the request is out; its answer will come to a frozen process
 
     const fresh = await spawnWorker(h.env.env);
     workers.push(fresh);
+    await h.server.waitForHit('/pay/in-flight', 2, 30_000); // the fresh worker re-sent once the stale claim lapsed
+    h.server.release('/pay/in-flight'); // both answers go out: the stale one to a frozen process
     const done = await finished(run.id);
     expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
     // The re-send after the stall carries the same key, so the upstream applies the charge once.
-    expect(pay.receivedWithKey(key)).toBe(2);
-    expect(pay.applied(key)).toBe(1);
+    expect(receivedWithKey(key)).toBe(2);
+    expect(h.server.applied('/pay/in-flight')).toBe(1);
     const steps = (await trace(run.id)).steps;
-    expect(steps[0].output).toMatchObject({ status: 200, body: { charge: 'in-flight', key } });
-    expect(done.output).toBe((steps[0].output as { body: { sequence: number } }).body.sequence);
+    expect(steps[0].output).toMatchObject({ status: 200, body: { paid: 'in-flight', charge: 1 } });
+    expect(done.output).toBe(1);
     const before = await snapshot(run.id, key);
 
     stale.child.kill('SIGCONT'); // its answer arrives now; its claim and its run are gone
     await sleep(4_000);
     expect(await snapshot(run.id, key)).toBe(before);
-    expect(pay.receivedWithKey(key)).toBe(2);
-    expect(pay.applied(key)).toBe(1);
+    expect(receivedWithKey(key)).toBe(2);
+    expect(h.server.applied('/pay/in-flight')).toBe(1);
   }, 60_000);
 });

@@ -29,3 +29,21 @@ export function jsonShapeProblem(body: unknown): { field: string; message: strin
   }
   return null;
 }
+
+/** True when an object anywhere in `body` has a `constructor` or `prototype` key (the shape check has run). */
+export function hasClassKeys(body: unknown): boolean {
+  const stack: unknown[] = [body];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (value === null || typeof value !== 'object') continue;
+    if (Array.isArray(value)) {
+      stack.push(...(value as unknown[]));
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      if (CLASS_KEYS.has(key)) return true;
+      stack.push((value as Record<string, unknown>)[key]);
+    }
+  }
+  return false;
+}

@@ -55,6 +55,12 @@ export class RunErrorSchema {
   @ApiPropertyOptional() step_index?: number;
 }
 
+export class UsageSchema {
+  @ApiProperty() prompt_tokens!: number;
+  @ApiProperty() completion_tokens!: number;
+  @ApiProperty() total_tokens!: number;
+}
+
 export class WaitingForSchema {
   @ApiProperty() signal!: string;
   @ApiProperty() step_index!: number;
@@ -78,6 +84,12 @@ export class RunSchema {
       '{ verdict: match|mismatch, summary: { executed, skipped, checked, from_cache, mismatches }, mismatches: [...] } for replay runs.',
   })
   replay!: unknown;
+  @ApiProperty({
+    nullable: true,
+    type: UsageSchema,
+    description: 'Token usage summed over the executed steps; null when none reports usage.',
+  })
+  usage!: UsageSchema | null;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) started_at!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) finished_at!: string | null;
@@ -126,6 +138,14 @@ export class StepSchema {
   @ApiProperty({ nullable: true, description: '{ expected_hash, actual_hash, diff: RFC 6902 JSON Patch }' }) mismatch!: unknown;
   @ApiProperty({ nullable: true }) error!: unknown;
   @ApiProperty() attempts!: number;
+  @ApiProperty({
+    nullable: true,
+    type: UsageSchema,
+    description: 'Token usage of this execution (llm.chat); null for other skills, skipped and cached steps.',
+  })
+  usage!: UsageSchema | null;
+  @ApiProperty({ nullable: true, description: '{ mode, passed, score, reason, ignored_paths } of a compared step; null otherwise.' })
+  comparison!: unknown;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) started_at!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) finished_at!: string | null;
   @ApiProperty({ nullable: true, type: Number }) duration_ms!: number | null;
@@ -170,7 +190,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setDescription(
       'Idempotent AI agent runs with step traces and replay. Errors are RFC 9457 application/problem+json; every response carries X-Request-Id. ' +
         'Idempotency-Key (run creation and replay): scope tenant + agent_id + key; same key and body (RFC 8785 canonical JSON) replays the run with ' +
-        'Idempotent-Replayed: true; another body answers 422; a key whose run was cancelled may run the same request again; keys expire after IDEMPOTENCY_TTL_SECONDS. ' +
+        'Idempotent-Replayed: true; another body answers 422; a cancelled run is replayed too (send a new key to run the request again); keys expire after IDEMPOTENCY_TTL_SECONDS. ' +
         'Rate limit: RATE_LIMIT_PER_SECOND requests per tenant (429 with Retry-After). ' +
         'Secrets: { "$secret": "<name>" } anywhere in step params is replaced by the tenant secret just before the skill runs; a secret\'s value ' +
         'reads "[secret:<name>]" wherever a step is recorded or returned, and credential headers and query parameters read "[redacted]".',

@@ -1,14 +1,14 @@
 import { redactRunFields, redactStep } from '../shared/redaction.js';
-import type { StepRecord, StepSpec } from '../shared/step.types.js';
-import type { RunTrace } from '../spine/orchestrator/runs.orchestrator.js';
-import type { RunRecord, SignalRecord } from '../spine/run.types.js';
+import type { StepSpec } from '../shared/step.types.js';
+import type { RunTrace, TraceStep } from '../spine/orchestrator/runs.orchestrator.js';
+import type { RunView, SignalRecord } from '../spine/run.types.js';
 import type { StepDto } from './dto/runs.dto.js';
 
 /**
  * The Run object of the HTTP contract. Every read path (create, get, list, cancel, replay) comes here,
  * and step-derived fields go through the one redaction function (credentials read "[redacted]").
  */
-export function presentRun(record: RunRecord) {
+export function presentRun(record: RunView) {
   const run = redactRunFields(record);
   return {
     id: run.id,
@@ -22,6 +22,7 @@ export function presentRun(record: RunRecord) {
     attempts: run.attempts,
     replay_of: run.replay_of,
     replay: run.replay ?? null,
+    usage: run.usage,
     created_at: run.created_at,
     started_at: run.started_at,
     finished_at: run.finished_at,
@@ -35,11 +36,11 @@ export function presentSignal(signal: SignalRecord) {
 }
 
 /** A trace step, through the one redaction function (secrets are masked when recorded; credentials read "[redacted]"). */
-export function presentStep(record: StepRecord) {
-  const step = redactStep(record);
+export function presentStep(record: TraceStep) {
+  const step = { ...redactStep(record), usage: record.usage };
   return {
     index: step.index,
-    name: step.name,
+    name: step.name ?? step.skill,
     skill: step.skill,
     params: step.params,
     replay_behavior: step.replay_behavior,
@@ -55,6 +56,8 @@ export function presentStep(record: StepRecord) {
     mismatch: step.mismatch,
     error: step.error ? { type: step.error.type, message: step.error.message } : null,
     attempts: step.attempts,
+    usage: step.usage,
+    comparison: null, // set by comparators of what-if replays; exact checks report through `mismatch`
     started_at: step.started_at,
     finished_at: step.finished_at,
     duration_ms: step.duration_ms,
@@ -65,11 +68,11 @@ export function presentTrace(trace: RunTrace) {
   return { run_id: trace.run.id, replay_of: trace.run.replay_of, steps: trace.steps.map(presentStep) };
 }
 
-/** The plan as the orchestrator takes it: params exactly as sent (no DTO transformation), defaults applied. */
+/** The plan as the orchestrator takes it: params exactly as sent (no DTO transformation), defaults applied (name: the skill's). */
 export function toStepSpecs(rawSteps: unknown, validated: StepDto[]): StepSpec[] {
   const raw = Array.isArray(rawSteps) ? (rawSteps as Array<{ params?: Record<string, unknown> }>) : [];
   return validated.map((step, i) => ({
-    name: step.name,
+    name: step.name ?? step.skill,
     skill: step.skill,
     params: raw[i]?.params ?? {},
     replay_behavior: step.replay_behavior ?? 'execute',

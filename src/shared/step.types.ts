@@ -21,6 +21,27 @@ export interface StepError {
   retryable?: boolean;
 }
 
+/** Tokens a step used, as `llm.chat` reports them; a run's usage is the sum over its executed steps. */
+export interface StepUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** The sum of `usages` (null entries add nothing); null when none is set. */
+export function sumUsage(usages: ReadonlyArray<StepUsage | null>): StepUsage | null {
+  const set = usages.filter((u): u is StepUsage => u !== null);
+  if (set.length === 0) return null;
+  return set.reduce(
+    (a, u) => ({
+      prompt_tokens: a.prompt_tokens + u.prompt_tokens,
+      completion_tokens: a.completion_tokens + u.completion_tokens,
+      total_tokens: a.total_tokens + u.total_tokens,
+    }),
+    { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+  );
+}
+
 export interface StepMismatch {
   expected_hash: string | null;
   actual_hash: string;

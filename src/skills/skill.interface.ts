@@ -1,4 +1,5 @@
 import { StepErrorCode, StepFailure } from '../shared/run-errors.js';
+import type { StepUsage } from '../shared/step.types.js';
 
 /** What a skill gets besides its params. */
 export interface SkillContext {
@@ -42,6 +43,8 @@ export interface SkillHandler {
   validate?(params: Record<string, unknown>, check: ParamCheck): Array<{ path: string; message: string }>;
   /** Runs the step; the result must be JSON-representable (it is hashed by RFC 8785). */
   execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown>;
+  /** For skills that cost tokens (llm.chat): the usage an output of this skill reports, or null. */
+  usage?(output: unknown): StepUsage | null;
 }
 
 export { StepErrorCode };

@@ -1,4 +1,4 @@
-import type { StepSpec } from '../shared/step.types.js';
+import type { StepSpec, StepUsage } from '../shared/step.types.js';
 import type { RunError, RunStatus } from '../shared/run.types.js';
 
 export type { RunError, RunStatus };
@@ -57,3 +57,6 @@ export interface NewRun {
   replay_options: unknown;
   created_at: Date;
 }
+
+/** A run as the API shows it: the stored row plus what is derived from its trace (token usage). */
+export type RunView = RunRecord & { usage: StepUsage | null };

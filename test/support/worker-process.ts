@@ -1,14 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { assertFreshDist } from './dist.js';
 
 /** A real worker process (`node dist/src/worker.js`, as `npm run start:worker` runs it). */
 export interface WorkerProcess {
   child: ChildProcess;
   output(): string;
+  /** BullMQ's processedBy for the jobs this process holds (`host:pid`). */
+  name: string;
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
+  assertFreshDist();
   const child = spawn(process.execPath, [resolve('dist/src/worker.js')], {
     env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'info' }, // 'worker started' is an info line
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -33,6 +38,7 @@ export async function spawnWorker(env: Record<string, string>): Promise<WorkerPr
   });
   return {
     child,
+    name: `${hostname()}:${child.pid}`,
     output: () => output,
     kill: async (signal) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

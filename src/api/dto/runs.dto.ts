@@ -26,11 +26,12 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 const STEPS_CEILING = 10_000;
 
 export class StepDto {
-  @ApiProperty({ example: 'fetch-order', minLength: 1, maxLength: 200 })
+  @ApiPropertyOptional({ example: 'fetch-order', minLength: 1, maxLength: 200, description: "Default: the skill's name." })
+  @IsOptional()
   @IsString()
   @Length(1, 200)
   @Matches(/^[^\p{Cc}]+$/u, { message: 'name must not contain control characters' })
-  name!: string;
+  name?: string;
 
   @ApiProperty({ example: 'http.request', description: 'A registered skill: http.request, transform, llm.chat, delay, or a custom one.' })
   @IsString()

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { DelayedError, type Job, type Queue, Worker } from 'bullmq';
 import type { ConsumerOptions, QueueDepth, RunJobHandler, RunQueue } from './run-queue.port.js';
@@ -53,6 +54,7 @@ export class BullmqRunQueue implements RunQueue {
     this.worker = new Worker<RunJobData>(this.queue.name, processor, {
       connection: this.queue.opts.connection,
       prefix: this.queue.opts.prefix,
+      name: `${hostname()}:${process.pid}`, // an active job's processedBy names the process that holds it
       concurrency: options.concurrency,
       lockDuration: options.lockDurationMs,
       stalledInterval: Math.max(1_000, Math.floor(options.lockDurationMs / 2)),

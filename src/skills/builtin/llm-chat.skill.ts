@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
+import type { StepUsage } from '../../shared/step.types.js';
 import { Skill } from '../skill.decorator.js';
 import { type ParamCheck, type SkillContext, SkillError, type SkillHandler, StepErrorCode } from '../skill.interface.js';
 
@@ -80,5 +81,19 @@ export class LlmChatSkill implements SkillHandler {
       finish_reason: choice.finish_reason ?? null,
       usage: completion?.usage ?? null,
     };
+  }
+
+  /**
+   * The `usage` of an output, as OpenAI-compatible servers report it. Counts that are missing or not
+   * non-negative integers read 0; a missing `total_tokens` is the sum of the other two.
+   */
+  usage(output: unknown): StepUsage | null {
+    const usage = (output as { usage?: unknown } | null)?.usage;
+    if (usage === null || typeof usage !== 'object' || Array.isArray(usage)) return null;
+    const { prompt_tokens, completion_tokens, total_tokens } = usage as Record<string, unknown>;
+    const count = (v: unknown): number | null => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : null);
+    const prompt = count(prompt_tokens) ?? 0;
+    const completion = count(completion_tokens) ?? 0;
+    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: count(total_tokens) ?? prompt + completion };
   }
 }

@@ -20,7 +20,8 @@ export interface IdempotencyScope {
 
 type KeyedRun = RunRecord & { key_fingerprint: string; key_expires_at: Date };
 
-const CACHED_STATUSES: ReadonlySet<RunStatus> = new Set(['queued', 'running', 'retry', 'succeeded', 'failed']);
+/** PostgreSQL's SQLSTATE for a lock wait cut short by lock_timeout. */
+export const LOCK_TIMEOUT_SQLSTATE = '55P03';
 
 /**
  * Runs by idempotency key (scope: tenant + agent + key). Unlike a check-then-insert design, a race is
@@ -32,6 +33,11 @@ export class IdempotencyDriver {
   /**
    * Inserts the run and claims its key in one statement. Returns the run, or null when a live key
    * already holds another run (an expired key is taken over).
+   *
+   * A concurrent request with the same key waits for the first one's statement to commit; it waits at
+   * most `lockTimeoutMs` (then PostgreSQL raises LOCK_TIMEOUT_SQLSTATE: the request is in progress).
+   * The limit is set with `set_config(..., true)` inside the statement, so it holds for this statement's
+   * implicit transaction only and costs no round trip.
    */
   async insertRunWithKey(
     manager: EntityManager,
@@ -39,8 +45,9 @@ export class IdempotencyDriver {
     scope: IdempotencyScope,
     fingerprint: string,
     expiresAt: Date,
+    lockTimeoutMs: number,
   ): Promise<RunRecord | null> {
-    const key = RUN_IDEMPOTENCY_KEYS.insert({
+    const key = RUN_IDEMPOTENCY_KEYS.insertSelect({
       tenant_id: scope.tenantId,
       agent_id: scope.agentId,
       key: scope.key,
@@ -49,10 +56,12 @@ export class IdempotencyDriver {
       created_at: run.created_at,
       expires_at: expiresAt,
     });
+    const lockTimeout = String(Math.max(1, Math.round(lockTimeoutMs)));
     const rows = await queryRows<RunRecord>(
       manager,
       sql`WITH claimed AS (
          ${key}
+         FROM (SELECT set_config('lock_timeout', ${lockTimeout}::text, true)) AS lock_limit
          ON CONFLICT (tenant_id, agent_id, key) DO UPDATE
            SET ${RUN_IDEMPOTENCY_KEYS.setExcluded(['fingerprint', 'run_id', 'created_at', 'expires_at'])}
            WHERE run_idempotency_keys.expires_at <= EXCLUDED.created_at
@@ -96,31 +105,12 @@ export class IdempotencyDriver {
     };
   }
 
-  /** True for a live key whose run is queued, running, retry, succeeded or failed. */
-  shouldReturnCached(result: IdempotencyCheck): boolean {
-    return result.exists && !result.isExpired && result.status !== null && CACHED_STATUSES.has(result.status);
-  }
-
   /**
-   * Points a live key from `fromRunId` (a cancelled run) to `toRunId`. The key row must still name
-   * `fromRunId`, so of two requests racing for the key, one wins. Runs inside the orchestrator's
-   * transaction, after the new run is inserted (the key references it).
+   * True for a live key: its run is the answer, whatever its status. A cancelled run included: a retry
+   * never redoes work that was cancelled (to run the request again, the client sends a new key).
    */
-  async reassignKey(
-    manager: EntityManager,
-    scope: IdempotencyScope,
-    fromRunId: string,
-    toRunId: string,
-    at: Date,
-    expiresAt: Date,
-  ): Promise<boolean> {
-    const rows = await queryRows(
-      manager,
-      sql`UPDATE run_idempotency_keys SET run_id = ${toRunId}, created_at = ${at}, expires_at = ${expiresAt}
-       WHERE tenant_id = ${scope.tenantId} AND agent_id = ${scope.agentId} AND key = ${scope.key} AND run_id = ${fromRunId}
-       RETURNING run_id`,
-    );
-    return rows.length > 0;
+  shouldReturnCached(result: IdempotencyCheck): boolean {
+    return result.exists && !result.isExpired && result.status !== null;
   }
 
   /** Deletes up to `limit` expired keys (their runs stay); returns how many. */

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
 import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
 import type { TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
-import type { StepRecord, StepSpec } from '../../shared/step.types.js';
+import { type StepRecord, type StepSpec, type StepUsage, sumUsage } from '../../shared/step.types.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
@@ -12,10 +12,10 @@ import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { RUN_QUEUE, type RunQueue } from '../../infra/queue/run-queue.port.js';
 import type { SkillRegistry } from '../../skills/skill-registry.js';
 import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
-import type { IdempotencyDriver, IdempotencyScope } from '../drivers/idempotency.driver.js';
+import { type IdempotencyDriver, type IdempotencyScope, LOCK_TIMEOUT_SQLSTATE } from '../drivers/idempotency.driver.js';
 import type { RunFilters, RunStoreDriver } from '../drivers/run-store.driver.js';
 import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
-import type { NewRun, RunRecord, RunStatus, SignalRecord } from '../run.types.js';
+import type { NewRun, RunRecord, RunStatus, RunView, SignalRecord } from '../run.types.js';
 import { SpineErrorCode, SpineException } from '../spine.exception.js';
 import { SECRETS_ORCHESTRATOR } from './orchestrator.tokens.js';
 import { validatePlan } from './plan.js';
@@ -42,7 +42,7 @@ export interface ReplayRunCommand {
 }
 
 export interface CreatedRun {
-  run: RunRecord;
+  run: RunView;
   /** True when an earlier request with the same key and body created the run. */
   replayed: boolean;
 }
@@ -63,17 +63,24 @@ export interface SentSignal {
 }
 
 export interface RunPage {
-  data: RunRecord[];
+  data: RunView[];
   next_cursor: string | null;
 }
 
+export type TraceStep = StepRecord & { usage: StepUsage | null };
+
 export interface RunTrace {
-  run: RunRecord;
-  steps: Array<StepRecord>;
+  run: RunView;
+  steps: TraceStep[];
 }
 
-/** How many times a create re-reads a key that changed under it (expired or cancelled in between). */
+/** How many times a create re-reads a key that expired between its two statements. */
 const MAX_KEY_ROUNDS = 5;
+/**
+ * How long a create waits for a concurrent create with the same key to commit. Past it the request
+ * is answered 409 idempotency-request-in-progress (Retry-After) rather than left hanging.
+ */
+const KEY_LOCK_TIMEOUT_MS = 2_000;
 
 /** The run operations the API calls: create (idempotent), read, list, cancel, trace, replay. */
 @Injectable()
@@ -120,7 +127,7 @@ export class RunsOrchestrator {
   }
 
   async replayRun(command: ReplayRunCommand): Promise<CreatedRun> {
-    const original = await this.getRun(command.tenantId, command.runId);
+    const original = await this.findRun(command.tenantId, command.runId);
     const { options, errors } = normaliseReplayOptions(command.request, original.steps.length);
     if (errors.length > 0) throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request is invalid.', { errors });
     if (original.status !== 'succeeded' && original.status !== 'failed') {
@@ -145,10 +152,8 @@ export class RunsOrchestrator {
     return this.insertIdempotently(draft, command.idempotencyKey, { replay_of: original.id, body: command.body ?? {} });
   }
 
-  async getRun(tenantId: string, runId: string): Promise<RunRecord> {
-    const run = await this.runs.findForTenant(this.dataSource.manager, tenantId, runId);
-    if (!run) throw new SpineException(SpineErrorCode.RunNotFound, `Run ${runId} does not exist.`);
-    return run;
+  async getRun(tenantId: string, runId: string): Promise<RunView> {
+    return (await this.withUsage([await this.findRun(tenantId, runId)]))[0];
   }
 
   async listRuns(tenantId: string, query: { agentId?: string; status?: RunStatus; limit: number; cursor?: string }): Promise<RunPage> {
@@ -156,7 +161,7 @@ export class RunsOrchestrator {
     if (query.cursor !== undefined) filters.beforeSeq = decodeCursor(query.cursor);
     const rows = await this.runs.list(this.dataSource.manager, tenantId, filters, query.limit);
     const data = rows.slice(0, query.limit);
-    return { data, next_cursor: rows.length > query.limit ? encodeCursor(data[data.length - 1].seq) : null };
+    return { data: await this.withUsage(data), next_cursor: rows.length > query.limit ? encodeCursor(data[data.length - 1].seq) : null };
   }
 
   /**
@@ -164,15 +169,15 @@ export class RunsOrchestrator {
    * transaction. A running step may finish (its result replaces the mark); no further step starts:
    * every step start is fenced on the run being `running`.
    */
-  async cancelRun(tenantId: string, runId: string): Promise<RunRecord> {
+  async cancelRun(tenantId: string, runId: string): Promise<RunView> {
     const at = this.clock.now();
     const cancelled = await this.dataSource.transaction(async (manager) => {
       const run = await this.runs.cancel(manager, tenantId, runId, at);
       if (run) await this.traces.cancelRemaining(manager, run.id, run.steps, 0, at);
       return run;
     });
-    if (cancelled) return cancelled;
-    const run = await this.getRun(tenantId, runId);
+    if (cancelled) return (await this.withUsage([cancelled]))[0];
+    const run = await this.findRun(tenantId, runId);
     throw new SpineException(
       SpineErrorCode.RunNotCancellable,
       `Run ${run.id} is ${run.status}; only queued, running, retry or waiting runs can be cancelled.`,
@@ -240,13 +245,43 @@ export class RunsOrchestrator {
     return this.runs.countWaiting(this.dataSource.manager);
   }
 
-  /** Recorded steps, plus the plan's not-yet-started steps as `pending`. */
+  /**
+   * Recorded steps, plus the plan's steps that never started: `pending`, or `cancelled` once the run
+   * is cancelled (a run cancelled while queued has no trace rows: every step shows `cancelled`).
+   */
   async getTrace(tenantId: string, runId: string): Promise<RunTrace> {
-    const run = await this.getRun(tenantId, runId);
+    const record = await this.findRun(tenantId, runId);
     const recorded = await this.traces.getSteps(this.dataSource.manager, runId);
     const byIndex = new Map(recorded.map((s) => [s.index, s]));
-    const steps = run.steps.map((spec, index) => byIndex.get(index) ?? pendingStep(spec, index));
-    return { run, steps };
+    const never = record.status === 'cancelled' ? 'cancelled' : 'pending';
+    const steps = record.steps.map((spec, index): TraceStep => {
+      const step = byIndex.get(index) ?? unstartedStep(spec, index, never);
+      return { ...step, usage: step.executed && step.status === 'succeeded' ? this.stepUsage(step.skill, step.output) : null };
+    });
+    return { run: { ...record, usage: sumUsage(steps.map((s) => s.usage)) }, steps };
+  }
+
+  private async findRun(tenantId: string, runId: string): Promise<RunRecord> {
+    const run = await this.runs.findForTenant(this.dataSource.manager, tenantId, runId);
+    if (!run) throw new SpineException(SpineErrorCode.RunNotFound, `Run ${runId} does not exist.`);
+    return run;
+  }
+
+  private stepUsage(skill: string, output: unknown): StepUsage | null {
+    return this.skills.get(skill)?.usage?.(output) ?? null;
+  }
+
+  /**
+   * Each run with its token usage: the sum over its steps that executed (skipped and cached steps
+   * cost nothing). Only runs whose plan names a skill that reports usage are read from the trace.
+   */
+  private async withUsage(runs: RunRecord[]): Promise<RunView[]> {
+    const reporting = this.skills.names().filter((name) => typeof this.skills.get(name)?.usage === 'function');
+    const candidates = runs.filter((r) => r.steps.some((s) => reporting.includes(s.skill))).map((r) => r.id);
+    const outputs = await this.traces.getExecutedOutputs(this.dataSource.manager, candidates, reporting);
+    const byRun = new Map<string, Array<StepUsage | null>>();
+    for (const o of outputs) byRun.set(o.run_id, [...(byRun.get(o.run_id) ?? []), this.stepUsage(o.skill, o.output)]);
+    return runs.map((run) => ({ ...run, usage: sumUsage(byRun.get(run.id) ?? []) }));
   }
 
   /** The run this request (same key, same body) already created, when it is one a retry is answered with. */
@@ -262,13 +297,13 @@ export class RunsOrchestrator {
     );
     if (!this.idempotency.shouldReturnCached(existing) || existing.fingerprint !== sha256Hex(canonicalJson(command.body))) return null;
     this.metrics.idempotentReplays.inc();
-    return { run: existing.run!, replayed: true };
+    return { run: (await this.withUsage([existing.run!]))[0], replayed: true };
   }
 
   /**
    * Writes the run, and its key when there is one, in one statement (one transaction); enqueues
-   * after commit. Same key + same fingerprint: the existing run (replayed). Same key + another
-   * fingerprint: 422. An expired key, or a live key whose run was cancelled, is taken over.
+   * after commit. Same key + same fingerprint: the existing run (replayed), whatever its status. Same
+   * key + another fingerprint: 422. An expired key is taken over.
    */
   private async insertIdempotently(draft: (createdAt: Date) => NewRun, key: string | null, body: unknown): Promise<CreatedRun> {
     try {
@@ -287,7 +322,7 @@ export class RunsOrchestrator {
     if (key === null) {
       const run = await this.runs.insertRun(manager, draft(this.clock.now()));
       await this.enqueue(run.id);
-      return { run, replayed: false };
+      return { run: { ...run, usage: null }, replayed: false };
     }
     const fingerprint = sha256Hex(canonicalJson(body));
     for (let round = 0; round < MAX_KEY_ROUNDS; round++) {
@@ -295,10 +330,15 @@ export class RunsOrchestrator {
       const newRun = draft(now);
       const scope: IdempotencyScope = { tenantId: newRun.tenant_id, agentId: newRun.agent_id, key };
       const expiresAt = new Date(now.getTime() + this.idempotencyConfig.ttlSeconds * 1000);
-      const inserted = await this.idempotency.insertRunWithKey(manager, newRun, scope, fingerprint, expiresAt);
+      const inserted = await this.idempotency
+        .insertRunWithKey(manager, newRun, scope, fingerprint, expiresAt, KEY_LOCK_TIMEOUT_MS)
+        .catch((error: unknown) => {
+          if (isLockTimeout(error)) throw inProgress();
+          throw error;
+        });
       if (inserted) {
         await this.enqueue(inserted.id);
-        return { run: inserted, replayed: false };
+        return { run: { ...inserted, usage: null }, replayed: false };
       }
       const existing = await this.idempotency.checkIdempotency(manager, key, scope.tenantId, scope.agentId, now);
       if (!existing.exists || existing.isExpired) continue; // freed between the two statements: try again
@@ -308,28 +348,10 @@ export class RunsOrchestrator {
           'This Idempotency-Key was used with another request body; use a new key for a new request.',
         );
       }
-      if (this.idempotency.shouldReturnCached(existing)) return { run: existing.run!, replayed: true };
-      // The key's run was cancelled: the same request may run again, under the same key.
-      const taken = await this.dataSource
-        .transaction(async (tx) => {
-          const run = await this.runs.insertRun(tx, newRun);
-          if (!(await this.idempotency.reassignKey(tx, scope, existing.runId!, newRun.id, now, expiresAt))) throw new LostKeyRace();
-          return run;
-        })
-        .catch((error: unknown) => {
-          if (error instanceof LostKeyRace) return null; // rolled back: another request took the key
-          throw error;
-        });
-      if (taken) {
-        await this.enqueue(taken.id);
-        return { run: taken, replayed: false };
-      }
+      // The key's run, whatever its status (cancelled included: a retry never redoes cancelled work).
+      if (this.idempotency.shouldReturnCached(existing)) return { run: (await this.withUsage([existing.run!]))[0], replayed: true };
     }
-    throw new SpineException(
-      SpineErrorCode.IdempotencyRequestInProgress,
-      'A request with this Idempotency-Key is being processed; retry shortly.',
-      { retryAfterSeconds: 1 },
-    );
+    throw inProgress();
   }
 
   /** After commit. A lost enqueue (Redis down, crash) is repaired by the stranded-run sweep. */
@@ -342,9 +364,21 @@ export class RunsOrchestrator {
   }
 }
 
-class LostKeyRace extends Error {}
+function inProgress(): SpineException {
+  return new SpineException(
+    SpineErrorCode.IdempotencyRequestInProgress,
+    'A request with this Idempotency-Key is being processed; retry shortly.',
+    { retryAfterSeconds: 1 },
+  );
+}
 
-function pendingStep(spec: StepSpec, index: number): StepRecord {
+/** PostgreSQL gave up waiting for the key row (a concurrent create with the key has not committed). */
+function isLockTimeout(error: unknown): boolean {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  return e?.code === LOCK_TIMEOUT_SQLSTATE || e?.driverError?.code === LOCK_TIMEOUT_SQLSTATE;
+}
+
+function unstartedStep(spec: StepSpec, index: number, status: 'pending' | 'cancelled'): StepRecord {
   return {
     index,
     name: spec.name,
@@ -352,7 +386,7 @@ function pendingStep(spec: StepSpec, index: number): StepRecord {
     params: spec.params,
     replay_behavior: spec.replay_behavior,
     idempotency_key: spec.idempotency_key,
-    status: 'pending',
+    status,
     output: null,
     output_hash: null,
     executed: false,

@@ -9,6 +9,7 @@ import {
   stepFingerprint,
 } from './replay-enforcer.driver.js';
 import { hashOutput } from '../../../shared/canonical-json.js';
+import type { StoredStepResult } from './step-idempotency-store.port.js';
 
 const TENANT = 'tenant-1';
 const clock = { now: () => new Date() };
@@ -83,11 +84,20 @@ describe('ReplayEnforcer: faults of the original design, pinned', () => {
   });
 
   it('two concurrent executions of one key run the skill once (no get-then-set race)', async () => {
-    const { enforcer } = setUp();
-    const exec = counting({ charged: true }, 50);
+    const { enforcer, store } = setUp();
+    const claims = jest.spyOn(store, 'claim');
+    // The one execution holds the key until all ten have tried to claim it: they overlap for sure.
+    let overlapped = false;
+    const exec = jest.fn(async () => {
+      const deadline = Date.now() + 5_000;
+      while (claims.mock.calls.length < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      overlapped = claims.mock.calls.length >= 10;
+      return { charged: true };
+    });
     const results = await Promise.all(
       Array.from({ length: 10 }, () => enforcer.enforceStep(step({ idempotency_key: 'k-race' }), exec, TENANT)),
     );
+    expect(overlapped).toBe(true);
     expect(exec).toHaveBeenCalledTimes(1);
     expect(results.filter((r) => r.executed)).toHaveLength(1);
     expect(results.filter((r) => r.from_cache)).toHaveLength(9);
@@ -175,12 +185,28 @@ describe('ReplayEnforcer: behaviors', () => {
   });
 
   it('keeps an executed result when the store cannot record it, so a retry does not repeat the side effect', async () => {
-    const { enforcer, store } = setUp();
+    const { enforcer, store } = setUp({ leaseMs: 100, waitMs: 5_000 });
     jest.spyOn(store, 'complete').mockRejectedValueOnce(new Error('Connection is closed.'));
     const exec = counting({ charged: 1 });
-    const result = await enforcer.enforceStep(step({ idempotency_key: 'k-store-down' }), exec, TENANT);
+    const keyed = step({ idempotency_key: 'k-store-down' });
+    // What the caller records in the trace (the durable record) is what the first attempt returned.
+    let trace: StoredStepResult | null = null;
+    const durable = jest.fn(async () => trace);
+    const first = await enforcer.enforceStep(keyed, exec, TENANT, durable).catch(() => null);
+    if (first) {
+      trace = {
+        output: first.output_data,
+        output_hash: first.output_hash,
+        fingerprint: stepFingerprint(keyed.skill, keyed.params),
+        completed_at: new Date().toISOString(),
+      };
+    }
+    expect(first).toMatchObject({ executed: true, output_data: { charged: 1 } });
+    // The retry: the store never got the result (its claim lapses after the lease); the trace has it.
+    const retry = await enforcer.enforceStep(keyed, exec, TENANT, durable);
     expect(exec).toHaveBeenCalledTimes(1);
-    expect(result).toMatchObject({ executed: true, output_data: { charged: 1 } });
+    expect(retry).toMatchObject({ executed: false, from_cache: true, output_data: { charged: 1 } });
+    expect(durable).toHaveBeenCalled();
   });
 
   it('asks the durable record when the store has lost a completed key, and restores the store from it', async () => {

@@ -15,6 +15,14 @@ export interface CompletedKeyRecord {
   finished_at: Date;
 }
 
+/** The output of a step that executed and succeeded (what its usage is read from). */
+export interface ExecutedOutput {
+  run_id: string;
+  index: number;
+  skill: string;
+  output: unknown;
+}
+
 /** One execution attempt of a step: what its trace row is written from. */
 export interface StepAttempt {
   runId: string;
@@ -133,8 +141,9 @@ export class TraceStoreDriver {
   }
 
   /**
-   * The earliest succeeded step of the tenant with this idempotency key that finished after `since`:
-   * the durable record of a completed key, for when the step store (Redis) has lost it.
+   * The earliest step of the tenant that executed this idempotency key and finished after `since`: the
+   * durable record of a completed key, for when the step store (Redis) has lost it. Steps that took the
+   * key's result from the cache are not executions: they never extend the key's lifetime.
    */
   async findCompletedKey(manager: EntityManager, tenantId: string, key: string, since: Date): Promise<CompletedKeyRecord | null> {
     const columns = RUN_STEPS.columns(['skill', 'params', 'output', 'output_hash', 'fingerprint', 'finished_at'], 's');
@@ -142,7 +151,7 @@ export class TraceStoreDriver {
       manager,
       sql`SELECT ${columns}
        FROM run_steps s JOIN runs r ON r.id = s.run_id
-       WHERE s.idempotency_key = ${key} AND s.status = 'succeeded' AND s.finished_at > ${since} AND r.tenant_id = ${tenantId}
+       WHERE s.idempotency_key = ${key} AND s.status = 'succeeded' AND s.executed AND s.finished_at > ${since} AND r.tenant_id = ${tenantId}
        ORDER BY s.finished_at LIMIT 1`,
     );
     return rows[0] ?? null;
@@ -167,6 +176,16 @@ export class TraceStoreDriver {
        ) AS s(${planned})
        ON CONFLICT (run_id, index) DO UPDATE SET ${RUN_STEPS.setExcluded(['status', 'finished_at'])}
          WHERE run_steps.status IN ('pending', 'running')`,
+    );
+  }
+
+  /** Outputs of the steps of `runIds` that executed (not skipped, not cached) and succeeded, for the named skills. */
+  async getExecutedOutputs(manager: EntityManager, runIds: readonly string[], skills: readonly string[]): Promise<ExecutedOutput[]> {
+    if (runIds.length === 0 || skills.length === 0) return [];
+    return queryRows<ExecutedOutput>(
+      manager,
+      sql`SELECT ${RUN_STEPS.columns(['run_id', 'index', 'skill', 'output'])} FROM run_steps
+       WHERE run_id = ANY(${runIds}::uuid[]) AND skill = ANY(${skills}::text[]) AND executed AND status = 'succeeded'`,
     );
   }
 }
