@@ -61,6 +61,12 @@ export class UsageSchema {
   @ApiProperty() total_tokens!: number;
 }
 
+export class WaitingForSchema {
+  @ApiProperty() signal!: string;
+  @ApiProperty() step_index!: number;
+  @ApiProperty({ format: 'date-time', description: 'Past this time the wait step fails (signal_timeout).' }) until!: string;
+}
+
 export class RunSchema {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty() agent_id!: string;
@@ -87,6 +93,14 @@ export class RunSchema {
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) started_at!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) finished_at!: string | null;
+  @ApiPropertyOptional({ type: WaitingForSchema, description: 'What a `waiting` run waits for (present only while it waits).' })
+  waiting_for?: WaitingForSchema;
+}
+
+export class SignalSchema {
+  @ApiProperty({ format: 'uuid' }) run_id!: string;
+  @ApiProperty() signal!: string;
+  @ApiProperty({ format: 'date-time' }) received_at!: string;
 }
 
 export class RunPageSchema {

@@ -35,18 +35,27 @@ export class BullmqRunQueue implements RunQueue {
     private readonly workerConnection: ConnectionOptions,
   ) {}
 
+  async enqueue(runId: string): Promise<void> {
+    await this.add(runId, runId, 0);
+  }
+
+  async schedule(runId: string, tag: string, at: Date): Promise<void> {
+    await this.add(runId, `${runId}-${tag}`, Math.max(0, at.getTime() - Date.now()));
+  }
+
   /**
    * Bounded: the producer connection has no offline queue (fails at once while Redis is down) and an
    * add that gets no answer (a Redis that stopped answering) gives up after ENQUEUE_TIMEOUT_MS. An add
-   * that still lands later is harmless: the job id is the run id.
+   * that still lands later is harmless: the job id is the run id (or the run id and a tag).
    */
-  async enqueue(runId: string): Promise<void> {
+  private async add(runId: string, jobId: string, delay: number): Promise<void> {
     const timeout = new AbortController();
     const add = this.queue.add(
       'run',
       { runId },
       {
-        jobId: runId,
+        jobId,
+        delay,
         attempts: 8,
         backoff: { type: 'exponential', delay: 1_000 },
         removeOnComplete: true,
