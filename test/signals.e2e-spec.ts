@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { bullmqPrefix } from '../src/infra/queue/run-queue.port.js';
 import { TEST_REDIS_URL } from './support/env.js';
 import { createTenant, type RunsHarness, startRunsHarness, waitFor } from './support/test-app.js';
 import { spawnWorker, type WorkerProcess } from './support/worker-process.js';
@@ -184,7 +185,7 @@ describe('wait steps and signals (real worker processes)', () => {
 
     // The overdue run's timer job is lost too (as if Redis lost it): the sweep at the worker's start fires it.
     const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-    const queue = new Queue('runs', { connection, prefix: `${h.env.redisPrefix}:bull` });
+    const queue = new Queue('runs', { connection, prefix: bullmqPrefix(h.env.redisPrefix) });
     const timers = (await queue.getDelayed()).filter((job) => (job.data as { runId: string }).runId === overdue.id);
     expect(timers).toHaveLength(1);
     await timers[0].remove();

@@ -13,7 +13,11 @@ import { createValidationPipe } from './validation.js';
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
 function refuseNonJsonBodies(req: Request, _res: Response, next: NextFunction): void {
-  if (!Buffer.isBuffer(req.body) || req.body.length === 0) return next();
+  if (!Buffer.isBuffer(req.body)) return next();
+  if (req.body.length === 0) {
+    req.body = undefined; // no body at all (as if nothing had read it): an endpoint sees "no payload", not an empty buffer
+    return next();
+  }
   next(
     new ProblemException({
       type: 'unsupported-media-type',
