@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { REPLAY_BEHAVIORS } from '../shared/step.types.js';
 import { RUN_STATUSES } from '../shared/run.types.js';
 
@@ -13,6 +13,57 @@ export class ProblemSchema {
   @ApiPropertyOptional({ description: 'The X-Request-Id of the request.' }) request_id?: string;
   @ApiPropertyOptional({ type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } })
   errors?: Array<{ field: string; message: string }>;
+}
+
+/** Any JSON value (object, array, string, number, boolean; `nullable` adds null), so typed clients see `unknown`-like values, not `{}`. */
+const JSON_VALUE = {
+  oneOf: [
+    { type: 'object', additionalProperties: true },
+    { type: 'array', items: {} },
+    { type: 'string' },
+    { type: 'number' },
+    { type: 'boolean' },
+  ],
+};
+
+export class JsonPatchOperationSchema {
+  @ApiProperty({ enum: ['add', 'remove', 'replace', 'move', 'copy', 'test'] }) op!: string;
+  @ApiProperty({ description: 'RFC 6901 JSON Pointer.' }) path!: string;
+  @ApiPropertyOptional({ description: 'Source pointer of move and copy.' }) from?: string;
+  @ApiPropertyOptional({ ...JSON_VALUE, nullable: true, description: 'New value of add, replace and test.' }) value?: unknown;
+}
+
+export class StepMismatchSchema {
+  @ApiProperty({ nullable: true, type: String, description: 'Hash of the whole original output.' }) expected_hash!: string | null;
+  @ApiProperty({ description: 'Hash of the whole new output.' }) actual_hash!: string;
+  @ApiProperty({
+    type: [JsonPatchOperationSchema],
+    description: 'RFC 6902 JSON Patch from the original output to the new one (ignore_paths removed).',
+  })
+  diff!: JsonPatchOperationSchema[];
+}
+
+export class ReplayMismatchSchema extends StepMismatchSchema {
+  @ApiProperty() step_index!: number;
+}
+
+export class ReplaySummarySchema {
+  @ApiProperty() executed!: number;
+  @ApiProperty() skipped!: number;
+  @ApiProperty() checked!: number;
+  @ApiProperty() from_cache!: number;
+  @ApiProperty() mismatches!: number;
+}
+
+export class ReplayReportSchema {
+  @ApiProperty({ enum: ['match', 'mismatch'] }) verdict!: string;
+  @ApiProperty({ type: ReplaySummarySchema }) summary!: ReplaySummarySchema;
+  @ApiProperty({ type: [ReplayMismatchSchema] }) mismatches!: ReplayMismatchSchema[];
+}
+
+export class StepErrorSchema {
+  @ApiProperty({ example: 'step_failed' }) type!: string;
+  @ApiProperty() message!: string;
 }
 
 export class RunErrorSchema {
@@ -32,16 +83,12 @@ export class RunSchema {
   @ApiProperty({ nullable: true, type: String }) idempotency_key!: string | null;
   @ApiProperty({ type: 'object', additionalProperties: true }) input!: unknown;
   @ApiProperty({ type: 'object', additionalProperties: true }) metadata!: unknown;
-  @ApiProperty({ nullable: true, description: 'Output of the last step, or null.' }) output!: unknown;
+  @ApiProperty({ ...JSON_VALUE, nullable: true, description: 'Output of the last step, or null.' }) output!: unknown;
   @ApiProperty({ nullable: true, type: RunErrorSchema }) error!: RunErrorSchema | null;
   @ApiProperty() attempts!: number;
   @ApiProperty({ nullable: true, format: 'uuid', type: String }) replay_of!: string | null;
-  @ApiProperty({
-    nullable: true,
-    description:
-      '{ verdict: match|mismatch, summary: { executed, skipped, checked, from_cache, mismatches }, mismatches: [...] } for replay runs.',
-  })
-  replay!: unknown;
+  @ApiProperty({ nullable: true, type: ReplayReportSchema, description: 'The replay report of a finished replay run; null otherwise.' })
+  replay!: ReplayReportSchema | null;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) started_at!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) finished_at!: string | null;
@@ -61,7 +108,7 @@ export class StepSchema {
   @ApiProperty({ enum: REPLAY_BEHAVIORS }) replay_behavior!: string;
   @ApiProperty({ nullable: true, type: String }) idempotency_key!: string | null;
   @ApiProperty({ enum: ['pending', 'running', 'succeeded', 'failed', 'cancelled'] }) status!: string;
-  @ApiProperty({ nullable: true }) output!: unknown;
+  @ApiProperty({ ...JSON_VALUE, nullable: true }) output!: unknown;
   @ApiProperty({
     nullable: true,
     type: String,
@@ -74,8 +121,8 @@ export class StepSchema {
   @ApiProperty() checked!: boolean;
   @ApiProperty() from_cache!: boolean;
   @ApiProperty({ nullable: true, type: String }) expected_hash!: string | null;
-  @ApiProperty({ nullable: true, description: '{ expected_hash, actual_hash, diff: RFC 6902 JSON Patch }' }) mismatch!: unknown;
-  @ApiProperty({ nullable: true }) error!: unknown;
+  @ApiProperty({ nullable: true, type: StepMismatchSchema }) mismatch!: StepMismatchSchema | null;
+  @ApiProperty({ nullable: true, type: StepErrorSchema }) error!: StepErrorSchema | null;
   @ApiProperty() attempts!: number;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) started_at!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) finished_at!: string | null;
@@ -101,8 +148,8 @@ export class CreatedApiKeySchema {
   @ApiProperty({ format: 'date-time' }) created_at!: string;
 }
 
-/** Serves the OpenAPI UI at /docs and the document at /openapi.json. */
-export function setUpOpenApi(app: INestApplication): void {
+/** The OpenAPI document of the app (also built, without a database, by scripts/openapi-types.mjs for the typed client). */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('agent-runs')
     .setDescription(
@@ -114,6 +161,11 @@ export function setUpOpenApi(app: INestApplication): void {
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (/v1) or ADMIN_TOKEN (/admin)' })
     .build();
-  const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemSchema] });
+  return SwaggerModule.createDocument(app, config, { extraModels: [ProblemSchema] });
+}
+
+/** Serves the OpenAPI UI at /docs and the document at /openapi.json. */
+export function setUpOpenApi(app: INestApplication): void {
+  const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
 }
