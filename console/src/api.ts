@@ -72,7 +72,7 @@ export function useRuns(filters: RunFilters) {
         }),
       ) as Promise<{ data: Run[]; next_cursor: string | null }>,
     // Live while runs of the page are active; a slower look for new runs otherwise.
-    refetchInterval: (query) => (query.state.data?.data.some((run) => isActive(run.status)) ? 1500 : 5000),
+    refetchInterval: (query) => (query.state.data?.data.some((run) => isActive(run.status)) ? 1500 : 3000),
   });
 }
 
