@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   await app.listen(config.PORT, config.HOST);
   const url = (await app.getUrl()).replace('[::1]', 'localhost').replace('0.0.0.0', 'localhost');
   logger.log(
-    `listening on ${url} (${runtime.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}, ${config.useRedis ? 'Redis + BullMQ' : 'in-memory store + in-process queue'}); API docs at ${url}/docs`,
+    `listening on ${url} (${runtime.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}, ${config.useRedis ? 'Redis + BullMQ' : 'in-memory store + in-process queue'}); API docs at ${url}/docs, web console at ${url}/console`,
   );
   logger.log(
     `create a tenant and its API key: npm run cli -- tenant:create <name>${config.ADMIN_TOKEN ? ` (or POST ${url}/admin/tenants with the ADMIN_TOKEN)` : ''}`,

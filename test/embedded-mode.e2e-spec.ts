@@ -72,6 +72,10 @@ describe('embedded mode: `npm start` with nothing configured', () => {
       expect(first.output()).toMatch(/in-memory store \+ in-process queue/);
       expect(first.output()).toMatch(/npm run cli -- tenant:create/);
       await http.get('/v1/runs').expect(401);
+      // the web console is served by the same process (built into dist/console by npm run build)
+      const page = await http.get('/console').expect(200);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.text).toMatch(/src="\/console\/assets\/[^"]+\.js"/);
       const tenant = await http.post('/admin/tenants').set('Authorization', `Bearer ${ADMIN}`).send({ name: 'solo' }).expect(201);
       const auth = `Bearer ${tenant.body.api_key}`;
       const created = await http
