@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import express from 'express';
 import type { AppConfig } from '../infra/config/app.config.js';
+import { mountConsole } from './console.js';
 import { expressProblemHandler } from './filters/problem-details.filter.js';
 import { requestIdMiddleware } from './middleware/request-id.middleware.js';
 import { setUpOpenApi } from './openapi.js';
@@ -21,6 +22,7 @@ export async function setUpHttpApp(app: INestApplication, config: Pick<AppConfig
   http.set('etag', false);
   http.set('trust proxy', false);
   http.use(requestIdMiddleware);
+  mountConsole(http);
   http.use(express.json({ limit: config.limits.maxBodyBytes, type: ['application/json', 'application/*+json'], strict: false }));
   http.useGlobalPipes(createValidationPipe());
   setUpOpenApi(http);
