@@ -57,7 +57,7 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     const { rows } = await db.query(`SELECT
       (SELECT count(*) FROM tenants) AS tenants, (SELECT count(*) FROM api_keys WHERE revoked_at IS NULL) AS keys,
       (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM run_idempotency_keys) AS idem,
-      (SELECT count(*) FROM run_steps) AS steps, (SELECT string_agg(id::text || status, ',' ORDER BY id) FROM runs) AS statuses,
+      (SELECT count(*) FROM run_steps) AS steps, (SELECT count(*) FROM run_signals) AS signals, (SELECT string_agg(id::text || status, ',' ORDER BY id) FROM runs) AS statuses,
       (SELECT string_agg(name || updated_at::text || encode(ciphertext, 'hex'), ',' ORDER BY name) FROM tenant_secrets) AS secrets`);
     return rows[0];
   };
@@ -154,6 +154,20 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     create(json({ steps: [{ name: 'r', skill: 'delay', params: { ms: { $ref: '/steps/0/output' } } }] })),
     create(json({ steps: [{ name: 'r', skill: 'delay', params: { ms: { $ref: 'input' } } }] })),
     create(json({ steps: [{ name: 'r', skill: 'delay', params: { ms: { $ref: 1 } } }] })),
+    // wait params (signal name and timeout, checked at submission)
+    ...[
+      {},
+      { signal: '' },
+      { signal: 'a b' },
+      { signal: 'x'.repeat(65) },
+      { signal: 'caf\u00e9' },
+      { signal: 5 },
+      { signal: 'ok', timeout_ms: 999 },
+      { signal: 'ok', timeout_ms: 604_800_001 },
+      { signal: 'ok', timeout_ms: 1500.5 },
+      { signal: 'ok', timeout_ms: '5000' },
+      { signal: 'ok', timeout_ms: null },
+    ].map((params) => create(json({ steps: [{ name: 'w', skill: 'wait', params }] }))),
     // size and nesting
     {
       ...create(json({ steps: [step], input: { blob: 'x'.repeat(70_000) } })),
@@ -197,6 +211,7 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
       'limit=1e3',
       'limit=1&limit=2',
       'status=done',
+      'status=WAITING',
       'agent_id=%C3%A4',
       'cursor=%00',
       'cursor=eyJzIjoiLTEifQ',
@@ -208,6 +223,40 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
       { name: `cancel run ${id.slice(0, 20)}`, method: 'POST', path: `/v1/runs/${id}/cancel`, status: 404 },
       { name: `trace ${id.slice(0, 20)}`, method: 'GET', path: `/v1/runs/${id}/trace`, status: 404 },
     ]),
+    // signals
+    ...['a%20b', 'x'.repeat(65), '%00', 'caf%C3%A9', 'a%2Fb', '%E0%A4%A'].map((name): Case => ({
+      name: `signal named ${name.slice(0, 20)}`,
+      method: 'POST',
+      path: `/RUN/signals/${name}`,
+      body: json({}),
+      status: 400,
+    })),
+    ...['not-a-uuid', '00000000-0000-0000-0000-000000000000'].map((id): Case => ({
+      name: `signal to run ${id}`,
+      method: 'POST',
+      path: `/v1/runs/${id}/signals/ok`,
+      body: json({}),
+      status: 404,
+    })),
+    { name: 'signal to a finished run', method: 'POST', path: '/RUN/signals/late', body: json({ ok: true }), status: 409 },
+    { name: 'signal with malformed JSON', method: 'POST', path: '/RUN/signals/ok', body: '{', status: 400 },
+    {
+      name: 'signal with a text/plain body',
+      method: 'POST',
+      path: '/RUN/signals/ok',
+      body: 'yes',
+      headers: { 'content-type': 'text/plain' },
+    },
+    { name: 'signal over MAX_BODY_BYTES', method: 'POST', path: '/RUN/signals/ok', body: json({ b: 'x'.repeat(70_000) }), status: 413 },
+    { name: 'signal nested 3000 levels', method: 'POST', path: '/RUN/signals/ok', body: deep(3000), status: 400 },
+    {
+      name: 'signal with an Idempotency-Key of 256 characters',
+      method: 'POST',
+      path: '/RUN/signals/ok',
+      body: json({}),
+      headers: { 'idempotency-key': 'k'.repeat(256) },
+      status: 400,
+    },
     // cancel of a finished run
     { name: 'cancel a finished run', method: 'POST', path: '/RUN/cancel', status: 409 },
     // replay

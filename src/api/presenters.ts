@@ -1,7 +1,7 @@
 import { redactRunFields, redactStep } from '../shared/redaction.js';
 import type { StepSpec } from '../shared/step.types.js';
 import type { RunTrace, TraceStep } from '../spine/orchestrator/runs.orchestrator.js';
-import type { RunView } from '../spine/run.types.js';
+import type { RunView, SignalRecord } from '../spine/run.types.js';
 import type { StepDto } from './dto/runs.dto.js';
 
 /**
@@ -26,7 +26,13 @@ export function presentRun(record: RunView) {
     created_at: run.created_at,
     started_at: run.started_at,
     finished_at: run.finished_at,
+    // Only on a waiting run, so every other Run object keeps exactly the contract's fields.
+    ...(run.status === 'waiting' ? { waiting_for: { signal: run.wait_signal, step_index: run.wait_step, until: run.wait_until } } : {}),
   };
+}
+
+export function presentSignal(signal: SignalRecord) {
+  return { run_id: signal.run_id, signal: signal.name, received_at: signal.received_at };
 }
 
 /** A trace step, through the one redaction function (secrets are masked when recorded; credentials read "[redacted]"). */

@@ -39,6 +39,8 @@ export const problems = {
     }),
   unauthorized: (detail: string) =>
     new ProblemException({ type: 'unauthorized', title: 'Unauthorized', status: 401, detail }, { 'WWW-Authenticate': 'Bearer' }),
+  unsupportedMediaType: (detail: string) =>
+    new ProblemException({ type: 'unsupported-media-type', title: 'Unsupported media type', status: 415, detail }),
   notFound: (detail = 'The resource does not exist.') =>
     new ProblemException({ type: 'not-found', title: 'Not found', status: 404, detail }),
 };

@@ -38,7 +38,7 @@ describe('SkillRegistry', () => {
     const moduleRef = await boot(CustomSkillsModule);
     await moduleRef.init();
     const registry = moduleRef.get<SkillRegistry>(SKILL_REGISTRY);
-    expect(registry.names()).toEqual(['acme.greet', 'delay', 'http.request', 'llm.chat', 'transform']);
+    expect(registry.names()).toEqual(['acme.greet', 'delay', 'http.request', 'llm.chat', 'transform', 'wait']);
     const greet = registry.get('acme.greet')!;
     expect(await greet.execute({ name: 'ada' }, {} as SkillContext)).toEqual({ greeting: 'hello ada' });
     await moduleRef.close();

@@ -4,6 +4,7 @@ import { DelaySkill } from './builtin/delay.skill.js';
 import { HttpRequestSkill } from './builtin/http-request.skill.js';
 import { LlmChatSkill } from './builtin/llm-chat.skill.js';
 import { TransformSkill } from './builtin/transform.skill.js';
+import { WaitSkill } from './builtin/wait.skill.js';
 import { SkillRegistry } from './skill-registry.js';
 import { SKILL_REGISTRY } from './skills.tokens.js';
 
@@ -15,6 +16,7 @@ import { SKILL_REGISTRY } from './skills.tokens.js';
     TransformSkill,
     LlmChatSkill,
     DelaySkill,
+    WaitSkill,
     SkillRegistry,
     { provide: SKILL_REGISTRY, useExisting: SkillRegistry },
   ],

@@ -26,6 +26,22 @@ export interface RunRecord {
   finished_at: Date | null;
   /** Until when the attempt that holds a running run may keep it without renewing (null: not running). */
   lease_expires_at: Date | null;
+  /** The signal a `waiting` run waits for, at step `wait_step`, until `wait_until` (then the step fails: signal_timeout). */
+  wait_signal: string | null;
+  wait_step: number | null;
+  wait_until: Date | null;
+  /** Attempts that ended by waiting for a signal (they do not count against RUN_MAX_ATTEMPTS). */
+  waits: number;
+}
+
+/** A signal kept with its run (one per name). */
+export interface SignalRecord {
+  run_id: string;
+  name: string;
+  payload: unknown;
+  payload_hash: string;
+  idempotency_key: string | null;
+  received_at: Date;
 }
 
 /** What is inserted for a new run. */

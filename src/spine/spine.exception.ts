@@ -9,6 +9,8 @@ export enum SpineErrorCode {
   RunNotCancellable = 'run_not_cancellable',
   RunNotReplayable = 'run_not_replayable',
   InvalidCursor = 'invalid_cursor',
+  SignalAlreadySent = 'signal_already_sent',
+  RunFinished = 'run_finished',
   SecretNotFound = 'secret_not_found',
   SecretsDisabled = 'secrets_disabled',
 }

@@ -1,16 +1,26 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
+import { RUNS_ORCHESTRATOR } from '../../spine/orchestrator/orchestrator.tokens.js';
+import type { RunsOrchestrator } from '../../spine/orchestrator/runs.orchestrator.js';
 
 /** Prometheus text exposition of this process's registry. */
 @ApiExcludeController()
 @Controller('metrics')
 export class MetricsController {
-  constructor(@Inject(METRICS) private readonly metrics: Metrics) {}
+  constructor(
+    @Inject(METRICS) private readonly metrics: Metrics,
+    @Inject(RUNS_ORCHESTRATOR) private readonly runs: RunsOrchestrator,
+  ) {}
 
   @Get()
   @Header('Cache-Control', 'no-store')
   async scrape(): Promise<string> {
+    // Waiting runs hold no worker and no job: they are counted in the database (one indexed count).
+    await this.runs.countWaitingRuns().then(
+      (count) => this.metrics.waitingRuns.set(count),
+      () => undefined, // the database is down: leave the last value
+    );
     return this.metrics.registry.metrics();
   }
 }

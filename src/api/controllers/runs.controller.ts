@@ -9,9 +9,11 @@ import { AGENT_ID_PATTERN, CreateRunDto, IDEMPOTENCY_KEY_PATTERN, ListRunsQueryD
 import { ApiKeyGuard } from '../guards/api-key.guard.js';
 import { CurrentTenant } from '../guards/current-tenant.decorator.js';
 import { TenantRateLimitGuard } from '../guards/tenant-rate-limit.guard.js';
+import { jsonShapeProblem } from '../json-shape.js';
 import { problems } from '../problem.js';
-import { ApiProblem, RunPageSchema, RunSchema, TraceSchema } from '../openapi.js';
-import { presentRun, presentTrace, toStepSpecs } from '../presenters.js';
+import { SIGNAL_NAME_PATTERN } from '../../shared/signals.js';
+import { ApiProblem, RunPageSchema, RunSchema, SignalSchema, TraceSchema } from '../openapi.js';
+import { presentRun, presentSignal, presentTrace, toStepSpecs } from '../presenters.js';
 
 const runIdPipe = new ParseUUIDPipe({ exceptionFactory: () => problems.notFound('The run does not exist.') });
 
@@ -97,7 +99,7 @@ export class RunsController {
   @HttpCode(202)
   @ApiOperation({
     operationId: 'cancelRun',
-    summary: 'Cancel a queued or running run (a running step may finish; no further step starts).',
+    summary: 'Cancel a queued, running, retry or waiting run (a running step may finish; no further step starts).',
   })
   @ApiAcceptedResponse({ type: RunSchema, description: 'The cancelled run.' })
   @ApiProblem(404, 'No run of this tenant has this id.')
@@ -138,6 +140,50 @@ export class RunsController {
     return this.accepted(created, res);
   }
 
+  @Post('runs/:runId/signals/:name')
+  @HttpCode(202)
+  @ApiOperation({
+    operationId: 'sendSignal',
+    summary: "Send a signal to a run (any JSON body: the payload, the output of the run's `wait` step for this name).",
+    description:
+      'Kept with the run, one per name: the same payload again -> 202 (no change), another -> 409 signal-already-sent. A signal sent before the run reaches its wait step is consumed when it gets there. A waiting run is queued again at once.',
+  })
+  @ApiParam({ name: 'name', description: '^[A-Za-z0-9_.-]{1,64}$' })
+  @ApiHeader({
+    ...IDEMPOTENCY_HEADER,
+    description:
+      '1 to 255 printable ASCII characters. Same key + same signal: 202, Idempotent-Replayed: true. Another name or payload: 422.',
+  })
+  @ApiBody({ required: false, description: 'Any JSON value (the payload); no body: null.', schema: {} })
+  @ApiAcceptedResponse({ type: SignalSchema, description: 'The signal as stored.' })
+  @ApiProblem(400, 'Invalid signal name, Idempotency-Key or JSON body.')
+  @ApiProblem(404, 'No run of this tenant has this id.')
+  @ApiProblem(409, 'signal-already-sent (another payload under this name), or run-finished (a new signal to a finished run).')
+  @ApiProblem(413, 'The body exceeds MAX_BODY_BYTES.')
+  @ApiProblem(415, 'The body is not JSON.')
+  @ApiProblem(422, 'idempotency-key-reused: the key was used for another signal.')
+  async signal(
+    @CurrentTenant() tenantId: string,
+    @Param('runId', runIdPipe) runId: string,
+    @Param('name') name: string,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    if (!SIGNAL_NAME_PATTERN.test(name))
+      throw problems.badRequest('invalid-signal-name', 'The signal name must match ^[A-Za-z0-9_.-]{1,64}$.', 'name');
+    if (hasNonJsonBody(req)) throw problems.unsupportedMediaType('The signal payload must be JSON (Content-Type: application/json).');
+    // The payload is free-form (any key but __proto__), nested at most MAX_JSON_DEPTH levels.
+    const payload: unknown = req.body ?? null;
+    const shape = jsonShapeProblem({ payload });
+    if (shape) throw problems.validation([shape], 'The signal payload has a shape the API does not accept.');
+    // A signal is idempotent by its name, so IDEMPOTENCY_KEY_REQUIRED (run creation) does not apply here.
+    const key = idempotencyKey === undefined ? null : this.idempotencyKey(idempotencyKey);
+    const sent = await this.runs.sendSignal({ tenantId, runId, name, payload, idempotencyKey: key });
+    if (sent.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    return presentSignal(sent.signal);
+  }
+
   private idempotencyKey(header: string | undefined): string | null {
     if (header === undefined) {
       if (this.idempotency.keyRequired) {
@@ -160,4 +206,12 @@ export class RunsController {
     if (created.replayed) res.setHeader('Idempotent-Replayed', 'true');
     return presentRun(created.run);
   }
+}
+
+/** A body that is not JSON (a content type other than JSON, or bytes without a content type); an empty body is none. */
+function hasNonJsonBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  const empty = req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+  if (empty) return false;
+  return req.headers['content-type'] === undefined || !req.is(['application/json', 'application/*+json']);
 }

@@ -22,6 +22,12 @@ const SPINE_PROBLEMS: Record<SpineErrorCode, { status: number; type: string; tit
   },
   [SpineErrorCode.RunNotCancellable]: { status: 409, type: 'run-not-cancellable', title: 'Run is finished' },
   [SpineErrorCode.RunNotReplayable]: { status: 409, type: 'run-not-replayable', title: 'Run is not finished' },
+  [SpineErrorCode.SignalAlreadySent]: {
+    status: 409,
+    type: 'signal-already-sent',
+    title: 'A signal of this name was already sent to the run with another payload',
+  },
+  [SpineErrorCode.RunFinished]: { status: 409, type: 'run-finished', title: 'Run is finished' },
   [SpineErrorCode.SecretNotFound]: { status: 404, type: 'not-found', title: 'Not found' },
   [SpineErrorCode.SecretsDisabled]: { status: 503, type: 'secrets-disabled', title: 'Secrets are disabled' },
 };

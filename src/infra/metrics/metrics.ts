@@ -44,6 +44,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly signals = new Counter({
+    name: 'agentruns_signals_total',
+    help: 'Signals received (outcome: resumed a waiting run, stored for later, duplicate of a stored one).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly waitingRuns = new Gauge({
+    name: 'agentruns_runs_waiting',
+    help: 'Runs waiting for a signal (holding no worker), set when /metrics is scraped.',
+    registers: [this.registry],
+  });
+
   constructor(@Inject(RUN_QUEUE) queue: RunQueue) {
     collectDefaultMetrics({ register: this.registry, prefix: 'agentruns_process_' });
     new Gauge({

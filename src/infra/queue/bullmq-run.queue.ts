@@ -21,11 +21,20 @@ export class BullmqRunQueue implements RunQueue {
   constructor(private readonly queue: Queue<RunJobData>) {}
 
   async enqueue(runId: string): Promise<void> {
+    await this.add(runId, runId, 0);
+  }
+
+  async schedule(runId: string, tag: string, at: Date): Promise<void> {
+    await this.add(runId, `${runId}-${tag}`, Math.max(0, at.getTime() - Date.now()));
+  }
+
+  private async add(runId: string, jobId: string, delay: number): Promise<void> {
     await this.queue.add(
       'run',
       { runId },
       {
-        jobId: runId,
+        jobId,
+        delay,
         attempts: 8,
         backoff: { type: 'exponential', delay: 1_000 },
         removeOnComplete: true,

@@ -14,6 +14,7 @@ export class InProcessRunQueue implements RunQueue {
   private readonly waiting: string[] = [];
   private readonly known = new Set<string>();
   private readonly delayed = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly active = new Map<string, Promise<void>>();
   private readonly errors = new Map<string, number>();
   private handler: RunJobHandler | null = null;
@@ -27,6 +28,19 @@ export class InProcessRunQueue implements RunQueue {
     this.pump();
   }
 
+  /** In memory: lost with the process; the sweep fires a due wait's timeout after a restart. */
+  async schedule(runId: string, tag: string, at: Date): Promise<void> {
+    const id = `${runId}-${tag}`;
+    if (this.timers.has(id) || this.stopping) return;
+    const fire = () => {
+      // The run's own job still in hand (it just parked the run): look again shortly, as BullMQ's separate job id would.
+      if (this.active.has(runId)) return void this.timers.set(id, setTimeout(fire, 100).unref());
+      this.timers.delete(id);
+      void this.enqueue(runId);
+    };
+    this.timers.set(id, setTimeout(fire, Math.max(0, at.getTime() - Date.now())).unref());
+  }
+
   async startConsuming(handler: RunJobHandler, options: ConsumerOptions): Promise<void> {
     this.handler = handler;
     this.concurrency = options.concurrency;
@@ -36,8 +50,9 @@ export class InProcessRunQueue implements RunQueue {
 
   async stopConsuming(): Promise<void> {
     this.stopping = true;
-    for (const timer of this.delayed.values()) clearTimeout(timer);
+    for (const timer of [...this.delayed.values(), ...this.timers.values()]) clearTimeout(timer);
     this.delayed.clear();
+    this.timers.clear();
     await Promise.allSettled([...this.active.values()]);
   }
 

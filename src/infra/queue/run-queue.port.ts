@@ -25,6 +25,11 @@ export interface QueueDepth {
  */
 export interface RunQueue {
   enqueue(runId: string): Promise<void>;
+  /**
+   * A job for the run that becomes due at `at`, under job id `<runId>-<tag>` (deterministic: adding it
+   * again is a no-op). Used for durable timers (a wait's timeout) and wake-ups, beside the run's own job.
+   */
+  schedule(runId: string, tag: string, at: Date): Promise<void>;
   /** Starts taking jobs (worker side). Retries, delays and crash recovery are the queue's job. */
   startConsuming(handler: RunJobHandler, options: ConsumerOptions): Promise<void>;
   /** Stops taking jobs and waits for the jobs in hand to finish. */

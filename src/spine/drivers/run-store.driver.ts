@@ -1,8 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import { join, queryRows, sql } from '../../infra/database/sql.js';
 import { RunErrorType } from '../../shared/run-errors.js';
-import type { NewRun, RunError, RunRecord, RunStatus } from '../run.types.js';
-import { newRunValues, RUNS } from './spine.tables.js';
+import type { NewRun, RunError, RunRecord, RunStatus, SignalRecord } from '../run.types.js';
+import { newRunValues, RUN_SIGNALS, RUNS } from './spine.tables.js';
 
 export interface RunFilters {
   agentId?: string;
@@ -35,8 +35,9 @@ export class RunStoreDriver {
   /**
    * Takes a run for execution as a new attempt (attempts + 1: the attempt's fencing token) holding a
    * lease until `leaseUntil`: a queued or retry run, or a running run whose holder's lease expired (it
-   * crashed, stalled or was cut off). A running run whose lease is live is `busy` until the lease ends.
-   * Null when the run is finished, cancelled or unknown (nothing to do).
+   * crashed, stalled or was cut off), or a waiting run whose wait timed out (the new attempt fails its
+   * wait step). A running run whose lease is live is `busy` until the lease ends.
+   * Null when the run is finished, cancelled, waiting within its timeout, or unknown (nothing to do).
    */
   async startAttempt(manager: EntityManager, id: string, at: Date, leaseUntil: Date): Promise<RunRecord | { busyUntil: Date } | null> {
     const rows = await queryRows<RunRecord>(
@@ -44,7 +45,8 @@ export class RunStoreDriver {
       sql`UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, ${at}), updated_at = ${at},
          lease_expires_at = ${leaseUntil}
        WHERE id = ${id}
-         AND (status IN ('queued', 'retry') OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= ${at})))
+         AND (status IN ('queued', 'retry') OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= ${at}))
+           OR (status = 'waiting' AND wait_until <= ${at}))
        RETURNING ${RUNS.columns()}`,
     );
     if (rows[0]) return rows[0];
@@ -111,23 +113,105 @@ export class RunStoreDriver {
     return rows.length > 0;
   }
 
-  /** queued/running/retry -> cancelled. Null when the run is not the tenant's or already finished. */
+  /**
+   * Locks the run row (FOR UPDATE) while attempt `attempt` holds it, in the caller's transaction; null when
+   * it no longer does. A wait step decides under this lock, and a signal is stored under the same lock,
+   * so a signal can never slip between "no signal yet" and "the run is waiting".
+   */
+  async lockHeld(manager: EntityManager, id: string, attempt: number): Promise<RunRecord | null> {
+    const rows = await queryRows<RunRecord>(
+      manager,
+      sql`SELECT ${RUNS.columns()} FROM runs WHERE id = ${id} AND attempts = ${attempt} AND status = 'running' FOR UPDATE`,
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Locks the tenant's run row (FOR UPDATE) in the caller's transaction, whatever its status; null when unknown. */
+  async lockForTenant(manager: EntityManager, tenantId: string, id: string): Promise<RunRecord | null> {
+    const rows = await queryRows<RunRecord>(
+      manager,
+      sql`SELECT ${RUNS.columns()} FROM runs WHERE id = ${id} AND tenant_id = ${tenantId} FOR UPDATE`,
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * running -> waiting for signal `signal` at step `step` until `until`: the attempt ends (lease cleared,
+   * no worker holds the run). False when the attempt no longer holds the run.
+   */
+  async park(
+    manager: EntityManager,
+    id: string,
+    attempt: number,
+    wait: { signal: string; step: number; until: Date },
+    at: Date,
+  ): Promise<boolean> {
+    const rows = await queryRows(
+      manager,
+      sql`UPDATE runs SET status = 'waiting', wait_signal = ${wait.signal}, wait_step = ${wait.step}, wait_until = ${wait.until},
+         waits = waits + 1, updated_at = ${at}, lease_expires_at = NULL
+       WHERE id = ${id} AND attempts = ${attempt} AND status = 'running' RETURNING id`,
+    );
+    return rows.length > 0;
+  }
+
+  /** waiting for `signal` -> queued (the signal arrived). False when the run does not wait for it. */
+  async wake(manager: EntityManager, id: string, signal: string, at: Date): Promise<boolean> {
+    const rows = await queryRows(
+      manager,
+      sql`UPDATE runs SET status = 'queued', updated_at = ${at} WHERE id = ${id} AND status = 'waiting' AND wait_signal = ${signal} RETURNING id`,
+    );
+    return rows.length > 0;
+  }
+
+  async findSignal(manager: EntityManager, runId: string, name: string): Promise<SignalRecord | null> {
+    const rows = await queryRows<SignalRecord>(
+      manager,
+      sql`SELECT ${RUN_SIGNALS.columns()} FROM run_signals WHERE run_id = ${runId} AND name = ${name}`,
+    );
+    return rows[0] ?? null;
+  }
+
+  async findSignalByKey(manager: EntityManager, runId: string, key: string): Promise<SignalRecord | null> {
+    const rows = await queryRows<SignalRecord>(
+      manager,
+      sql`SELECT ${RUN_SIGNALS.columns()} FROM run_signals WHERE run_id = ${runId} AND idempotency_key = ${key}`,
+    );
+    return rows[0] ?? null;
+  }
+
+  async insertSignal(manager: EntityManager, signal: SignalRecord): Promise<SignalRecord> {
+    const values = { ...signal, payload: JSON.stringify(signal.payload ?? null) };
+    const rows = await queryRows<SignalRecord>(manager, sql`${RUN_SIGNALS.insert(values)} RETURNING ${RUN_SIGNALS.columns()}`);
+    return rows[0];
+  }
+
+  async countWaiting(manager: EntityManager): Promise<number> {
+    const rows = await queryRows<{ count: string }>(manager, sql`SELECT count(*) AS count FROM runs WHERE status = 'waiting'`);
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  /** queued/running/retry/waiting -> cancelled. Null when the run is not the tenant's or already finished. */
   async cancel(manager: EntityManager, tenantId: string, id: string, at: Date): Promise<RunRecord | null> {
     const error = JSON.stringify({ type: RunErrorType.Cancelled, message: 'The run was cancelled.' } satisfies RunError);
     const rows = await queryRows<RunRecord>(
       manager,
       sql`UPDATE runs SET status = 'cancelled', error = ${error}, finished_at = ${at}, updated_at = ${at}, lease_expires_at = NULL
-       WHERE id = ${id} AND tenant_id = ${tenantId} AND status IN ('queued', 'running', 'retry') RETURNING ${RUNS.columns()}`,
+       WHERE id = ${id} AND tenant_id = ${tenantId} AND status IN ('queued', 'running', 'retry', 'waiting') RETURNING ${RUNS.columns()}`,
     );
     return rows[0] ?? null;
   }
 
-  /** Queued/retry runs not updated since `before`, running runs whose lease expired: their job may be lost. */
+  /**
+   * Queued/retry runs not updated since `before`, running runs whose lease expired, waiting runs whose
+   * timeout passed: their job may be lost (the sweep is the durable timer's backstop).
+   */
   async findStale(manager: EntityManager, before: Date, now: Date, limit: number): Promise<string[]> {
     const rows = await queryRows<{ id: string }>(
       manager,
       sql`SELECT id FROM runs
        WHERE (status IN ('queued', 'retry') AND updated_at < ${before}) OR (status = 'running' AND COALESCE(lease_expires_at, updated_at) < ${now})
+         OR (status = 'waiting' AND wait_until <= ${now})
        ORDER BY updated_at LIMIT ${limit}`,
     );
     return rows.map((r) => r.id);

@@ -1,5 +1,5 @@
 import { Table, type ColumnValues } from '../../infra/database/sql.js';
-import type { NewRun, RunRecord } from '../run.types.js';
+import type { NewRun, RunRecord, SignalRecord } from '../run.types.js';
 
 /**
  * The spine's tables, each described once: row type (column names as in the database) and column
@@ -26,6 +26,19 @@ export const RUNS = new Table<RunRecord>('runs', {
   started_at: 'timestamptz',
   finished_at: 'timestamptz',
   lease_expires_at: 'timestamptz',
+  wait_signal: 'text',
+  wait_step: 'int',
+  wait_until: 'timestamptz',
+  waits: 'int',
+});
+
+export const RUN_SIGNALS = new Table<SignalRecord>('run_signals', {
+  run_id: 'uuid',
+  name: 'text',
+  payload: 'json',
+  payload_hash: 'char(64)',
+  idempotency_key: 'text',
+  received_at: 'timestamptz',
 });
 
 /** The columns of a new run (shared by the plain and the idempotent insert). */

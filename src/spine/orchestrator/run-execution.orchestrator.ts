@@ -6,7 +6,7 @@ import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
-import type { RunJobOutcome } from '../../infra/queue/run-queue.port.js';
+import { RUN_QUEUE, type RunJobOutcome, type RunQueue } from '../../infra/queue/run-queue.port.js';
 import { RunErrorType } from '../../shared/run-errors.js';
 import type { StepRecord } from '../../shared/step.types.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
@@ -18,6 +18,8 @@ import type { ReplayOptions } from './replay-options.js';
 const MAX_BACKOFF_MS = 10 * 60_000;
 /** A run whose lease is held elsewhere is looked at again just after the lease ends. */
 const BUSY_MARGIN_MS = 250;
+/** A wait's timeout job fires just after the deadline, so the run is due when it looks. */
+const WAIT_TIMEOUT_MARGIN_MS = 250;
 
 export interface ReplaySummary {
   verdict: 'match' | 'mismatch';
@@ -40,6 +42,7 @@ export class RunExecutionOrchestrator {
     private readonly dataSource: DataSource,
     @Inject(RUN_STORE_DRIVER) private readonly runs: RunStoreDriver,
     @Inject(TRACE_STORE_DRIVER) private readonly traces: TraceStoreDriver,
+    @Inject(RUN_QUEUE) private readonly queue: RunQueue,
     private readonly steps: StepRunner,
     @InjectConfig('runs') private readonly config: AppConfig['runs'],
     @InjectConfig('worker') private readonly worker: AppConfig['worker'],
@@ -74,8 +77,10 @@ export class RunExecutionOrchestrator {
 
   private async runAttempt(run: RunRecord, lost: AbortSignal): Promise<RunJobOutcome> {
     const manager = this.dataSource.manager;
-    if (run.attempts > this.config.maxAttempts) {
-      const message = `The run was taken ${run.attempts - 1} times without finishing (worker crashes).`;
+    // Attempts that ended by waiting for a signal are pauses, not failures: they do not use up attempts.
+    const tries = run.attempts - run.waits;
+    if (tries > this.config.maxAttempts) {
+      const message = `The run was taken ${tries - 1} times without finishing (worker crashes).`;
       await this.fail(run, { type: RunErrorType.AttemptsExhausted, message }, 0);
       return {};
     }
@@ -107,15 +112,18 @@ export class RunExecutionOrchestrator {
         case 'lost':
           this.logger.warn(`run ${run.id}: attempt ${attempt.attempt} lost the run (cancelled or taken over); it writes nothing more`);
           return {};
+        case 'waiting':
+          await this.scheduleWaitTimeout(run.id, index, outcome.until);
+          return {};
         case 'interrupted':
           await this.runs.releaseAttempt(manager, run.id, attempt.attempt, this.clock.now());
           return { retryInMs: 0 };
         case 'failed': {
           const { error } = outcome;
           const runError: RunError = { type: error.type, message: error.message, step_index: index };
-          if (error.retryable && run.attempts < this.config.maxAttempts) {
+          if (error.retryable && tries < this.config.maxAttempts) {
             await this.runs.markRetry(manager, run.id, attempt.attempt, runError, this.clock.now());
-            return { retryInMs: Math.min(this.config.retryBackoffMs * 2 ** (run.attempts - 1), MAX_BACKOFF_MS) };
+            return { retryInMs: Math.min(this.config.retryBackoffMs * 2 ** (tries - 1), MAX_BACKOFF_MS) };
           }
           await this.fail(run, runError, index + 1, replay);
           return {};
@@ -132,6 +140,19 @@ export class RunExecutionOrchestrator {
       this.recordFinish(run, 'succeeded', at, summary);
     }
     return {};
+  }
+
+  /**
+   * The wait's durable timer: a delayed job (job id from run, step and deadline, so re-adding is a no-op)
+   * that takes the run once the deadline passed and fails its wait step. If it is lost (Redis flushed,
+   * the add failed), the sweep finds the overdue waiting run.
+   */
+  private async scheduleWaitTimeout(runId: string, index: number, until: Date): Promise<void> {
+    try {
+      await this.queue.schedule(runId, `wait-${index}-${until.getTime()}`, new Date(until.getTime() + WAIT_TIMEOUT_MARGIN_MS));
+    } catch (error) {
+      this.logger.warn(`run ${runId}: could not schedule its wait timeout, the sweep will fire it: ${String(error)}`);
+    }
   }
 
   private async failOnMismatch(run: RunRecord, index: number, replay: ReplayContext): Promise<RunJobOutcome> {

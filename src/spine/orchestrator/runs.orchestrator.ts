@@ -15,7 +15,7 @@ import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
 import { type IdempotencyDriver, type IdempotencyScope, LOCK_TIMEOUT_SQLSTATE } from '../drivers/idempotency.driver.js';
 import type { RunFilters, RunStoreDriver } from '../drivers/run-store.driver.js';
 import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
-import type { NewRun, RunRecord, RunStatus, RunView } from '../run.types.js';
+import type { NewRun, RunRecord, RunStatus, RunView, SignalRecord } from '../run.types.js';
 import { SpineErrorCode, SpineException } from '../spine.exception.js';
 import { SECRETS_ORCHESTRATOR } from './orchestrator.tokens.js';
 import { validatePlan } from './plan.js';
@@ -44,6 +44,21 @@ export interface ReplayRunCommand {
 export interface CreatedRun {
   run: RunView;
   /** True when an earlier request with the same key and body created the run. */
+  replayed: boolean;
+}
+
+export interface SendSignalCommand {
+  tenantId: string;
+  runId: string;
+  name: string;
+  /** The request body (any JSON): the output of the `wait` step that consumes the signal. */
+  payload: unknown;
+  idempotencyKey: string | null;
+}
+
+export interface SentSignal {
+  signal: SignalRecord;
+  /** True when a request with the same Idempotency-Key stored this signal before. */
   replayed: boolean;
 }
 
@@ -150,7 +165,7 @@ export class RunsOrchestrator {
   }
 
   /**
-   * Queued/running/retry -> cancelled, and the steps that have not finished `cancelled`, in one
+   * Queued/running/retry/waiting -> cancelled, and the steps that have not finished `cancelled`, in one
    * transaction. A running step may finish (its result replaces the mark); no further step starts:
    * every step start is fenced on the run being `running`.
    */
@@ -165,8 +180,69 @@ export class RunsOrchestrator {
     const run = await this.findRun(tenantId, runId);
     throw new SpineException(
       SpineErrorCode.RunNotCancellable,
-      `Run ${run.id} is ${run.status}; only queued, running or retry runs can be cancelled.`,
+      `Run ${run.id} is ${run.status}; only queued, running, retry or waiting runs can be cancelled.`,
     );
+  }
+
+  /**
+   * Stores a signal with the run (one per name), under the run row's lock: the step runner decides a
+   * wait step under the same lock, so a signal is either seen by the wait step or finds the run
+   * `waiting`. A run waiting for this name becomes `queued` in the same transaction and gets a job after
+   * commit (a lost job is repaired by the sweep: the run is `queued`).
+   * Same name and payload again: the stored signal (no change). Another payload: 409. A new signal to a
+   * finished run: 409. Same Idempotency-Key with another name or payload: 422.
+   */
+  async sendSignal(command: SendSignalCommand): Promise<SentSignal> {
+    const payload = command.payload === undefined ? null : command.payload;
+    const payloadHash = sha256Hex(canonicalJson(payload));
+    const at = this.clock.now();
+    const sent = await this.dataSource.transaction(async (manager) => {
+      const run = await this.runs.lockForTenant(manager, command.tenantId, command.runId);
+      if (!run) throw new SpineException(SpineErrorCode.RunNotFound, `Run ${command.runId} does not exist.`);
+      if (command.idempotencyKey !== null) {
+        const byKey = await this.runs.findSignalByKey(manager, run.id, command.idempotencyKey);
+        if (byKey && (byKey.name !== command.name || byKey.payload_hash !== payloadHash)) {
+          throw new SpineException(
+            SpineErrorCode.IdempotencyKeyReused,
+            'This Idempotency-Key was used with another signal; use a new key for a new request.',
+          );
+        }
+        if (byKey) return { signal: byKey, replayed: true, outcome: 'duplicate' } as const;
+      }
+      const existing = await this.runs.findSignal(manager, run.id, command.name);
+      if (existing && existing.payload_hash !== payloadHash) {
+        throw new SpineException(
+          SpineErrorCode.SignalAlreadySent,
+          `Signal "${command.name}" was already sent to run ${run.id} with another payload; a signal is sent once per name.`,
+        );
+      }
+      if (existing) return { signal: existing, replayed: false, outcome: 'duplicate' } as const;
+      if (run.status === 'succeeded' || run.status === 'failed' || run.status === 'cancelled') {
+        throw new SpineException(SpineErrorCode.RunFinished, `Run ${run.id} is ${run.status}; it takes no more signals.`);
+      }
+      const signal = await this.runs.insertSignal(manager, {
+        run_id: run.id,
+        name: command.name,
+        payload,
+        payload_hash: payloadHash,
+        idempotency_key: command.idempotencyKey,
+        received_at: at,
+      });
+      const woke = await this.runs.wake(manager, run.id, command.name, at);
+      return { signal, replayed: false, outcome: woke ? 'resumed' : 'stored' } as const;
+    });
+    this.metrics.signals.inc({ outcome: sent.outcome });
+    if (sent.outcome === 'resumed') {
+      // A job id of its own: the run's previous job (the one that parked it) may still be completing.
+      await this.queue.schedule(command.runId, `signal-${command.name}`, at).catch((error: unknown) => {
+        this.logger.warn(`run ${command.runId}: enqueue after signal failed, the sweep will enqueue it: ${String(error)}`);
+      });
+    }
+    return { signal: sent.signal, replayed: sent.replayed };
+  }
+
+  async countWaitingRuns(): Promise<number> {
+    return this.runs.countWaiting(this.dataSource.manager);
   }
 
   /**

@@ -18,10 +18,13 @@ import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { toHashedJson } from '../../shared/canonical-json.js';
 import { RunErrorType, STEP_ERROR_CODES, StepErrorCode, StepFailure } from '../../shared/run-errors.js';
+import { parseWaitParams, WAIT_SKILL } from '../../shared/signals.js';
 import type { StepError } from '../../shared/step.types.js';
 import type { SkillRegistry } from '../../skills/skill-registry.js';
 import { SkillError } from '../../skills/skill.interface.js';
 import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
+import type { RunStoreDriver } from '../drivers/run-store.driver.js';
+import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { RunRecord } from '../run.types.js';
 import { SECRETS_ORCHESTRATOR } from './orchestrator.tokens.js';
 import { resolveRefs } from './plan.js';
@@ -60,7 +63,9 @@ export type StepOutcome =
   /** The attempt no longer holds the run: nothing was (or may be) written; the run loop stops. */
   | { kind: 'lost' }
   /** A shutdown interrupted the step: the run goes back to the queue without using up an attempt. */
-  | { kind: 'interrupted' };
+  | { kind: 'interrupted' }
+  /** A `wait` step found no signal: the run is now `waiting` (this attempt ended) until its signal or `until`. */
+  | { kind: 'waiting'; signal: string; until: Date };
 
 /**
  * The step runner: the one place where a step is looked up, claimed, executed and recorded, in that
@@ -82,6 +87,7 @@ export class StepRunner {
   constructor(
     private readonly dataSource: DataSource,
     @Inject(TRACE_STORE_DRIVER) private readonly traces: TraceStoreDriver,
+    @Inject(RUN_STORE_DRIVER) private readonly runs: RunStoreDriver,
     @Inject(REPLAY_ENFORCER) private readonly enforcer: ReplayEnforcer,
     @Inject(SKILL_REGISTRY) private readonly skills: SkillRegistry,
     @InjectConfig('stepClaims') private readonly claims: AppConfig['stepClaims'],
@@ -130,6 +136,8 @@ export class StepRunner {
         const skipped = await this.enforcer.skipped(step, run.tenant_id, durable);
         if (skipped) return await this.recordSuccess(record, skipped);
       }
+      // A wait step takes its signal, or parks the run (no claim: a signal is consumed by its own run only).
+      if (spec.skill === WAIT_SKILL) return await this.waitForSignal(record, step);
       // 2. claim
       if (step.idempotency_key) {
         const acquired = await this.enforcer.acquire(
@@ -168,6 +176,50 @@ export class StepRunner {
       this.observe(spec.skill, 'failed', record.startedAt, finishedAt);
       if (!(await this.traces.markFailed(this.dataSource.manager, record, stepError, finishedAt))) return { kind: 'lost' };
       return { kind: 'failed', error: stepError };
+    }
+  }
+
+  /**
+   * A `wait` step, decided under the run row's lock (the signal endpoint stores a signal under the same
+   * lock, so none slips in between): the stored signal's payload is the step's output; else, past the
+   * wait's deadline, the step fails (signal_timeout); else the step is marked running and the run becomes
+   * `waiting` (this attempt ends, the run holds no worker). The deadline is set when the run first reaches
+   * the step and kept across attempts, so a restart neither extends nor loses it.
+   */
+  private async waitForSignal(record: StepAttempt, step: EnforcedStep): Promise<StepOutcome> {
+    const params = parseWaitParams(step.params);
+    if ('path' in params) throw new StepFailure(StepErrorCode.InvalidParams, params.message);
+    const now = this.clock.now();
+    const decided = await this.dataSource.transaction(async (manager) => {
+      const run = await this.runs.lockHeld(manager, record.runId, record.runAttempt);
+      if (!run) return { kind: 'lost' } as const;
+      const sameWait = run.wait_step === record.index && run.wait_signal === params.signal ? run.wait_until : null;
+      // A resumed wait counts from when the run first reached it.
+      if (sameWait) record.startedAt = new Date(Math.min(now.getTime(), sameWait.getTime() - params.timeout_ms));
+      const signal = await this.runs.findSignal(manager, run.id, params.signal);
+      if (signal) return { kind: 'signal', payload: signal.payload } as const;
+      if (sameWait && sameWait.getTime() <= now.getTime()) return { kind: 'timeout' } as const;
+      const until = sameWait ?? new Date(now.getTime() + params.timeout_ms);
+      if (!(await this.traces.markRunning(manager, record))) return { kind: 'lost' } as const;
+      if (!(await this.runs.park(manager, run.id, record.runAttempt, { signal: params.signal, step: record.index, until }, now))) {
+        return { kind: 'lost' } as const;
+      }
+      return { kind: 'waiting', until } as const;
+    });
+    switch (decided.kind) {
+      case 'lost':
+        return { kind: 'lost' };
+      case 'waiting':
+        return { kind: 'waiting', signal: params.signal, until: decided.until };
+      case 'timeout':
+        throw new StepFailure(StepErrorCode.SignalTimeout, `No signal "${params.signal}" arrived within ${params.timeout_ms} ms.`);
+      case 'signal': {
+        const hashed = toHashedJson(decided.payload);
+        return this.recordSuccess(
+          record,
+          this.compared(step, result({ executed: true, output_data: hashed.value, output_hash: hashed.hash })),
+        );
+      }
     }
   }
 

@@ -3,6 +3,7 @@ import { RunsAndTraces1763884900000 } from './1763884900000-RunsAndTraces.js';
 import { StepKeyIndex1763885000000 } from './1763885000000-StepKeyIndex.js';
 import { RunLease1763885100000 } from './1763885100000-RunLease.js';
 import { TenantSecrets1763885400000 } from './1763885400000-TenantSecrets.js';
+import { RunSignals1763885500000 } from './1763885500000-RunSignals.js';
 
 /** Every migration, in order. Listed explicitly so the ESM build needs no glob loading. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   StepKeyIndex1763885000000,
   RunLease1763885100000,
   TenantSecrets1763885400000,
+  RunSignals1763885500000,
 ];
