@@ -147,7 +147,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a queued or running run (a running step may finish; no further step starts). */
+        /** Cancel a queued, running, retry or waiting run (a running step may finish; no further step starts). */
         post: operations["cancelRun"];
         delete?: never;
         options?: never;
@@ -166,6 +166,26 @@ export interface paths {
         put?: never;
         /** Replay a finished run step by step (execute | skip | check per step). */
         post: operations["replayRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{runId}/signals/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a signal to a run (any JSON body: the payload, the output of the run's `wait` step for this name).
+         * @description Kept with the run, one per name: the same payload again -> 202 (no change), another -> 409 signal-already-sent. A signal sent before the run reaches its wait step is consumed when it gets there. A waiting run is queued again at once.
+         */
+        post: operations["sendSignal"];
         delete?: never;
         options?: never;
         head?: never;
@@ -304,7 +324,7 @@ export interface components {
             /** @description New value of add, replace and test. */
             value?: ({
                 [key: string]: unknown;
-            } | unknown[] | string | number | boolean) | null;
+            } | null) | unknown[] | string | number | boolean;
         };
         ProblemSchema: {
             detail: string;
@@ -410,7 +430,7 @@ export interface components {
             /** @description Output of the last step, or null. */
             output: ({
                 [key: string]: unknown;
-            } | unknown[] | string | number | boolean) | null;
+            } | null) | unknown[] | string | number | boolean;
             /** @description The replay report of a finished replay run; null otherwise. */
             replay: components["schemas"]["ReplayReportSchema"] | null;
             /** Format: uuid */
@@ -418,7 +438,7 @@ export interface components {
             /** Format: date-time */
             started_at: string | null;
             /** @enum {string} */
-            status: "queued" | "running" | "retry" | "succeeded" | "failed" | "cancelled";
+            status: "queued" | "running" | "retry" | "waiting" | "succeeded" | "failed" | "cancelled";
             /** @description Token usage summed over the executed steps; null when none reports usage. */
             usage: components["schemas"]["UsageSchema"] | null;
             /** @description What a `waiting` run waits for (present only while it waits). */
@@ -435,6 +455,13 @@ export interface components {
             name: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        SignalSchema: {
+            /** Format: date-time */
+            received_at: string;
+            /** Format: uuid */
+            run_id: string;
+            signal: string;
         };
         StepDto: {
             /**
@@ -500,7 +527,7 @@ export interface components {
             name: string;
             output: ({
                 [key: string]: unknown;
-            } | unknown[] | string | number | boolean) | null;
+            } | null) | unknown[] | string | number | boolean;
             /** @description SHA-256 of the RFC 8785 canonical JSON of output. */
             output_hash: string | null;
             /** @description Params as resolved for this execution ($ref replaced; a $secret reads "[secret:<name>]"; credential headers and query parameters read "[redacted]"). */
@@ -862,7 +889,7 @@ export interface operations {
                 /** @description Opaque cursor: next_cursor of the previous page. */
                 cursor?: string;
                 limit?: number;
-                status?: "queued" | "running" | "retry" | "succeeded" | "failed" | "cancelled";
+                status?: "queued" | "running" | "retry" | "waiting" | "succeeded" | "failed" | "cancelled";
             };
             header?: never;
             path?: never;
@@ -1115,6 +1142,119 @@ export interface operations {
                 };
             };
             /** @description idempotency-key-reused: the key was used with another body. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description Rate limit of the tenant exceeded (Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable (Retry-After). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+        };
+    };
+    sendSignal: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1 to 255 printable ASCII characters. Same key + same signal: 202, Idempotent-Replayed: true. Another name or payload: 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description ^[A-Za-z0-9_.-]{1,64}$ */
+                name: string;
+                runId: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any JSON value (the payload); no body: null. */
+        requestBody?: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description The signal as stored. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignalSchema"];
+                };
+            };
+            /** @description Invalid signal name, Idempotency-Key or JSON body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description No run of this tenant has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description signal-already-sent (another payload under this name), or run-finished (a new signal to a finished run). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description The body exceeds MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description The body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description idempotency-key-reused: the key was used for another signal. */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -43,10 +43,14 @@ export class HealthSchema {
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'Every check by name.' }) details!: unknown;
 }
 
-/** Any JSON value (object, array, string, number, boolean; `nullable` adds null), so typed clients see `unknown`-like values, not `{}`. */
+/**
+ * Any JSON value, null included, so typed clients see `unknown`-like values, not `{}`. OpenAPI 3.0 has no
+ * null type and wants `nullable` beside a `type` (Redocly's nullable-type-sibling), so null is allowed
+ * on one branch.
+ */
 const JSON_VALUE = {
   oneOf: [
-    { type: 'object', additionalProperties: true },
+    { type: 'object', additionalProperties: true, nullable: true },
     { type: 'array', items: {} },
     { type: 'string' },
     { type: 'number' },
@@ -58,7 +62,7 @@ export class JsonPatchOperationSchema {
   @ApiProperty({ enum: ['add', 'remove', 'replace', 'move', 'copy', 'test'] }) op!: string;
   @ApiProperty({ description: 'RFC 6901 JSON Pointer.' }) path!: string;
   @ApiPropertyOptional({ description: 'Source pointer of move and copy.' }) from?: string;
-  @ApiPropertyOptional({ ...JSON_VALUE, nullable: true, description: 'New value of add, replace and test.' }) value?: unknown;
+  @ApiPropertyOptional({ ...JSON_VALUE, description: 'New value of add, replace and test.' }) value?: unknown;
 }
 
 export class StepMismatchSchema {
@@ -125,7 +129,7 @@ export class RunSchema {
   @ApiProperty({ nullable: true, type: String }) idempotency_key!: string | null;
   @ApiProperty({ type: 'object', additionalProperties: true }) input!: unknown;
   @ApiProperty({ type: 'object', additionalProperties: true }) metadata!: unknown;
-  @ApiProperty({ ...JSON_VALUE, nullable: true, description: 'Output of the last step, or null.' }) output!: unknown;
+  @ApiProperty({ ...JSON_VALUE, description: 'Output of the last step, or null.' }) output!: unknown;
   @ApiProperty({ nullable: true, type: RunErrorSchema }) error!: RunErrorSchema | null;
   @ApiProperty() attempts!: number;
   @ApiProperty({ nullable: true, format: 'uuid', type: String }) replay_of!: string | null;
@@ -177,7 +181,7 @@ export class StepSchema {
   @ApiProperty({ enum: REPLAY_BEHAVIORS }) replay_behavior!: string;
   @ApiProperty({ nullable: true, type: String }) idempotency_key!: string | null;
   @ApiProperty({ enum: ['pending', 'running', 'succeeded', 'failed', 'cancelled'] }) status!: string;
-  @ApiProperty({ ...JSON_VALUE, nullable: true }) output!: unknown;
+  @ApiProperty(JSON_VALUE) output!: unknown;
   @ApiProperty({
     nullable: true,
     type: String,
