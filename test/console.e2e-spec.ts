@@ -178,7 +178,7 @@ describe('web console at /console (Chromium, real service, worker process)', () 
     const form = page.getByRole('form', { name: 'Replay this run' });
     await form.getByLabel('Default behavior').selectOption('check');
     await form.getByLabel('continue and report every one').check();
-    await form.getByLabel(/Ignore paths/).fill('/headers/date');
+    await form.getByLabel(/Ignore paths/).fill('/headers/x-generation');
     await form.getByLabel('Behavior of step 1 think').selectOption('skip'); // no need to wait 5 s again
     await page.screenshot({ path: shots.path('replay-form.png'), fullPage: true });
     await expectAccessible();
@@ -203,10 +203,10 @@ describe('web console at /console (Chromium, real service, worker process)', () 
     const counted = pinned.getByRole('group', { name: 'Counted differences' });
     expect(await counted.innerText()).toContain('generated_at');
     expect(await counted.innerText()).toContain('nonce');
-    expect(await counted.innerText()).not.toContain('date');
-    // ignored: the date header differs too, but the replay ignored it: shown apart, greyed
+    expect(await counted.innerText()).not.toContain('x-generation');
+    // ignored: the x-generation header differs too, but the replay ignored it: shown apart, greyed
     const ignored = pinned.getByRole('group', { name: 'Ignored differences' });
-    expect(await ignored.innerText()).toContain('date');
+    expect(await ignored.innerText()).toContain('x-generation');
     const patch = replayRun.replay.mismatches[0].diff as Array<{ path: string }>;
     await pinned.getByText('JSON Patch (RFC 6902)').click();
     for (const op of patch) expect(await pinned.getByRole('table').textContent()).toContain(op.path);
