@@ -158,7 +158,7 @@ describe('driver SQL against the migrated schema', () => {
       fingerprint: 'd'.repeat(64),
     });
     expect(done).not.toHaveProperty('fingerprint'); // internal: not part of the trace as read
-    expect(await runs.renewLease(ds.manager, run.id, 1, new Date(), new Date(Date.now() + 1000))).toBe(true);
+    expect(await runs.renewLease(ds.manager, run.id, 1, new Date(), new Date(Date.now() + 1000))).toBe('held');
     expect(await runs.finish(ds.manager, run.id, 2, { status: 'succeeded', output: null, error: null }, new Date())).toBe(false);
     expect(await runs.finish(ds.manager, run.id, 1, { status: 'succeeded', output: { v: 1 }, error: null }, new Date())).toBe(true);
   });
@@ -170,7 +170,7 @@ describe('driver SQL against the migrated schema', () => {
     expect(await runs.startAttempt(ds.manager, run.id, t0, at(2_000))).toMatchObject({ attempts: 1 });
     // While attempt 1's lease is live, another worker that gets the job takes nothing: busy until it ends.
     expect(await runs.startAttempt(ds.manager, run.id, at(1_000), at(3_000))).toEqual({ busyUntil: at(2_000) });
-    expect(await runs.renewLease(ds.manager, run.id, 1, at(1_500), at(3_500))).toBe(true);
+    expect(await runs.renewLease(ds.manager, run.id, 1, at(1_500), at(3_500))).toBe('held');
     expect(await runs.startAttempt(ds.manager, run.id, at(3_000), at(5_000))).toEqual({ busyUntil: at(3_500) });
     // Attempt 1 stalls past its lease: attempt 2 takes the run.
     expect(await runs.startAttempt(ds.manager, run.id, at(3_500), at(5_500))).toMatchObject({ status: 'running', attempts: 2 });
@@ -194,7 +194,7 @@ describe('driver SQL against the migrated schema', () => {
       mismatch: null,
     };
     // Every write of the stale attempt 1 is refused...
-    expect(await runs.renewLease(ds.manager, run.id, 1, at(3_600), at(5_600))).toBe(false);
+    expect(await runs.renewLease(ds.manager, run.id, 1, at(3_600), at(5_600))).toBe('lost');
     expect(await traces.markRunning(ds.manager, step(1))).toBe(false);
     expect(await traces.markSucceeded(ds.manager, step(1), ok, at(3_700))).toBe(false);
     expect(await runs.markRetry(ds.manager, run.id, 1, { type: RunErrorType.StepFailed, message: 'late' }, at(3_700))).toBe(false);
@@ -205,7 +205,10 @@ describe('driver SQL against the migrated schema', () => {
     expect(await traces.markRunning(ds.manager, step(2))).toBe(true);
     // After a cancel, the running step may still record its result, but no step may start.
     expect(await runs.cancel(ds.manager, tenantId, run.id, at(3_800))).toMatchObject({ status: 'cancelled', attempts: 2 });
-    expect(await traces.markSucceeded(ds.manager, step(2), ok, at(3_900))).toBe(true);
+    expect(await runs.renewLease(ds.manager, run.id, 2, at(3_850), at(5_850))).toBe('cancelled'); // its running step may finish
+    // A step this attempt never started (cached, skipped) cannot be recorded after the cancel.
+    expect(await traces.markSucceeded(ds.manager, { ...step(2), index: 1 }, ok, at(3_860))).toBe(false);
+    expect(await traces.markSucceeded(ds.manager, { ...step(2), started: true }, ok, at(3_900))).toBe(true);
     expect(await traces.markRunning(ds.manager, { ...step(2), index: 1 })).toBe(false);
     expect(await runs.finish(ds.manager, run.id, 2, { status: 'succeeded', output: 1, error: null }, at(4_000))).toBe(false);
     expect(await runs.startAttempt(ds.manager, run.id, at(10_000), at(12_000))).toBeNull();

@@ -125,4 +125,42 @@ describe('stalled workers (SIGSTOP / SIGCONT of real worker processes)', () => {
     expect(receivedWithKey(key)).toBe(2);
     expect(h.server.applied('/pay/in-flight')).toBe(1);
   }, 60_000);
+
+  it('cancelled while its keyed POST is in flight: the step finishes and is recorded, its key stays completed', async () => {
+    const worker = await spawnWorker(h.env.env);
+    workers.push(worker);
+    const key = 'cancel-in-flight';
+    h.server.hold('/pay/cancel-in-flight');
+    const run = await submit([
+      {
+        name: 'charge',
+        skill: 'http.request',
+        params: { url: `${h.server.url}/pay/cancel-in-flight`, method: 'POST' },
+        idempotency_key: key,
+      },
+      { name: 'after', skill: 'http.request', params: { url: `${h.server.url}/effect/after-cancel-in-flight`, method: 'POST' } },
+    ]);
+    await h.server.waitForHit('/pay/cancel-in-flight', 1);
+    await h.app.http.post(`/v1/runs/${run.id}/cancel`).set('Authorization', h.auth).expect(202);
+    await sleep(2_500); // more than a lease period: the worker's lease renewals see the cancel
+    h.server.release('/pay/cancel-in-flight');
+    // The running step finished and its result is recorded; the next step never started.
+    await waitFor(async () => ((await trace(run.id)).steps[0].status === 'succeeded' ? true : undefined));
+    const steps = (await trace(run.id)).steps;
+    expect(steps.map((s) => s.status)).toEqual(['succeeded', 'cancelled']);
+    expect(steps[0].output).toMatchObject({ status: 200, body: { paid: 'cancel-in-flight' } });
+    expect(h.server.hits('/effect/after-cancel-in-flight')).toBe(0);
+    // The key stays completed: another run with it takes the recorded result and sends nothing.
+    const again = await submit([
+      {
+        name: 'charge',
+        skill: 'http.request',
+        params: { url: `${h.server.url}/pay/cancel-in-flight`, method: 'POST' },
+        idempotency_key: key,
+      },
+    ]);
+    expect(await finished(again.id)).toMatchObject({ status: 'succeeded' });
+    expect(receivedWithKey(key)).toBe(1);
+    expect(h.server.applied('/pay/cancel-in-flight')).toBe(1);
+  }, 60_000);
 });

@@ -2,6 +2,9 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import { migrations } from './migrations/index.js';
 import { ParameterFreeTypeOrmLogger } from './typeorm-logger.js';
 
+/** How long a transaction may sit idle (its process frozen or gone) before the server ends it. */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 15_000;
+
 export interface DatabaseSettings {
   url: string;
   poolSize: number;
@@ -23,7 +26,15 @@ export function dataSourceOptions(db: DatabaseSettings): DataSourceOptions {
     synchronize: false,
     logging: ['error', 'warn', 'migration'],
     logger: new ParameterFreeTypeOrmLogger(), // never prints query parameters (run inputs, params, outputs)
-    extra: { max: db.poolSize, connectionTimeoutMillis: 5_000, application_name: 'agent-runs' },
+    extra: {
+      max: db.poolSize,
+      connectionTimeoutMillis: 5_000,
+      application_name: 'agent-runs',
+      // A process frozen inside a transaction (SIGSTOP, a stalled host) would hold its row locks, and so
+      // block takeovers, cancels and signals for that run, for as long as it is frozen. Our transactions
+      // are a few statements long: the server ends one left idle for this long and releases its locks.
+      options: `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
+    },
   };
 }
 

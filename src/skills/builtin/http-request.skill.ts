@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
 import { Injectable } from '@nestjs/common';
 import type { AppConfig } from '../../infra/config/app.config.js';
@@ -230,8 +231,9 @@ export class HttpRequestSkill implements SkillHandler {
         });
       });
       req.on('error', (e) => reject(toSkillError(e)));
-      // Nothing is sent before the socket is connected and the step may still start its side effect:
-      // a worker that stalled (or lost its claim) while resolving or connecting sends nothing.
+      // Nothing is sent before the socket is connected (for https: its TLS handshake done, since what
+      // `end` queues leaves right after it) and the step may still start its side effect: a worker that
+      // stalled (or lost its claim) while resolving, connecting or handshaking sends nothing.
       req.once('socket', (socket) => {
         const sendOrRefuse = () => {
           if (mayStartSideEffect()) req.end(body);
@@ -240,7 +242,7 @@ export class HttpRequestSkill implements SkillHandler {
               new SkillError(StepErrorCode.StepClaimLost, 'the step lost its claim before the request was sent; nothing was sent'),
             );
         };
-        if (socket.connecting) socket.once('connect', sendOrRefuse);
+        if (socket.connecting) socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', sendOrRefuse);
         else sendOrRefuse();
       });
     });

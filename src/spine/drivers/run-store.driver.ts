@@ -58,16 +58,27 @@ export class RunStoreDriver {
   }
 
   /**
-   * Extends the lease of attempt `attempt` (and marks the run alive for the sweep). False when the
-   * attempt no longer holds the run: it was cancelled, finished, or taken by a later attempt.
+   * Extends the lease of attempt `attempt` (and marks the run alive for the sweep): `held`. `cancelled`
+   * when the run was cancelled under this attempt (its running step may finish; the lease is left alone),
+   * `lost` when the attempt no longer holds the run (finished, or taken by a later attempt).
    */
-  async renewLease(manager: EntityManager, id: string, attempt: number, at: Date, leaseUntil: Date): Promise<boolean> {
-    const rows = await queryRows(
+  async renewLease(
+    manager: EntityManager,
+    id: string,
+    attempt: number,
+    at: Date,
+    leaseUntil: Date,
+  ): Promise<'held' | 'cancelled' | 'lost'> {
+    const rows = await queryRows<{ status: string }>(
       manager,
-      sql`UPDATE runs SET updated_at = ${at}, lease_expires_at = ${leaseUntil}
-       WHERE id = ${id} AND attempts = ${attempt} AND status = 'running' RETURNING id`,
+      sql`WITH renewed AS (
+         UPDATE runs SET updated_at = ${at}, lease_expires_at = ${leaseUntil}
+         WHERE id = ${id} AND attempts = ${attempt} AND status = 'running' RETURNING status)
+       SELECT status FROM renewed
+       UNION ALL SELECT status FROM runs WHERE id = ${id} AND attempts = ${attempt} AND status = 'cancelled'`,
     );
-    return rows.length > 0;
+    if (rows[0]?.status === 'running') return 'held';
+    return rows[0]?.status === 'cancelled' ? 'cancelled' : 'lost';
   }
 
   /** running -> retry with the error of this attempt. False when the attempt no longer holds the run. */

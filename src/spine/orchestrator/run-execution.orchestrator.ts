@@ -1,3 +1,4 @@
+import { linkedAbort } from '../../shared/abort.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
@@ -14,6 +15,13 @@ import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { RunError, RunRecord } from '../run.types.js';
 import { type ReplayContext, type RunAttempt, StepRunner } from './step-runner.js';
 import type { ReplayOptions } from './replay-options.js';
+
+/** The lease an attempt holds on its run: `lost` aborts once it cannot be held; `isHeld` is the synchronous check. */
+interface RunLease {
+  lost: AbortSignal;
+  isHeld: () => boolean;
+  stop(): void;
+}
 
 const MAX_BACKOFF_MS = 10 * 60_000;
 /** A run whose lease is held elsewhere is looked at again just after the lease ends. */
@@ -68,30 +76,38 @@ export class RunExecutionOrchestrator {
     if ('busyUntil' in taken) return { retryInMs: Math.max(0, taken.busyUntil.getTime() - now.getTime()) + BUSY_MARGIN_MS };
     const run = taken;
     const lease = this.holdLease(run, now);
+    const halt = linkedAbort([lease.lost, this.shutdown.signal]);
     try {
-      return await this.runAttempt(run, lease.lost);
+      return await this.runAttempt(run, lease, halt.signal);
     } finally {
+      halt.dispose();
       lease.stop();
     }
   }
 
-  private async runAttempt(run: RunRecord, lost: AbortSignal): Promise<RunJobOutcome> {
+  private async runAttempt(run: RunRecord, lease: RunLease, halt: AbortSignal): Promise<RunJobOutcome> {
     const manager = this.dataSource.manager;
-    // Attempts that ended by waiting for a signal are pauses, not failures: they do not use up attempts.
-    const tries = run.attempts - run.waits;
-    if (tries > this.config.maxAttempts) {
-      const message = `The run was taken ${tries - 1} times without finishing (worker crashes).`;
-      await this.fail(run, { type: RunErrorType.AttemptsExhausted, message }, 0);
-      return {};
-    }
+    const { lost } = lease;
     const replay = run.replay_of ? await this.loadReplayContext(run) : null;
     // A first attempt has no trace yet; a later one resumes after the steps that succeeded.
     const recorded = run.attempts > 1 ? await this.traces.getSteps(manager, run.id) : [];
     const done = new Map(recorded.filter((s) => s.status === 'succeeded').map((s) => [s.index, s]));
+    // Attempts that ended by waiting for a signal are pauses, not failures: they do not use up attempts.
+    const tries = run.attempts - run.waits;
+    if (tries > this.config.maxAttempts) {
+      // A replay that recorded its mismatch but never managed to fail still ends with its verdict.
+      const mismatch = replay?.options.on_mismatch === 'fail' ? [...done.values()].find((s) => s.mismatch) : undefined;
+      if (mismatch && replay) return this.failOnMismatch(run, mismatch.index, replay);
+      const message = `The run was taken ${tries - 1} times without finishing (worker crashes).`;
+      await this.fail(run, { type: RunErrorType.AttemptsExhausted, message }, 0, replay);
+      return {};
+    }
     const attempt: RunAttempt = {
       run,
       attempt: run.attempts,
       lost,
+      halt,
+      isHeld: lease.isHeld,
       shutdown: this.shutdown.signal,
       replay,
       outputs: [],
@@ -107,6 +123,11 @@ export class RunExecutionOrchestrator {
         continue;
       }
       if (lost.aborted) return {};
+      if (this.shutdown.signal.aborted) {
+        // Past the shutdown's grace: start no further step, give the attempt back.
+        await this.runs.releaseAttempt(manager, run.id, attempt.attempt, this.clock.now());
+        return { retryInMs: 0 };
+      }
       const outcome = await this.steps.run(attempt, index);
       switch (outcome.kind) {
         case 'lost':
@@ -161,8 +182,12 @@ export class RunExecutionOrchestrator {
     return {};
   }
 
-  /** The run's lease, renewed every lease/3 while the attempt runs; `lost` aborts once it cannot be held. */
-  private holdLease(run: RunRecord, takenAt: Date): { lost: AbortSignal; stop(): void } {
+  /**
+   * The run's lease, renewed every lease/3 while the attempt runs; `lost` aborts once it cannot be held
+   * (refused: taken by another attempt; or run out locally: renewals failed). A cancel is not a loss: the
+   * running step may finish (no further step can start: every start is fenced on `running`).
+   */
+  private holdLease(run: RunRecord, takenAt: Date): RunLease {
     const lost = new AbortController();
     let heldUntil = this.leaseFrom(takenAt).getTime();
     let renewing = false;
@@ -175,9 +200,9 @@ export class RunExecutionOrchestrator {
         this.runs
           .renewLease(this.dataSource.manager, run.id, run.attempts, now, this.leaseFrom(now))
           .then(
-            (held) => {
-              if (held) heldUntil = this.leaseFrom(now).getTime();
-              else lost.abort(new Error('the run was cancelled or taken by another attempt'));
+            (state) => {
+              if (state !== 'lost') heldUntil = this.leaseFrom(now).getTime();
+              else lost.abort(new Error('the run was taken by another attempt'));
             },
             (error: unknown) => this.logger.warn(`run ${run.id}: could not renew its lease: ${String(error)}`),
           )
@@ -186,7 +211,11 @@ export class RunExecutionOrchestrator {
       Math.max(100, Math.floor(this.worker.lockDurationMs / 3)),
     );
     timer.unref();
-    return { lost: lost.signal, stop: () => clearInterval(timer) };
+    return {
+      lost: lost.signal,
+      isHeld: () => !lost.signal.aborted && this.clock.now().getTime() < heldUntil,
+      stop: () => clearInterval(timer),
+    };
   }
 
   private leaseFrom(at: Date): Date {

@@ -1,3 +1,4 @@
+import { linkedAbort } from '../../shared/abort.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { REPLAY_ENFORCER, TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
@@ -46,8 +47,12 @@ export interface ReplayContext {
 export interface RunAttempt {
   run: RunRecord;
   attempt: number;
-  /** Aborted when this attempt lost the run (its lease ran out, a later attempt took it, or it was cancelled). */
+  /** Aborted when this attempt lost the run (its lease ran out, or a later attempt took it). */
   lost: AbortSignal;
+  /** Aborted when the attempt must stop waiting: the run was lost or the process shuts down. */
+  halt: AbortSignal;
+  /** True while the attempt's run lease is verifiably held (a synchronous check, for the moment before a send). */
+  isHeld: () => boolean;
   /** Aborted when the process shuts down past its grace period. */
   shutdown: AbortSignal;
   replay: ReplayContext | null;
@@ -144,7 +149,7 @@ export class StepRunner {
           { ...step, idempotency_key: step.idempotency_key },
           run.tenant_id,
           durable,
-          attempt.lost,
+          attempt.halt,
         );
         if ('cached' in acquired) return await this.recordSuccess(record, this.compared(step, acquired.cached));
         claim = acquired.claim;
@@ -154,6 +159,7 @@ export class StepRunner {
         await claim?.release();
         return { kind: 'lost' };
       }
+      record.started = true;
       if (claim && !(await claim.renew())) throw new StepClaimLostError(claim.key);
       // 4. execute
       const output = await this.execute(step, attempt, claim, document, spec.params, secrets);
@@ -241,7 +247,8 @@ export class StepRunner {
     if (!handler) throw new SkillError(StepErrorCode.UnknownSkill, `skill "${step.skill}" is not registered in this worker`);
     const claimLost = new AbortController();
     const stopKeepAlive = claim?.keepAlive(() => claimLost.abort(new StepClaimLostError(claim.key)));
-    const signal = AbortSignal.any([attempt.shutdown, attempt.lost, claimLost.signal]);
+    const linked = linkedAbort([attempt.shutdown, attempt.lost, claimLost.signal]);
+    const signal = linked.signal;
     try {
       return await secrets.execute(written, step.params, (params, secretValues) =>
         handler.execute(structuredClone(params), {
@@ -251,11 +258,12 @@ export class StepRunner {
           idempotencyKey: step.idempotency_key,
           document,
           signal,
-          mayStartSideEffect: () => !signal.aborted && (claim ? claim.isHeld() : true),
+          mayStartSideEffect: () => !signal.aborted && attempt.isHeld() && (claim ? claim.isHeld() : true),
           secretValues,
         }),
       );
     } finally {
+      linked.dispose();
       stopKeepAlive?.();
     }
   }

@@ -38,6 +38,12 @@ export interface StepAttempt {
   /** 1 for the first execution of the step, then one more per retry or resume. */
   attempt: number;
   startedAt: Date;
+  /**
+   * True once this attempt wrote the step's `running` row. Only a started step may record its end after
+   * a cancel (a running step may finish); a step that never started (cached, skipped, refused before its
+   * start) records only while the run is `running`, so after a cancel it stays `cancelled`.
+   */
+  started?: boolean;
 }
 
 /** A step's identity: a later write of the same step never changes these columns. */
@@ -126,7 +132,7 @@ export class TraceStoreDriver {
       duration_ms: at.getTime() - a.startedAt.getTime(),
       fingerprint: a.fingerprint ?? null,
     };
-    return writeHeld(manager, a, 'finish', values, sql`error = NULL`);
+    return writeHeld(manager, a, a.started ? 'finish' : 'start', values, sql`error = NULL`);
   }
 
   /** The step's failure. False (nothing written) when the run's attempt no longer holds the run. */
@@ -137,7 +143,7 @@ export class TraceStoreDriver {
       finished_at: at,
       duration_ms: at.getTime() - a.startedAt.getTime(),
     };
-    return writeHeld(manager, a, 'finish', values, sql`output = NULL, output_hash = NULL`);
+    return writeHeld(manager, a, a.started ? 'finish' : 'start', values, sql`output = NULL, output_hash = NULL`);
   }
 
   /**
