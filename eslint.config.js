@@ -3,11 +3,12 @@
 // the stylistic rules that would fight it.
 import eslint from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', 'test/fixtures/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', 'test/fixtures/**', 'client/schema.ts'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -34,6 +35,16 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off', // same reason: calls on values read from res.body
       '@typescript-eslint/no-unsafe-return': 'off', // same reason: waitFor callbacks return res.body values
     },
+  },
+  {
+    // The web console (React, in the browser); its own tsconfig (DOM, JSX) is found by the project service.
+    files: ['console/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat['recommended-latest'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    files: ['console/*.mjs'],
+    languageOptions: { globals: { ...globals.node } },
   },
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   const mode = `${runtime.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}, ${config.redis.url ? 'Redis + BullMQ' : 'in-memory store + in-process queue'}`;
   logger.log(`listening on ${url} (${mode})`);
   logger.log(`API docs: ${url}/docs (OpenAPI document: ${url}/openapi.json)`);
+  logger.log(`web console: ${url}/console (sign in with an API key)`);
   logger.log(
     `API key: npm run cli -- tenant:create <name> prints a tenant and its key${config.admin.token ? ` (or POST ${url}/admin/tenants with the ADMIN_TOKEN)` : ''}`,
   );

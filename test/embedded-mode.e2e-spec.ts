@@ -90,6 +90,10 @@ describe('embedded mode: `npm start` with nothing configured', () => {
         `API docs: http://127.0.0.1:${port}/docs (OpenAPI document: http://127.0.0.1:${port}/openapi.json)`,
       );
       await http.get('/v1/runs').expect(401);
+      // the web console is served by the same process (built into dist/console by npm run build)
+      const page = await http.get('/console').expect(200);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.text).toMatch(/src="\/console\/assets\/[^"]+\.js"/);
       const tenant = await http.post('/admin/tenants').set('Authorization', `Bearer ${ADMIN}`).send({ name: 'solo' }).expect(201);
       const auth = `Bearer ${tenant.body.api_key}`;
       const created = await http

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppConfig } from '../infra/config/app.config.js';
+import { mountConsole } from './console.js';
 import { expressProblemHandler } from './filters/problem-details.filter.js';
 import { ProblemException } from './problem.js';
 import { requestIdMiddleware } from './middleware/request-id.middleware.js';
@@ -40,6 +41,7 @@ export async function setUpHttpApp(app: INestApplication, config: Pick<AppConfig
   http.set('etag', false);
   http.set('trust proxy', false);
   http.use(requestIdMiddleware);
+  mountConsole(http);
   http.use(express.json({ limit: config.limits.maxBodyBytes, type: JSON_TYPES, strict: false }));
   // Any other body is read too, only to hold it to MAX_BODY_BYTES (413 whatever the content type),
   // then refused (415): no endpoint takes anything but JSON.

@@ -43,6 +43,61 @@ export class HealthSchema {
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'Every check by name.' }) details!: unknown;
 }
 
+/**
+ * Any JSON value, null included, so typed clients see `unknown`-like values, not `{}`. OpenAPI 3.0 has no
+ * null type and wants `nullable` beside a `type` (Redocly's nullable-type-sibling), so null is allowed
+ * on one branch.
+ */
+const JSON_VALUE = {
+  oneOf: [
+    { type: 'object', additionalProperties: true, nullable: true },
+    { type: 'array', items: {} },
+    { type: 'string' },
+    { type: 'number' },
+    { type: 'boolean' },
+  ],
+};
+
+export class JsonPatchOperationSchema {
+  @ApiProperty({ enum: ['add', 'remove', 'replace', 'move', 'copy', 'test'] }) op!: string;
+  @ApiProperty({ description: 'RFC 6901 JSON Pointer.' }) path!: string;
+  @ApiPropertyOptional({ description: 'Source pointer of move and copy.' }) from?: string;
+  @ApiPropertyOptional({ ...JSON_VALUE, description: 'New value of add, replace and test.' }) value?: unknown;
+}
+
+export class StepMismatchSchema {
+  @ApiProperty({ nullable: true, type: String, description: 'Hash of the whole original output.' }) expected_hash!: string | null;
+  @ApiProperty({ description: 'Hash of the whole new output.' }) actual_hash!: string;
+  @ApiProperty({
+    type: [JsonPatchOperationSchema],
+    description: 'RFC 6902 JSON Patch from the original output to the new one (ignore_paths removed).',
+  })
+  diff!: JsonPatchOperationSchema[];
+}
+
+export class ReplayMismatchSchema extends StepMismatchSchema {
+  @ApiProperty() step_index!: number;
+}
+
+export class ReplaySummarySchema {
+  @ApiProperty() executed!: number;
+  @ApiProperty() skipped!: number;
+  @ApiProperty() checked!: number;
+  @ApiProperty() from_cache!: number;
+  @ApiProperty() mismatches!: number;
+}
+
+export class ReplayReportSchema {
+  @ApiProperty({ enum: ['match', 'mismatch'] }) verdict!: string;
+  @ApiProperty({ type: ReplaySummarySchema }) summary!: ReplaySummarySchema;
+  @ApiProperty({ type: [ReplayMismatchSchema] }) mismatches!: ReplayMismatchSchema[];
+}
+
+export class StepErrorSchema {
+  @ApiProperty({ example: 'step_failed' }) type!: string;
+  @ApiProperty() message!: string;
+}
+
 export class RunErrorSchema {
   @ApiProperty({
     example: RunErrorType.StepFailed,
@@ -74,16 +129,12 @@ export class RunSchema {
   @ApiProperty({ nullable: true, type: String }) idempotency_key!: string | null;
   @ApiProperty({ type: 'object', additionalProperties: true }) input!: unknown;
   @ApiProperty({ type: 'object', additionalProperties: true }) metadata!: unknown;
-  @ApiProperty({ nullable: true, description: 'Output of the last step, or null.' }) output!: unknown;
+  @ApiProperty({ ...JSON_VALUE, description: 'Output of the last step, or null.' }) output!: unknown;
   @ApiProperty({ nullable: true, type: RunErrorSchema }) error!: RunErrorSchema | null;
   @ApiProperty() attempts!: number;
   @ApiProperty({ nullable: true, format: 'uuid', type: String }) replay_of!: string | null;
-  @ApiProperty({
-    nullable: true,
-    description:
-      '{ verdict: match|mismatch, summary: { executed, skipped, checked, from_cache, mismatches }, mismatches: [...] } for replay runs.',
-  })
-  replay!: unknown;
+  @ApiProperty({ nullable: true, type: ReplayReportSchema, description: 'The replay report of a finished replay run; null otherwise.' })
+  replay!: ReplayReportSchema | null;
   @ApiProperty({
     nullable: true,
     type: UsageSchema,
@@ -108,6 +159,14 @@ export class RunPageSchema {
   @ApiProperty({ nullable: true, type: String }) next_cursor!: string | null;
 }
 
+export class ComparisonSchema {
+  @ApiProperty({ enum: ['exact', 'numeric', 'text', 'schema', 'judge'] }) mode!: string;
+  @ApiProperty() passed!: boolean;
+  @ApiProperty({ nullable: true, type: Number }) score!: number | null;
+  @ApiProperty({ nullable: true, type: String }) reason!: string | null;
+  @ApiProperty({ type: [String], description: 'RFC 6901 pointers left out of the comparison.' }) ignored_paths!: string[];
+}
+
 export class StepSchema {
   @ApiProperty() index!: number;
   @ApiProperty() name!: string;
@@ -122,7 +181,7 @@ export class StepSchema {
   @ApiProperty({ enum: REPLAY_BEHAVIORS }) replay_behavior!: string;
   @ApiProperty({ nullable: true, type: String }) idempotency_key!: string | null;
   @ApiProperty({ enum: ['pending', 'running', 'succeeded', 'failed', 'cancelled'] }) status!: string;
-  @ApiProperty({ nullable: true }) output!: unknown;
+  @ApiProperty(JSON_VALUE) output!: unknown;
   @ApiProperty({
     nullable: true,
     type: String,
@@ -135,8 +194,8 @@ export class StepSchema {
   @ApiProperty() checked!: boolean;
   @ApiProperty() from_cache!: boolean;
   @ApiProperty({ nullable: true, type: String }) expected_hash!: string | null;
-  @ApiProperty({ nullable: true, description: '{ expected_hash, actual_hash, diff: RFC 6902 JSON Patch }' }) mismatch!: unknown;
-  @ApiProperty({ nullable: true }) error!: unknown;
+  @ApiProperty({ nullable: true, type: StepMismatchSchema }) mismatch!: StepMismatchSchema | null;
+  @ApiProperty({ nullable: true, type: StepErrorSchema }) error!: StepErrorSchema | null;
   @ApiProperty() attempts!: number;
   @ApiProperty({
     nullable: true,
@@ -144,8 +203,12 @@ export class StepSchema {
     description: 'Token usage of this execution (llm.chat); null for other skills, skipped and cached steps.',
   })
   usage!: UsageSchema | null;
-  @ApiProperty({ nullable: true, description: '{ mode, passed, score, reason, ignored_paths } of a compared step; null otherwise.' })
-  comparison!: unknown;
+  @ApiProperty({
+    nullable: true,
+    type: ComparisonSchema,
+    description: 'How a checked step was compared (what-if replays); null otherwise.',
+  })
+  comparison!: ComparisonSchema | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) started_at!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) finished_at!: string | null;
   @ApiProperty({ nullable: true, type: Number }) duration_ms!: number | null;
