@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { TEST_REDIS_URL } from './support/env.js';
-import { type RunsHarness, startRunsHarness, waitFor } from './support/test-app.js';
+import { createTenant, type RunsHarness, startRunsHarness, waitFor } from './support/test-app.js';
 import { spawnWorker, type WorkerProcess } from './support/worker-process.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -163,4 +163,34 @@ describe('stalled workers (SIGSTOP / SIGCONT of real worker processes)', () => {
     expect(receivedWithKey(key)).toBe(1);
     expect(h.server.applied('/pay/cancel-in-flight')).toBe(1);
   }, 60_000);
+
+  it("the review's reproduction: another tenant's heavy transform on the same worker does not make a keyed POST go out twice", async () => {
+    const shared = await spawnWorker({ ...h.env.env, WORKER_CONCURRENCY: '2' });
+    workers.push(shared);
+    const key = 'repro-keyed-post';
+    h.server.hold('/pay/repro'); // the POST stays in flight while the transform runs
+    const run = await submit([
+      { name: 'charge', skill: 'http.request', params: { url: `${h.server.url}/pay/repro`, method: 'POST' }, idempotency_key: key },
+    ]);
+    await h.server.waitForHit('/pay/repro', 1);
+    // A second worker stands by: had the shared worker's event loop blocked past its lease, it would take the run.
+    workers.push(await spawnWorker(h.env.env));
+    const other = (await createTenant(h.app, 'heavy-tenant')).auth;
+    const heavy = await h.app.http
+      .post('/v1/agents/heavy/runs')
+      .set('Authorization', other)
+      .send({
+        steps: [1, 2, 3].map((n) => ({ name: `bomb-${n}`, skill: 'transform', params: { expression: '$count([1..3000000].($ * 2))' } })),
+      })
+      .expect(202);
+    await waitFor(async () => {
+      const r = (await h.app.http.get(`/v1/runs/${heavy.body.id}`).set('Authorization', other).expect(200)).body;
+      return ['succeeded', 'failed'].includes(r.status) ? r : undefined;
+    }, 40_000);
+    h.server.release('/pay/repro');
+    const done = await finished(run.id);
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 1 }); // never taken over
+    expect(receivedWithKey(key)).toBe(1);
+    expect(h.server.applied('/pay/repro')).toBe(1);
+  }, 90_000);
 });
