@@ -314,8 +314,11 @@ function explain(
     const stale = faults.find(
       (f) => f.kind === 'stall' && ((f.worker === next.worker && next.at >= f.to) || (f.worker === prev.worker && prev.at >= f.to)),
     );
-    const died = faults.find((f) => f.kind === 'kill' && f.worker === prev.worker && prev.at <= f.from && next.at >= f.from);
-    const stopped = faults.find((f) => f.kind === 'stall' && f.worker === prev.worker && prev.at <= f.from && next.at >= f.from);
+    // A killed process sends nothing after the kill: whatever of it arrives later was in flight before it.
+    const died = faults.find((f) => f.kind === 'kill' && f.worker === prev.worker && next.at >= f.from);
+    // A stopped process cannot write: a request of the stalled worker received before it resumed was sent
+    // before the stop (its bytes were still in flight when the stop's timestamp was taken).
+    const stopped = faults.find((f) => f.kind === 'stall' && f.worker === prev.worker && prev.at < f.to && next.at >= f.from);
     if (died) causes.push(`crash after send (${prev.worker} killed ${prev.answered ? 'after the answer' : 'before the answer'})`);
     else if (stopped)
       causes.push(`stall after send (${prev.worker} stopped ${prev.answered ? 'after the answer' : 'with the request in flight'})`);
