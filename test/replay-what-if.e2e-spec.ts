@@ -263,6 +263,27 @@ describe('what-if replays: input and overrides (real PostgreSQL + Redis, recordi
     expect(await counts()).toEqual(before);
   });
 
+  it('the patch merges into the params as written: a $ref is replaced whole, never merged into the value it points to', async () => {
+    const original = await submit(
+      [
+        {
+          name: 'send',
+          skill: 'http.request',
+          params: { url: `${server.url}/effect/wi-ref`, method: 'POST', body: { order: { $ref: '/input/order' } } },
+        },
+      ],
+      { order: { id: 7, qty: 1 } },
+    );
+    // merged into the $ref object itself: { "$ref": "/input/order", "qty": 2 } is no longer a reference
+    const merged = await replay(original.id, { overrides: { '0': { params: { body: { order: { qty: 2 } } } } } });
+    expect(merged.status).toBe(400);
+    expect(merged.body.errors.map((e: { field: string }) => e.field)).toEqual(['overrides.0.params.body.order']);
+    // replacing it: null removes "$ref", the members given are the new value
+    const replaced = await replayed(original.id, { overrides: { '0': { params: { body: { order: { $ref: null, id: 7, qty: 2 } } } } } });
+    expect(replaced.status).toBe('succeeded');
+    expect(JSON.parse(sentTo('/effect/wi-ref').at(-1)!.body)).toEqual({ order: { id: 7, qty: 2 } });
+  });
+
   it("the replay's Idempotency-Key covers the whole body: same key + other overrides or input -> 422", async () => {
     const original = await submit([{ name: 'double', skill: 'transform', params: { expression: 'input.n * 2' } }], { n: 1 });
     const body = { input: { n: 2 }, overrides: { '0': { params: { expression: 'input.n * 3' } } } };
