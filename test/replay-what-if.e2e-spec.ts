@@ -272,8 +272,13 @@ describe('what-if replays: input and overrides (real PostgreSQL + Redis, recordi
           params: { url: `${server.url}/effect/wi-ref`, method: 'POST', body: { order: { $ref: '/input/order' } } },
         },
       ],
-      { order: { id: 7, qty: 1 } },
+      { order: { id: 7, qty: 1 }, other: { id: 9 } },
     );
+    // a patch that points the $ref elsewhere: the new pointer is resolved when the step runs
+    const repointed = await replayed(original.id, { overrides: { '0': { params: { body: { order: { $ref: '/input/other' } } } } } });
+    expect(repointed.status).toBe('succeeded');
+    expect(JSON.parse(sentTo('/effect/wi-ref').at(-1)!.body)).toEqual({ order: { id: 9 } });
+    expect((await trace(repointed.id)).steps[0].params.body).toEqual({ order: { id: 9 } });
     // merged into the $ref object itself: { "$ref": "/input/order", "qty": 2 } is no longer a reference
     const merged = await replay(original.id, { overrides: { '0': { params: { body: { order: { qty: 2 } } } } } });
     expect(merged.status).toBe(400);
