@@ -122,7 +122,10 @@ export class RunsController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiBody({ type: ReplayRunDto, required: false })
   @ApiAcceptedResponse({ type: RunSchema, description: 'The replay run (replay_of = the original).' })
-  @ApiProblem(400, 'Unknown behavior, step index or from_step out of range.')
+  @ApiProblem(
+    400,
+    'Unknown behavior, step index or from_step out of range; an unknown compare mode or option, a bad pointer or a threshold outside 0..1.',
+  )
   @ApiProblem(404, 'No run of this tenant has this id.')
   @ApiProblem(409, 'The original run is not finished, or idempotency-request-in-progress (Retry-After).')
   @ApiProblem(413, 'The body exceeds MAX_BODY_BYTES.')
