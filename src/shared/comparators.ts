@@ -315,16 +315,24 @@ function shapeDifference(expected: unknown, actual: unknown, path: string): stri
  */
 export function textSimilarity(a: string, b: string): number {
   if (a === b) return 1;
-  return 1 - distance(a, b) / Math.max(a.length, b.length);
+  const [start, end] = commonEnds(a, b);
+  // The distance of two strings is that of what remains once their common prefix and suffix are set aside.
+  return 1 - distance(a.slice(start, a.length - end), b.slice(start, b.length - end)) / Math.max(a.length, b.length);
+}
+
+/** The lengths of the common prefix and (after it) the common suffix of two strings. */
+function commonEnds(a: string, b: string): [number, number] {
+  const shorter = Math.min(a.length, b.length);
+  let start = 0;
+  while (start < shorter && a.charCodeAt(start) === b.charCodeAt(start)) start++;
+  let end = 0;
+  while (end < shorter - start && a.charCodeAt(a.length - 1 - end) === b.charCodeAt(b.length - 1 - end)) end++;
+  return [start, end];
 }
 
 /** The lengths of what differs between two strings once their common prefix and suffix are set aside. */
 function differingLengths(a: string, b: string): [number, number] {
-  let start = 0;
-  const shorter = Math.min(a.length, b.length);
-  while (start < shorter && a.charCodeAt(start) === b.charCodeAt(start)) start++;
-  let end = 0;
-  while (end < shorter - start && a.charCodeAt(a.length - 1 - end) === b.charCodeAt(b.length - 1 - end)) end++;
+  const [start, end] = commonEnds(a, b);
   return [a.length - start - end, b.length - start - end];
 }
 
