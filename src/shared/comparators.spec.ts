@@ -32,6 +32,7 @@ describe('parseCompare', () => {
     expect(parseCompare({ '0': { mode: 'text', min_similarity: 0 } }).compare['0']).toEqual({ mode: 'text', min_similarity: 0 });
     expect(parseCompare({ '0': { mode: 'text', min_similarity: 1, paths: [''] } }).errors).toEqual([]);
     expect(parseCompare(undefined)).toEqual({ compare: {}, errors: [] });
+    expect(parseCompare(null)).toEqual({ compare: {}, errors: [] });
   });
 
   it.each([

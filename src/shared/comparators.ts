@@ -75,7 +75,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 export function parseCompare(raw: unknown, stepCount?: number): { compare: Record<string, Comparator>; errors: FieldProblem[] } {
   const compare: Record<string, Comparator> = {};
   const errors: FieldProblem[] = [];
-  if (raw === undefined) return { compare, errors };
+  if (raw === undefined || raw === null) return { compare, errors }; // null: absent, as for the other optional fields
   if (!isObject(raw))
     return { compare, errors: [{ field: 'compare', message: 'compare must be an object of step index (or "*") to comparator' }] };
   for (const [key, value] of Object.entries(raw)) {
