@@ -56,6 +56,14 @@ export const COMPARE_LIMITS = { textPaths: 100, pointerLength: 1024, model: 200,
  */
 export const TEXT_COMPARE_BUDGET = 400_000_000;
 
+/**
+ * The most a judge is shown of each output: characters of canonical JSON once the ignored paths are
+ * removed. Past it the judge is not asked and the step fails (`judge_failed`, with the sizes): a
+ * verdict on a truncated output would be a verdict on something the judge did not see, and a prompt of
+ * megabytes costs what it costs or is refused by the model anyway.
+ */
+export const JUDGE_OUTPUT_MAX_CHARS = 50_000;
+
 const INDEX = /^(0|[1-9]\d*)$/;
 const OPTIONS: { readonly [M in CompareMode]: { required: readonly string[]; optional: readonly string[] } } = {
   exact: { required: [], optional: [] },
