@@ -354,9 +354,12 @@ describe('what-if replays: volatile paths, strict, comparators (real PostgreSQL 
       const run = await replayed(original.id, judged(model));
       expect(run).toMatchObject({ status: 'failed', attempts: 1, error: { type: 'step_failed', step_index: 0 } });
       expect(run.error.message).toContain(message);
-      expect(run.replay).toMatchObject({ verdict: 'match', summary: { checked: 0, mismatches: 0 } });
+      // no verdict: the replay failed before it could compare (it said "match" here)
+      expect(run.replay).toBeNull();
       const [step] = await trace(run.id);
       expect(step).toMatchObject({ status: 'failed', comparison: null, mismatch: null, attempts: 1, error: { type: 'step_failed' } });
+      // the executed output stays on the failed step: what the judge was to compare
+      expect(step.output).toMatchObject({ content: WRITER_LATER });
       expect(step.error!.message).toContain(message);
       expect(upstream.hits('model:writer')).toBe(writes + 1);
     });

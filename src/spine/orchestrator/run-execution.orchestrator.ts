@@ -90,8 +90,9 @@ export class RunExecutionOrchestrator {
     const manager = this.dataSource.manager;
     const { lost } = lease;
     const replay = run.replay_of ? await this.loadReplayContext(run) : null;
-    // A first attempt has no trace yet; a later one resumes after the steps that succeeded.
-    const recorded = run.attempts > 1 ? await this.traces.getSteps(manager, run.id) : [];
+    // Resumes after the steps that succeeded. Read whatever the attempt number: an attempt interrupted by
+    // a shutdown gives its number back (releaseAttempt), so attempt 1 may follow steps already recorded.
+    const recorded = await this.traces.getSteps(manager, run.id);
     const done = new Map(recorded.filter((s) => s.status === 'succeeded').map((s) => [s.index, s]));
     // Attempts that ended by waiting for a signal are pauses, not failures: they do not use up attempts.
     const tries = run.attempts - run.waits;
@@ -113,6 +114,11 @@ export class RunExecutionOrchestrator {
       replay,
       outputs: [],
       previousAttempts: new Map(recorded.map((s) => [s.index, s.attempts])),
+      executedUnchecked: new Map(
+        recorded
+          .filter((s) => s.status !== 'succeeded' && s.status !== 'cancelled' && s.output_hash !== null && s.executed)
+          .map((s) => [s.index, { output: s.output, output_hash: s.output_hash! }]),
+      ),
     };
 
     for (let index = 0; index < run.steps.length; index++) {
@@ -239,12 +245,16 @@ export class RunExecutionOrchestrator {
 
   /**
    * Fails the run in one transaction: the failed status (fenced by the attempt), the steps after
-   * `cancelFrom` cancelled, and for a replay its verdict. No crash or retry can end it otherwise.
+   * `cancelFrom` cancelled, and for a replay its report. No crash or retry can end it otherwise.
+   * A failed replay has a report only when it found a mismatch (verdict `mismatch`); one that failed
+   * for another reason before any mismatch (a step error, judge_failed, attempts exhausted) reached no
+   * verdict: its `replay` stays null, as while it ran, and `status` and `error` tell what happened.
    */
   private async fail(run: RunRecord, error: RunError, cancelFrom: number | null, replay?: ReplayContext | null): Promise<void> {
     const now = this.clock.now();
     const failed = await this.dataSource.transaction(async (manager) => {
-      const summary = replay ? await this.replaySummary(manager, run.id) : undefined;
+      const report = replay ? await this.replaySummary(manager, run.id) : undefined;
+      const summary = report?.verdict === 'mismatch' ? report : undefined;
       if (!(await this.runs.finish(manager, run.id, run.attempts, { status: 'failed', output: null, error, replay: summary }, now))) {
         return null;
       }

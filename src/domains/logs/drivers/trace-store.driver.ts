@@ -136,15 +136,38 @@ export class TraceStoreDriver {
     return writeHeld(manager, a, a.started ? 'finish' : 'start', values, sql`error = NULL`);
   }
 
-  /** The step's failure. False (nothing written) when the run's attempt no longer holds the run. */
-  async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date): Promise<boolean> {
+  /**
+   * The step's failure. False (nothing written) when the run's attempt no longer holds the run.
+   * `keepOutput`: a checked step that failed after `markExecuted` keeps its executed output (a retry
+   * compares it again instead of executing the step again).
+   */
+  async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date, options: { keepOutput?: boolean } = {}): Promise<boolean> {
     const values: ColumnValues<RunStepRow> = {
       ...attemptValues(a, 'failed'),
       error: JSON.stringify(error),
       finished_at: at,
       duration_ms: at.getTime() - a.startedAt.getTime(),
     };
-    return writeHeld(manager, a, a.started ? 'finish' : 'start', values, sql`output = NULL, output_hash = NULL, comparison = NULL`);
+    const clear = options.keepOutput ? sql`comparison = NULL` : sql`output = NULL, output_hash = NULL, comparison = NULL`;
+    return writeHeld(manager, a, a.started ? 'finish' : 'start', values, clear);
+  }
+
+  /**
+   * A checked step's executed output, recorded on its unfinished row before the comparison (which may
+   * call a judge for a minute): the row keeps its status, gets `output`, `output_hash` and the flags.
+   * An attempt that finds such a row (status `running` or `failed`, `output_hash` set) compares that
+   * output and never executes the step again. Fenced like a finish; false when the attempt lost the run.
+   */
+  async markExecuted(manager: EntityManager, a: StepAttempt, result: ReplayResult): Promise<boolean> {
+    const rows = await queryRows(
+      manager,
+      sql`WITH holder AS (${heldBy(a, 'finish')})
+       UPDATE run_steps SET output = ${JSON.stringify(result.output_data)}::json, output_hash = ${result.output_hash},
+         executed = ${result.executed}, skipped = ${result.skipped}, from_cache = ${result.from_cache}
+       FROM holder WHERE run_steps.run_id = holder.id AND run_steps.index = ${a.index}
+       RETURNING run_steps.run_id`,
+    );
+    return rows.length > 0;
   }
 
   /**
