@@ -107,7 +107,11 @@ describe('replay checks: hardening (real PostgreSQL + Redis, loopback upstream)'
 
   it('schema and text pass an unchanged output (optional keys in a list, mixed arrays, a non-string output)', async () => {
     const original = await submit([get('/list')]);
-    for (const mode of [{ mode: 'schema' }, { mode: 'text', min_similarity: 1 }, { mode: 'text', min_similarity: 0.5, paths: ['/body/items'] }]) {
+    for (const mode of [
+      { mode: 'schema' },
+      { mode: 'text', min_similarity: 1 },
+      { mode: 'text', min_similarity: 0.5, paths: ['/body/items'] },
+    ]) {
       const run = await replay(original.id, { default_behavior: 'check', compare: { '*': mode } });
       const [step] = await trace(run.id);
       expect({ mode, status: run.status, comparison: step.comparison, mismatch: step.mismatch }).toEqual({
@@ -129,8 +133,17 @@ describe('replay checks: hardening (real PostgreSQL + Redis, loopback upstream)'
     const loose = await replay(original.id, { default_behavior: 'check' });
     expect(loose).toMatchObject({ status: 'succeeded', replay: { verdict: 'match' } });
     const [step] = await trace(loose.id);
-    expect(step.comparison.ignored_paths).toEqual(['/headers/date', '/headers/x-request-id', '/headers/connection', '/headers/transfer-encoding']);
-    const strict = await replay(original.id, { default_behavior: 'check', strict: true, ignore_paths: ['/headers/date', '/headers/x-request-id'] });
+    expect(step.comparison.ignored_paths).toEqual([
+      '/headers/date',
+      '/headers/x-request-id',
+      '/headers/connection',
+      '/headers/transfer-encoding',
+    ]);
+    const strict = await replay(original.id, {
+      default_behavior: 'check',
+      strict: true,
+      ignore_paths: ['/headers/date', '/headers/x-request-id'],
+    });
     expect(strict).toMatchObject({ status: 'succeeded', replay: { verdict: 'match' } });
     expect((await trace(strict.id))[0].comparison.ignored_paths).toEqual([
       '/headers/date',
@@ -174,7 +187,11 @@ describe('replay checks: hardening (real PostgreSQL + Redis, loopback upstream)'
     const older = await create();
     await db.query(`UPDATE runs SET replay_options = (replay_options::jsonb - 'volatile_paths')::json WHERE id = $1`, [older]);
     const strict = (
-      await t.http.post(`/v1/runs/${original.id}/replay`).set('Authorization', auth).send({ default_behavior: 'check', strict: true }).expect(202)
+      await t.http
+        .post(`/v1/runs/${original.id}/replay`)
+        .set('Authorization', auth)
+        .send({ default_behavior: 'check', strict: true })
+        .expect(202)
     ).body.id as string;
     expect((await options(strict)).volatile_paths).toBeUndefined(); // strict compares them all anyway
 

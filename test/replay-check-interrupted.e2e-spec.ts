@@ -74,13 +74,17 @@ describe('checks interrupted by a shutdown or a crash (real PostgreSQL + Redis, 
         (await app().http.post(`/v1/runs/${id}/replay`).set('Authorization', auth).send(body).expect(202)).body.id as string,
     };
   };
-  const post = (path: string) => ({ name: 'charge', skill: 'http.request', params: { method: 'POST', url: `http://127.0.0.1:${port}${path}` } });
+  const post = (path: string) => ({
+    name: 'charge',
+    skill: 'http.request',
+    params: { method: 'POST', url: `http://127.0.0.1:${port}${path}` },
+  });
   const judged = { default_behavior: 'check', compare: { '*': { mode: 'judge', model: 'j', rubric: 'the same charge' } } };
   /** A graceful shutdown past its grace (as SIGTERM does it): running skills are aborted, runs requeued. */
   const shutDown = async (app: TestApp) => {
     const closing = app.close();
     await new Promise((r) => setTimeout(r, 400));
-    (app.app.get(RUN_EXECUTION_ORCHESTRATOR) as { abortRunningSkills(): void }).abortRunningSkills();
+    app.app.get<symbol, { abortRunningSkills(): void }>(RUN_EXECUTION_ORCHESTRATOR).abortRunningSkills();
     await closing;
   };
 

@@ -23,7 +23,11 @@ const CORPUS: unknown[] = [
   { items: [{ id: 1 }, { id: 2, note: 'x' }, null] },
   { list: [1, 'two', { three: 3 }, [4], null, true] },
   { nested: { deeper: { deepest: [{ x: [] }, { x: [1, { y: null }] }] } } },
-  { status: 200, headers: { 'content-type': 'application/json', date: 'Mon' }, body: { total: 42, lines: [{ sku: 'a' }, { sku: 'b', qty: 2 }] } },
+  {
+    status: 200,
+    headers: { 'content-type': 'application/json', date: 'Mon' },
+    body: { total: 42, lines: [{ sku: 'a' }, { sku: 'b', qty: 2 }] },
+  },
   { content: 'Hello', model: 'm', usage: { total_tokens: 3 } },
   { '': 1, 'a/b': 2, 'c~d': [3] },
 ];

@@ -229,7 +229,9 @@ describe('compareOutputs', () => {
 
     it('compares exactly what is not a string on both sides: the same value (or nothing on both sides) passes', () => {
       // Identical outputs always pass, whatever the paths hold; the score covers only the strings compared.
-      expect(compareOutputs({ n: 1, s: 'ab' }, { n: 1, s: 'ab' }, { mode: 'text', min_similarity: 1, paths: ['/n', '/s', '/none'] })).toEqual({
+      expect(
+        compareOutputs({ n: 1, s: 'ab' }, { n: 1, s: 'ab' }, { mode: 'text', min_similarity: 1, paths: ['/n', '/s', '/none'] }),
+      ).toEqual({
         passed: true,
         score: 1,
         reason: null,

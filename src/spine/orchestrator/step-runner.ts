@@ -149,9 +149,7 @@ export class StepRunner {
         // The skill's volatile paths are ignored by `check` unless the replay is strict: those stored with
         // the replay when it was created (so a deploy in between does not change its rules), else the skill's.
         volatile_paths:
-          replay && !replay.options.strict
-            ? (replay.options.volatile_paths?.[spec.skill] ?? this.skills.volatilePaths(spec.skill))
-            : [],
+          replay && !replay.options.strict ? (replay.options.volatile_paths?.[spec.skill] ?? this.skills.volatilePaths(spec.skill)) : [],
         unrecorded_paths: recorded && behavior === 'check' ? this.skills.unrecordedPaths(spec.skill, recorded.output) : [],
         comparator: comparatorFor(replay?.options.compare, index),
       };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { Clock } from '../../../infra/clock.js';
 import type { ReplayBehavior, StepMismatch } from '../../../shared/step.types.js';
@@ -373,6 +373,7 @@ export class ReplayEnforcer {
     const pool = this.options.comparisons;
     if (!pool) return runCheck(job);
     const expected = job.recorded ? JSON.stringify(job.expected) : 'null';
+    if (expected.length > COMPARE_INLINE_MAX_CHARS) await setImmediate(); // two serialisations of ~1 MB: one per turn
     const actual = JSON.stringify(job.actual);
     if (expected.length + actual.length <= COMPARE_INLINE_MAX_CHARS) return runCheck(job);
     return pool.run({ ...job, expected, actual });

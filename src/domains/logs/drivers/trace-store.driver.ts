@@ -141,7 +141,13 @@ export class TraceStoreDriver {
    * `keepOutput`: a checked step that failed after `markExecuted` keeps its executed output (a retry
    * compares it again instead of executing the step again).
    */
-  async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date, options: { keepOutput?: boolean } = {}): Promise<boolean> {
+  async markFailed(
+    manager: EntityManager,
+    a: StepAttempt,
+    error: StepError,
+    at: Date,
+    options: { keepOutput?: boolean } = {},
+  ): Promise<boolean> {
     const values: ColumnValues<RunStepRow> = {
       ...attemptValues(a, 'failed'),
       error: JSON.stringify(error),
