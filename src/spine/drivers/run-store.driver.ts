@@ -217,14 +217,13 @@ export class RunStoreDriver {
    * Queued/retry runs not updated since `before`, running runs whose lease expired, waiting runs whose
    * timeout passed: their job may be lost (the sweep is the durable timer's backstop).
    */
-  async findStale(manager: EntityManager, before: Date, now: Date, limit: number): Promise<string[]> {
-    const rows = await queryRows<{ id: string }>(
+  async findStale(manager: EntityManager, before: Date, now: Date, limit: number): Promise<Array<Pick<RunRecord, 'id' | 'tenant_id'>>> {
+    return queryRows<Pick<RunRecord, 'id' | 'tenant_id'>>(
       manager,
-      sql`SELECT id FROM runs
+      sql`SELECT id, tenant_id FROM runs
        WHERE (status IN ('queued', 'retry') AND updated_at < ${before}) OR (status = 'running' AND COALESCE(lease_expires_at, updated_at) < ${now})
          OR (status = 'waiting' AND wait_until <= ${now})
        ORDER BY updated_at LIMIT ${limit}`,
     );
-    return rows.map((r) => r.id);
   }
 }

@@ -35,8 +35,8 @@ export class MaintenanceOrchestrator {
   async sweepStrandedRuns(): Promise<number> {
     const now = this.clock.now();
     const before = new Date(now.getTime() - this.worker.sweepStaleAfterMs);
-    const ids = await this.runs.findStale(this.dataSource.manager, before, now, SWEEP_BATCH);
-    for (const id of ids) await this.queue.enqueue(id);
-    return ids.length;
+    const stale = await this.runs.findStale(this.dataSource.manager, before, now, SWEEP_BATCH);
+    for (const run of stale) await this.queue.enqueue(run.id, run.tenant_id);
+    return stale.length;
   }
 }

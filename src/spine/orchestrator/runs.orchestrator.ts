@@ -234,7 +234,7 @@ export class RunsOrchestrator {
     this.metrics.signals.inc({ outcome: sent.outcome });
     if (sent.outcome === 'resumed') {
       // A job id of its own: the run's previous job (the one that parked it) may still be completing.
-      await this.queue.schedule(command.runId, `signal-${command.name}`, at).catch((error: unknown) => {
+      await this.queue.schedule(command.runId, command.tenantId, `signal-${command.name}`, at).catch((error: unknown) => {
         this.logger.warn(`run ${command.runId}: enqueue after signal failed, the sweep will enqueue it: ${String(error)}`);
       });
     }
@@ -321,7 +321,7 @@ export class RunsOrchestrator {
     const manager = this.dataSource.manager;
     if (key === null) {
       const run = await this.runs.insertRun(manager, draft(this.clock.now()));
-      await this.enqueue(run.id);
+      await this.enqueue(run.id, run.tenant_id);
       return { run: { ...run, usage: null }, replayed: false };
     }
     const fingerprint = requestFingerprint(body);
@@ -337,7 +337,7 @@ export class RunsOrchestrator {
           throw error;
         });
       if (inserted) {
-        await this.enqueue(inserted.id);
+        await this.enqueue(inserted.id, inserted.tenant_id);
         return { run: { ...inserted, usage: null }, replayed: false };
       }
       const existing = await this.idempotency.checkIdempotency(manager, key, scope.tenantId, scope.agentId, now);
@@ -355,9 +355,9 @@ export class RunsOrchestrator {
   }
 
   /** After commit. A lost enqueue (Redis down, crash) is repaired by the stranded-run sweep. */
-  private async enqueue(runId: string): Promise<void> {
+  private async enqueue(runId: string, tenantId: string): Promise<void> {
     try {
-      await this.queue.enqueue(runId);
+      await this.queue.enqueue(runId, tenantId);
     } catch (error) {
       this.logger.warn(`run ${runId}: enqueue failed, the sweep will enqueue it: ${String(error)}`);
     }
