@@ -226,4 +226,25 @@ export class RunStoreDriver {
        ORDER BY updated_at LIMIT ${limit}`,
     );
   }
+
+  /**
+   * Deletes up to `limit` runs that finished (succeeded, failed, cancelled) before `before`, oldest
+   * finish first; their trace and signals go with them (ON DELETE CASCADE). Never an unfinished run,
+   * never an original whose replay has not finished (the replay still reads its trace). SKIP LOCKED:
+   * purges running at once (every worker sweeps) take different runs, and a run someone holds a lock
+   * on waits for a later sweep. Returns the ids deleted.
+   */
+  async purgeFinished(manager: EntityManager, before: Date, limit: number): Promise<string[]> {
+    const rows = await queryRows<{ id: string }>(
+      manager,
+      sql`DELETE FROM runs WHERE id IN (
+         SELECT r.id FROM runs r
+         WHERE r.status IN ('succeeded', 'failed', 'cancelled') AND r.finished_at < ${before}
+           AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.replay_of = r.id AND x.status IN ('queued', 'running', 'retry', 'waiting'))
+         ORDER BY r.finished_at LIMIT ${limit}
+         FOR UPDATE OF r SKIP LOCKED)
+       RETURNING id`,
+    );
+    return rows.map((r) => r.id);
+  }
 }

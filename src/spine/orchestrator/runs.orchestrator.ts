@@ -20,6 +20,7 @@ import { SpineErrorCode, SpineException } from '../spine.exception.js';
 import { SECRETS_ORCHESTRATOR } from './orchestrator.tokens.js';
 import { validatePlan } from './plan.js';
 import { normaliseReplayOptions, type ReplayRequest } from './replay-options.js';
+import { tooCloseToPurge } from './retention.js';
 import type { SecretsOrchestrator } from './secrets.orchestrator.js';
 
 export interface CreateRunCommand {
@@ -99,6 +100,7 @@ export class RunsOrchestrator {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
     @Inject(SECRETS_ORCHESTRATOR) private readonly secrets: SecretsOrchestrator,
+    @InjectConfig('retention') private readonly retention: AppConfig['retention'],
   ) {}
 
   async createRun(command: CreateRunCommand): Promise<CreatedRun> {
@@ -134,6 +136,13 @@ export class RunsOrchestrator {
       throw new SpineException(
         SpineErrorCode.RunNotReplayable,
         `Run ${original.id} is ${original.status}; only succeeded or failed runs can be replayed.`,
+      );
+    }
+    if (tooCloseToPurge(original.finished_at, this.clock.now(), this.retention.runDays)) {
+      // Its purge must never leave a replay without the outputs it skips with.
+      throw new SpineException(
+        SpineErrorCode.RunNotReplayable,
+        `Run ${original.id} finished more than RUN_RETENTION_DAYS (${this.retention.runDays}) days minus an hour ago; it is about to be purged and can no longer be replayed.`,
       );
     }
     const draft = (createdAt: Date): NewRun => ({
