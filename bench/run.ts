@@ -517,7 +517,9 @@ Target: skip >= 10,000 steps/s, through the API: ${skipTarget}.
 
 Same API and 2 worker processes as above. A's runs (1-step transforms) are written to PostgreSQL and enqueued through the
 product's queue adapter, and refilled to ${fair.flood} + 10 % every 200 ms so A's backlog stays above ${fair.flood}; B submits one 1-step
-transform run every 200 ms through the API, each timed from its POST to the GET that shows it succeeded (polled every 20 ms).
+transform run every 200 ms through the API, each timed from the moment its POST is sent to its \`finished_at\` (written by the
+worker that finished it; same clock), read from PostgreSQL every 50 ms (polling the API for every run in flight would load
+the machine being measured).
 
 | A queued (at B's first run / least while measuring) | B runs succeeded | B p50 ms | **B p99 ms** | B max ms | A's runs/s meanwhile | FIFO estimate: A's backlog / A's runs/s |
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
