@@ -29,6 +29,7 @@ import {
   waitOverrideErrors,
   whatIfSizeErrors,
 } from './replay-overrides.js';
+import { tooCloseToPurge } from './retention.js';
 import type { SecretsOrchestrator } from './secrets.orchestrator.js';
 
 export interface CreateRunCommand {
@@ -108,6 +109,7 @@ export class RunsOrchestrator {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
     @Inject(SECRETS_ORCHESTRATOR) private readonly secrets: SecretsOrchestrator,
+    @InjectConfig('retention') private readonly retention: AppConfig['retention'],
   ) {}
 
   async createRun(command: CreateRunCommand): Promise<CreatedRun> {
@@ -160,6 +162,13 @@ export class RunsOrchestrator {
       throw new SpineException(
         SpineErrorCode.RunNotReplayable,
         `Run ${original.id} is ${original.status}; only succeeded or failed runs can be replayed.`,
+      );
+    }
+    if (tooCloseToPurge(original.finished_at, this.clock.now(), this.retention.runDays)) {
+      // Its purge must never leave a replay without the outputs it skips with.
+      throw new SpineException(
+        SpineErrorCode.RunNotReplayable,
+        `Run ${original.id} finished more than RUN_RETENTION_DAYS (${this.retention.runDays}) days minus an hour ago; it is about to be purged and can no longer be replayed.`,
       );
     }
     const draft = (createdAt: Date): NewRun => ({
@@ -293,7 +302,7 @@ export class RunsOrchestrator {
     this.metrics.signals.inc({ outcome: sent.outcome });
     if (sent.outcome === 'resumed') {
       // A job id of its own: the run's previous job (the one that parked it) may still be completing.
-      await this.queue.schedule(command.runId, `signal-${command.name}`, at).catch((error: unknown) => {
+      await this.queue.schedule(command.runId, command.tenantId, `signal-${command.name}`, at).catch((error: unknown) => {
         this.logger.warn(`run ${command.runId}: enqueue after signal failed, the sweep will enqueue it: ${String(error)}`);
       });
     }
@@ -376,7 +385,7 @@ export class RunsOrchestrator {
     const manager = this.dataSource.manager;
     if (key === null) {
       const run = await this.runs.insertRun(manager, draft(this.clock.now()));
-      await this.enqueue(run.id);
+      await this.enqueue(run.id, run.tenant_id);
       return { run: { ...run, usage: null }, replayed: false };
     }
     const fingerprint = requestFingerprint(body);
@@ -392,7 +401,7 @@ export class RunsOrchestrator {
           throw error;
         });
       if (inserted) {
-        await this.enqueue(inserted.id);
+        await this.enqueue(inserted.id, inserted.tenant_id);
         return { run: { ...inserted, usage: null }, replayed: false };
       }
       const existing = await this.idempotency.checkIdempotency(manager, key, scope.tenantId, scope.agentId, now);
@@ -410,9 +419,9 @@ export class RunsOrchestrator {
   }
 
   /** After commit. A lost enqueue (Redis down, crash) is repaired by the stranded-run sweep. */
-  private async enqueue(runId: string): Promise<void> {
+  private async enqueue(runId: string, tenantId: string): Promise<void> {
     try {
-      await this.queue.enqueue(runId);
+      await this.queue.enqueue(runId, tenantId);
     } catch (error) {
       this.logger.warn(`run ${runId}: enqueue failed, the sweep will enqueue it: ${String(error)}`);
     }
