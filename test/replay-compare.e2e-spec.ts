@@ -235,10 +235,11 @@ describe('what-if replays: volatile paths, strict, comparators (real PostgreSQL 
       expect(step.mismatch).not.toBeNull();
     });
 
-    it('text over the whole output (no paths) does not pass: the output is an object, and the reason says so', async () => {
+    it('text over the whole output (no paths): an object is compared exactly, and the reason says so', async () => {
       const run = await replayed(original.id, { default_behavior: 'check', compare: { '0': { mode: 'text', min_similarity: 0.5 } } });
       expect(run.status).toBe('failed');
-      expect(run.error.message).toContain('text comparison: the output is not a string on both sides');
+      expect(run.error.message).toContain('text comparison: the output is not a string, so it is compared exactly: /content: ');
+      expect(run.error.message).toContain('(name the strings to compare with paths)');
       expect((await trace(run.id))[0].comparison).toMatchObject({ mode: 'text', passed: false, score: null });
     });
   });
