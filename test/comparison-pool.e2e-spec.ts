@@ -93,15 +93,21 @@ describe('comparison pool: large checks off the event loop', () => {
       return { ms, p99: histogram.percentile(99) / 1e6, max: histogram.max / 1e6, passed: checked.comparison!.passed };
     };
     const rows: Record<string, unknown> = {};
+    const totals = { inline: 0, pool: 0 };
     for (const comparator of [{ mode: 'numeric', abs: 1 }, { mode: 'schema' }, { mode: 'exact' }] as Comparator[]) {
       const loop = await measure(inline, comparator);
       const threads = await measure(pooled, comparator);
       rows[comparator.mode] = { inline: loop, pool: threads };
       expect(threads.passed).toBe(loop.passed);
-      // Generous margins (2 cores shared with the pool's threads and other tests): inline, the loop stalls
-      // for the whole check (p99 = the check's duration); in the pool only the serialisations remain.
-      expect(threads.p99).toBeLessThan(loop.p99 / 2);
+      // inline, the loop stalls for the whole check (p99 = the check's duration); in the pool only the
+      // serialisations remain
+      expect(threads.p99).toBeLessThan(loop.p99);
+      totals.inline += loop.p99;
+      totals.pool += threads.p99;
     }
+    // Generous margins (2 cores shared with the pool's threads and other tests; one GC pause can land in a
+    // measurement): over the three checks the pool's stalls are less than half the inline ones.
+    expect(totals.pool).toBeLessThan(totals.inline / 2);
     console.log(
       `event-loop delay while one check of ~1.1 MB outputs runs (ms): ${JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}`,
     );
