@@ -43,6 +43,12 @@ export interface SkillHandler {
   validate?(params: Record<string, unknown>, check: ParamCheck): Array<{ path: string; message: string }>;
   /** Runs the step; the result must be JSON-representable (it is hashed by RFC 8785). */
   execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown>;
+  /**
+   * True for a skill without side effects whose output depends only on its params and the document
+   * (transform): running it again after a crash is harmless, so its steps are recorded with the run's
+   * next durable write instead of one by one (a keyed step is recorded at once all the same).
+   */
+  readonly pure?: boolean;
   /** For skills that cost tokens (llm.chat): the usage an output of this skill reports, or null. */
   usage?(output: unknown): StepUsage | null;
 }

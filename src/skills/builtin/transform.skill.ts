@@ -36,6 +36,8 @@ function expressionProblem(expression: unknown): string | null {
 @Injectable()
 @Skill('transform')
 export class TransformSkill implements SkillHandler, OnApplicationShutdown {
+  /** No side effect, the output depends on params and document only: steps are recorded in batches. */
+  readonly pure = true;
   private readonly sandbox: TransformSandbox;
 
   constructor(@InjectConfig('transforms') transforms: AppConfig['transforms'], @InjectConfig('limits') limits: AppConfig['limits']) {

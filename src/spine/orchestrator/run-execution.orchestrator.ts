@@ -2,7 +2,7 @@ import { linkedAbort } from '../../shared/abort.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
-import type { TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
+import type { StepRow, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
@@ -112,7 +112,9 @@ export class RunExecutionOrchestrator {
       replay,
       outputs: [],
       previousAttempts: new Map(recorded.map((s) => [s.index, s.attempts])),
+      deferred: [],
     };
+    const fence = { runId: run.id, runAttempt: attempt.attempt };
 
     for (let index = 0; index < run.steps.length; index++) {
       const finished = done.get(index);
@@ -124,7 +126,8 @@ export class RunExecutionOrchestrator {
       }
       if (lost.aborted) return {};
       if (this.shutdown.signal.aborted) {
-        // Past the shutdown's grace: start no further step, give the attempt back.
+        // Past the shutdown's grace: start no further step, give the attempt back (steps done are kept).
+        await this.traces.writeSteps(manager, fence, attempt.deferred);
         await this.runs.releaseAttempt(manager, run.id, attempt.attempt, this.clock.now());
         return { retryInMs: 0 };
       }
@@ -137,6 +140,7 @@ export class RunExecutionOrchestrator {
           await this.scheduleWaitTimeout(run.id, index, outcome.until);
           return {};
         case 'interrupted':
+          await this.traces.writeSteps(manager, fence, attempt.deferred);
           await this.runs.releaseAttempt(manager, run.id, attempt.attempt, this.clock.now());
           return { retryInMs: 0 };
         case 'failed': {
@@ -151,15 +155,26 @@ export class RunExecutionOrchestrator {
         }
         case 'succeeded':
           attempt.outputs.push(outcome.result.output_data);
-          if (outcome.result.mismatch && replay?.options.on_mismatch === 'fail') return this.failOnMismatch(run, index, replay);
+          if (outcome.result.mismatch && replay?.options.on_mismatch === 'fail') {
+            return this.failOnMismatch(run, index, replay, attempt.deferred);
+          }
       }
+    }
+    // A replay's verdict is read from its trace: the deferred rows go first.
+    if (replay && attempt.deferred.length > 0) {
+      if (!(await this.traces.writeSteps(manager, fence, attempt.deferred))) return {};
+      attempt.deferred = [];
     }
     const summary = replay ? await this.replaySummary(manager, run.id) : undefined;
     const at = this.clock.now();
     const output = attempt.outputs[attempt.outputs.length - 1] ?? null;
-    if (await this.runs.finish(manager, run.id, run.attempts, { status: 'succeeded', output, error: null, replay: summary }, at)) {
-      this.recordFinish(run, 'succeeded', at, summary);
-    }
+    const outcome = { status: 'succeeded', output, error: null, replay: summary } as const;
+    // The last deferred rows and the run's end: one statement, fenced by the run's own UPDATE.
+    const finished =
+      attempt.deferred.length > 0
+        ? await this.traces.writeSteps(manager, fence, attempt.deferred, this.runs.finishStatement(run.id, run.attempts, outcome, at))
+        : await this.runs.finish(manager, run.id, run.attempts, outcome, at);
+    if (finished) this.recordFinish(run, 'succeeded', at, summary);
     return {};
   }
 
@@ -176,9 +191,14 @@ export class RunExecutionOrchestrator {
     }
   }
 
-  private async failOnMismatch(run: RunRecord, index: number, replay: ReplayContext): Promise<RunJobOutcome> {
+  private async failOnMismatch(
+    run: RunRecord,
+    index: number,
+    replay: ReplayContext,
+    deferred: readonly StepRow[] = [],
+  ): Promise<RunJobOutcome> {
     const message = `Step ${index} produced an output that differs from the original run.`;
-    await this.fail(run, { type: RunErrorType.ReplayMismatch, message, step_index: index }, index + 1, replay);
+    await this.fail(run, { type: RunErrorType.ReplayMismatch, message, step_index: index }, index + 1, replay, deferred);
     return {};
   }
 
@@ -223,12 +243,20 @@ export class RunExecutionOrchestrator {
   }
 
   /**
-   * Fails the run in one transaction: the failed status (fenced by the attempt), the steps after
-   * `cancelFrom` cancelled, and for a replay its verdict. No crash or retry can end it otherwise.
+   * Fails the run in one transaction: the deferred step rows, the failed status (fenced by the attempt), the
+   * steps after `cancelFrom` cancelled, and for a replay its verdict. No crash or retry can end it otherwise.
    */
-  private async fail(run: RunRecord, error: RunError, cancelFrom: number | null, replay?: ReplayContext | null): Promise<void> {
+  private async fail(
+    run: RunRecord,
+    error: RunError,
+    cancelFrom: number | null,
+    replay?: ReplayContext | null,
+    deferred: readonly StepRow[] = [],
+  ): Promise<void> {
     const now = this.clock.now();
     const failed = await this.dataSource.transaction(async (manager) => {
+      // Steps that finished before the failure and were not written yet (see RunAttempt.deferred) go first.
+      if (!(await this.traces.writeSteps(manager, { runId: run.id, runAttempt: run.attempts }, deferred))) return null;
       const summary = replay ? await this.replaySummary(manager, run.id) : undefined;
       if (!(await this.runs.finish(manager, run.id, run.attempts, { status: 'failed', output: null, error, replay: summary }, now))) {
         return null;

@@ -12,7 +12,7 @@ import {
   stepFingerprint,
 } from '../../domains/logs/drivers/replay-enforcer.driver.js';
 import type { StoredStepResult } from '../../domains/logs/drivers/step-idempotency-store.port.js';
-import type { StepAttempt, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
+import { type StepAttempt, type StepRow, succeededRow, type TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
@@ -60,7 +60,16 @@ export interface RunAttempt {
   outputs: unknown[];
   /** Earlier executions of each step (from the trace), so retries count on. */
   previousAttempts: Map<number, number>;
+  /**
+   * Rows of finished steps not written yet: pure steps (and skipped ones) are recorded with the attempt's
+   * next durable write (see `StepRunner`). Dropped if the attempt is lost: they simply run again.
+   */
+  deferred: StepRow[];
 }
+
+/** Deferred step rows are written on their own once this many wait, or once the oldest waited this long. */
+export const MAX_DEFERRED_ROWS = 200;
+export const MAX_DEFER_MS = 250;
 
 export type StepOutcome =
   | { kind: 'succeeded'; result: ReplayResult }
@@ -81,6 +90,12 @@ export type StepOutcome =
  *    a keyed step renews its claim right before the skill starts, and the skill's signal is aborted the
  *    moment the claim or the run is lost, so nothing is sent without a verifiably held claim;
  * 4. execute the skill; 5. record: the key's result (owner-fenced), then the trace row (attempt-fenced).
+ * Pure steps (the skill declares `pure`: no side effect, so running it again after a crash is harmless; no
+ * idempotency key) and skipped steps write no `running` row, and their finished row is deferred: it is written
+ * in the same statement as the attempt's next durable write (a side-effect step's start, a failure, the
+ * run's end), or on its own past MAX_DEFERRED_ROWS / MAX_DEFER_MS. Every write stays fenced by the attempt.
+ * A crash loses only deferred rows, whose steps the next attempt runs again; a side-effect step's rows are
+ * written before the run moves on, as before.
  * Secrets (lines marked `[secrets]`): `$secret` values are read only in 4, after `$ref` resolution and
  * just before the skill runs (a skipped or cached step reads none); the key's fingerprint is over the
  * params as written (`$secret` unresolved); params, output and errors are recorded masked and redacted.
@@ -107,6 +122,8 @@ export class StepRunner {
     const spec = run.steps[index];
     const document = { input: run.input, steps: attempt.outputs.map((output) => ({ output })) };
     const behavior = replay ? behaviorFor(replay.options, index, spec.replay_behavior) : 'execute';
+    // A pure step's rows are deferred (see the class comment); a keyed step is never deferred.
+    const pure = this.skills.get(spec.skill)?.pure === true && !spec.idempotency_key && spec.skill !== WAIT_SKILL;
     const record: StepAttempt = {
       runId: run.id,
       runAttempt: attempt.attempt,
@@ -140,10 +157,10 @@ export class StepRunner {
       // 1. lookup
       if (behavior === 'skip') {
         const skipped = await this.enforcer.skipped(step, run.tenant_id, durable);
-        if (skipped) return await this.recordSuccess(record, skipped);
+        if (skipped) return await this.recordSuccess(attempt, record, skipped, !step.idempotency_key);
       }
       // A wait step takes its signal, or parks the run (no claim: a signal is consumed by its own run only).
-      if (spec.skill === WAIT_SKILL) return await this.waitForSignal(record, step);
+      if (spec.skill === WAIT_SKILL) return await this.waitForSignal(attempt, record, step);
       // 2. claim
       if (step.idempotency_key) {
         const acquired = await this.enforcer.acquire(
@@ -152,15 +169,19 @@ export class StepRunner {
           durable,
           attempt.halt,
         );
-        if ('cached' in acquired) return await this.recordSuccess(record, this.compared(step, acquired.cached));
+        if ('cached' in acquired) return await this.recordSuccess(attempt, record, this.compared(step, acquired.cached), false);
         claim = acquired.claim;
       }
-      // 3. start, fenced (a step that waited for a claim re-checks here that the run is still this attempt's)
-      if (!(await this.traces.markRunning(this.dataSource.manager, record))) {
-        await claim?.release();
-        return { kind: 'lost' };
+      // 3. start, fenced (a step that waited for a claim re-checks here that the run is still this attempt's);
+      // a pure step writes no running row (its start is not a side effect).
+      if (!pure) {
+        if (!(await this.traces.markRunning(this.dataSource.manager, record, attempt.deferred))) {
+          await claim?.release();
+          return { kind: 'lost' };
+        }
+        attempt.deferred = [];
+        record.started = true;
       }
-      record.started = true;
       if (claim && !(await claim.renew())) throw new StepClaimLostError(claim.key);
       // 4. execute
       const output = await this.execute(step, attempt, claim, document, spec.params, secrets);
@@ -171,7 +192,7 @@ export class StepRunner {
         ? await claim.complete(hashed)
         : result({ executed: true, output_data: hashed.value, output_hash: hashed.hash });
       claim = null;
-      return await this.recordSuccess(record, this.compared(step, executed));
+      return await this.recordSuccess(attempt, record, this.compared(step, executed), pure);
     } catch (error) {
       await claim?.release();
       if (attempt.lost.aborted) return { kind: 'lost' };
@@ -182,7 +203,9 @@ export class StepRunner {
       }
       const finishedAt = this.clock.now();
       this.observe(spec.skill, 'failed', record.startedAt, finishedAt);
-      if (!(await this.traces.markFailed(this.dataSource.manager, record, stepError, finishedAt))) return { kind: 'lost' };
+      if (!(await this.traces.markFailed(this.dataSource.manager, record, stepError, finishedAt, attempt.deferred)))
+        return { kind: 'lost' };
+      attempt.deferred = [];
       return { kind: 'failed', error: stepError };
     }
   }
@@ -194,7 +217,7 @@ export class StepRunner {
    * `waiting` (this attempt ends, the run holds no worker). The deadline is set when the run first reaches
    * the step and kept across attempts, so a restart neither extends nor loses it.
    */
-  private async waitForSignal(record: StepAttempt, step: EnforcedStep): Promise<StepOutcome> {
+  private async waitForSignal(attempt: RunAttempt, record: StepAttempt, step: EnforcedStep): Promise<StepOutcome> {
     const params = parseWaitParams(step.params);
     if ('path' in params) throw new StepFailure(StepErrorCode.InvalidParams, params.message);
     const now = this.clock.now();
@@ -208,7 +231,7 @@ export class StepRunner {
       if (signal) return { kind: 'signal', payload: signal.payload } as const;
       if (sameWait && sameWait.getTime() <= now.getTime()) return { kind: 'timeout' } as const;
       const until = sameWait ?? new Date(now.getTime() + params.timeout_ms);
-      if (!(await this.traces.markRunning(manager, record))) return { kind: 'lost' } as const;
+      if (!(await this.traces.markRunning(manager, record, attempt.deferred))) return { kind: 'lost' } as const;
       if (!(await this.runs.park(manager, run.id, record.runAttempt, { signal: params.signal, step: record.index, until }, now))) {
         return { kind: 'lost' } as const;
       }
@@ -218,14 +241,17 @@ export class StepRunner {
       case 'lost':
         return { kind: 'lost' };
       case 'waiting':
+        attempt.deferred = [];
         return { kind: 'waiting', signal: params.signal, until: decided.until };
       case 'timeout':
         throw new StepFailure(StepErrorCode.SignalTimeout, `No signal "${params.signal}" arrived within ${params.timeout_ms} ms.`);
       case 'signal': {
         const hashed = toHashedJson(decided.payload);
         return this.recordSuccess(
+          attempt,
           record,
           this.compared(step, result({ executed: true, output_data: hashed.value, output_hash: hashed.hash })),
+          false,
         );
       }
     }
@@ -274,10 +300,30 @@ export class StepRunner {
     return step.behavior === 'check' ? this.enforcer.check(step, executed) : executed;
   }
 
-  private async recordSuccess(record: StepAttempt, stepResult: ReplayResult): Promise<StepOutcome> {
+  /**
+   * Records a step's success: at once (with the deferred rows before it, in one statement), or, for a
+   * pure or skipped step (`deferrable`), with the attempt's next durable write.
+   */
+  private async recordSuccess(
+    attempt: RunAttempt,
+    record: StepAttempt,
+    stepResult: ReplayResult,
+    deferrable: boolean,
+  ): Promise<StepOutcome> {
     const finishedAt = this.clock.now();
     this.observe(record.spec.skill, 'succeeded', record.startedAt, finishedAt);
-    if (!(await this.traces.markSucceeded(this.dataSource.manager, record, stepResult, finishedAt))) return { kind: 'lost' };
+    if (deferrable) {
+      attempt.deferred.push(succeededRow(record, stepResult, finishedAt));
+      const oldest = attempt.deferred[0].finished_at as Date;
+      if (attempt.deferred.length >= MAX_DEFERRED_ROWS || finishedAt.getTime() - oldest.getTime() >= MAX_DEFER_MS) {
+        if (!(await this.traces.writeSteps(this.dataSource.manager, record, attempt.deferred))) return { kind: 'lost' };
+        attempt.deferred = [];
+      }
+      return { kind: 'succeeded', result: stepResult };
+    }
+    if (!(await this.traces.markSucceeded(this.dataSource.manager, record, stepResult, finishedAt, attempt.deferred)))
+      return { kind: 'lost' };
+    attempt.deferred = [];
     return { kind: 'succeeded', result: stepResult };
   }
 
