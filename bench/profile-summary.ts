@@ -32,10 +32,19 @@ function packageOf(url: string): string {
     : url;
 }
 
-export function summarizeProfile(profile: CpuProfile): string {
+/**
+ * `window`: only the samples taken between these two times (µs of the monotonic clock, as
+ * `process.hrtime.bigint() / 1000n` reads it in any process of the machine).
+ */
+export function summarizeProfile(profile: CpuProfile, window?: readonly [number, number]): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  let at = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (window && (at < window[0] || at > window[1])) return;
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const special = new Map<string, number>();
   const pkgs = new Map<string, number>();

@@ -2,7 +2,8 @@
  * `npm run -s build && node dist/bench/profile.js <e2e|skip|check|execute> [runs]`: CPU profiles of the worker path.
  * Starts the bench API and worker processes under `node --cpu-prof` (profiles in /tmp/agentruns-prof-<tag>/),
  * applies one load, stops the processes (SIGTERM, so each writes its profile) and prints a summary of
- * each profile: idle, GC and busy time, self time by package and the top functions.
+ * each profile within the measured window (the load's start to its end): idle, GC and busy time, self time by
+ * package and the top functions.
  * - e2e: `runs` 3-step transform runs (default 1000) through the API and 2 workers;
  * - skip / check / execute: a 1,000-step transform run, then its replay (or a new run) through 1 worker.
  */
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     NODE_ENV: 'production',
   };
   const procs: Proc[] = [];
+  const window: [number, number] = [0, Number.MAX_SAFE_INTEGER];
   const prof = (name: string) => ['--cpu-prof', `--cpu-prof-dir=${dir}/${name}`];
   try {
     const api = start('dist/bench/server.js', { ...base, PORT: String(port), WORKER_ENABLED: 'false' }, '"ready":true');
@@ -62,7 +64,9 @@ async function main(): Promise<void> {
       return ['succeeded', 'failed', 'cancelled'].includes(rows[0]?.status);
     };
     const started = Date.now();
+    const now = () => Number(process.hrtime.bigint() / 1000n);
     if (mode === 'e2e') {
+      window[0] = now();
       const plan = {
         input: { n: 3 },
         steps: [
@@ -80,6 +84,7 @@ async function main(): Promise<void> {
           ) === 0,
         600_000,
       );
+      window[1] = now();
       process.stdout.write(`e2e: ${RUNS} runs in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     } else {
       const plan = {
@@ -89,11 +94,23 @@ async function main(): Promise<void> {
       const original = await post('/v1/agents/replay/runs', plan);
       await waitUntil(() => finished(original.id), 600_000);
       const t0 = Date.now();
+      window[0] = now();
       const run =
         mode === 'execute'
           ? await post('/v1/agents/replay/runs', plan)
           : await post(`/v1/runs/${original.id}/replay`, { default_behavior: mode });
       await waitUntil(() => finished(run.id), 600_000);
+      window[1] = now();
+      const [t] = await sql<Record<string, string>>(
+        DATABASE_URL,
+        `SELECT r.created_at, r.started_at, min(s.started_at) AS first_step, max(s.finished_at) AS last_step, r.finished_at
+         FROM runs r JOIN run_steps s ON s.run_id = r.id WHERE r.id = $1 GROUP BY r.id`,
+        [run.id],
+      );
+      const ms = (a: string, b: string) => new Date(t[b]).getTime() - new Date(t[a]).getTime();
+      process.stdout.write(
+        `timeline (ms): created -> taken ${ms('created_at', 'started_at')}, -> first step ${ms('started_at', 'first_step')}, steps ${ms('first_step', 'last_step')}, -> finished ${ms('last_step', 'finished_at')}; POST to finished seen ${Date.now() - t0}\n`,
+      );
       process.stdout.write(
         `${mode}: 1000 steps in ${((Date.now() - t0) / 1000).toFixed(2)} s (original run: ${((t0 - started) / 1000).toFixed(2)} s)\n`,
       );
@@ -113,7 +130,7 @@ async function main(): Promise<void> {
   for (const name of readdirSync(dir)) {
     for (const file of readdirSync(`${dir}/${name}`)) {
       process.stdout.write(
-        `\n== ${name} (${dir}/${name}/${file})\n${summarizeProfile(JSON.parse(readFileSync(`${dir}/${name}/${file}`, 'utf8')) as CpuProfile)}\n`,
+        `\n== ${name} (${dir}/${name}/${file})\n${summarizeProfile(JSON.parse(readFileSync(`${dir}/${name}/${file}`, 'utf8')) as CpuProfile, window)}\n`,
       );
     }
   }

@@ -56,6 +56,6 @@ export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -9,7 +9,6 @@ import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { RUN_QUEUE, type RunJobOutcome, type RunQueue } from '../../infra/queue/run-queue.port.js';
 import { RunErrorType } from '../../shared/run-errors.js';
-import type { StepRecord } from '../../shared/step.types.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
 import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { RunError, RunRecord } from '../run.types.js';
@@ -274,15 +273,15 @@ export class RunExecutionOrchestrator {
   }
 
   private async loadReplayContext(run: RunRecord): Promise<ReplayContext> {
-    const original = await this.traces.getSteps(this.dataSource.manager, run.replay_of!);
-    const recorded = new Map<number, unknown>(original.filter((s) => s.status === 'succeeded').map((s) => [s.index, s.output]));
-    return { options: run.replay_options as ReplayOptions, recorded };
+    const original = await this.traces.getRecordedOutputs(this.dataSource.manager, run.replay_of!);
+    const recorded = new Map<number, unknown>(original.map((s) => [s.index, s.output]));
+    const recordedHashes = new Map(original.map((s) => [s.index, s.output_hash]));
+    return { options: run.replay_options as ReplayOptions, recorded, recordedHashes };
   }
 
   /** The replay verdict, from the replay run's own trace (so it is right across resumed attempts). */
   private async replaySummary(manager: EntityManager, runId: string): Promise<ReplaySummary> {
-    const steps: StepRecord[] = await this.traces.getSteps(manager, runId);
-    const ran = steps.filter((s) => s.status === 'succeeded');
+    const ran = await this.traces.getOutcomeFlags(manager, runId);
     const mismatches = ran
       .filter((s) => s.mismatch)
       .map((s) => ({

@@ -38,6 +38,8 @@ export interface ReplayContext {
   options: ReplayOptions;
   /** Output of each step of the original run that succeeded, by index. */
   recorded: Map<number, unknown>;
+  /** The recorded hash of each of those outputs (a skipped step takes it as it is, instead of hashing again). */
+  recordedHashes?: Map<number, string>;
 }
 
 /**
@@ -120,7 +122,7 @@ export class StepRunner {
   async run(attempt: RunAttempt, index: number): Promise<StepOutcome> {
     const { run, replay } = attempt;
     const spec = run.steps[index];
-    const document = { input: run.input, steps: attempt.outputs.map((output) => ({ output })) };
+    const document = documentOf(attempt);
     const behavior = replay ? behaviorFor(replay.options, index, spec.replay_behavior) : 'execute';
     // A pure step's rows are deferred (see the class comment); a keyed step is never deferred.
     const pure = this.skills.get(spec.skill)?.pure === true && !spec.idempotency_key && spec.skill !== WAIT_SKILL;
@@ -149,7 +151,7 @@ export class StepRunner {
         params: resolved,
         idempotency_key: spec.idempotency_key,
         behavior,
-        recorded: replay?.recorded.has(index) ? { output: replay.recorded.get(index) } : null,
+        recorded: replay?.recorded.has(index) ? { output: replay.recorded.get(index), hash: replay.recordedHashes?.get(index) } : null,
         ignore_paths: replay?.options.ignore_paths ?? [],
       };
       const durable = (key: string) => this.completedKeyFromTrace(run.tenant_id, key);
@@ -346,6 +348,22 @@ export class StepRunner {
 }
 
 type RunDocument = { input: unknown; steps: Array<{ output: unknown }> };
+
+const documents = new WeakMap<RunAttempt, RunDocument>();
+
+/**
+ * `{ input, steps: [{ output }] }` as the current step sees it (what `$ref` pointers and transforms read),
+ * kept per attempt and extended as outputs are added, so a long run does not rebuild it at every step.
+ */
+function documentOf(attempt: RunAttempt): RunDocument {
+  let document = documents.get(attempt);
+  if (!document || document.steps.length > attempt.outputs.length) {
+    document = { input: attempt.run.input, steps: [] };
+    documents.set(attempt, document);
+  }
+  for (let i = document.steps.length; i < attempt.outputs.length; i++) document.steps.push({ output: attempt.outputs[i] });
+  return document;
+}
 
 /** Maps what a step threw to the trace's error and whether a retry may help (STEP_ERROR_CODES). */
 export function classify(error: unknown): StepError & { retryable: boolean } {

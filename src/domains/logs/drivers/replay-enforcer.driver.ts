@@ -64,8 +64,11 @@ export interface EnforcedStep {
   params: Record<string, unknown>;
   idempotency_key: string | null;
   behavior: ReplayBehavior;
-  /** The original run's recorded output of this step, when there is one (replays). */
-  recorded?: { output: unknown } | null;
+  /**
+   * The original run's recorded output of this step, when there is one (replays), and the hash recorded
+   * with it (the SHA-256 of its canonical JSON, as the trace holds it; computed here when absent).
+   */
+  recorded?: { output: unknown; hash?: string } | null;
   /** RFC 6901 pointers removed from both sides before a `check` compares them. */
   ignore_paths?: readonly string[];
 }
@@ -263,6 +266,9 @@ export class ReplayEnforcer {
       }
     }
     if (step.recorded) {
+      // A recorded output was normalised and hashed when it was recorded: its recorded hash stands.
+      if (step.recorded.hash)
+        return result({ skipped: true, from_cache: true, output_data: step.recorded.output, output_hash: step.recorded.hash });
       const { value, hash } = toHashedJson(step.recorded.output);
       return result({ skipped: true, from_cache: true, output_data: value, output_hash: hash });
     }
@@ -276,7 +282,7 @@ export class ReplayEnforcer {
       const diff = jsonDiff(null, withoutPaths(actual.output_data, ignore));
       return { ...actual, checked: true, expected_hash: null, mismatch: { expected_hash: null, actual_hash: actual.output_hash, diff } };
     }
-    const expectedHash = hashOutput(step.recorded.output);
+    const expectedHash = step.recorded.hash ?? hashOutput(step.recorded.output);
     const expected = withoutPaths(step.recorded.output, ignore);
     const got = withoutPaths(actual.output_data, ignore);
     const same = ignore.length === 0 ? expectedHash === actual.output_hash : hashOutput(expected) === hashOutput(got);

@@ -15,6 +15,16 @@ export interface CompletedKeyRecord {
   finished_at: Date;
 }
 
+/** A succeeded step's recorded output and its hash (what a replay takes from its original). */
+export interface RecordedOutput {
+  index: number;
+  output: unknown;
+  output_hash: string;
+}
+
+/** How a succeeded step of a replay came by its output (what the replay's verdict is counted from). */
+export type StepOutcomeFlags = Pick<StepRecord, 'index' | 'executed' | 'skipped' | 'checked' | 'from_cache' | 'mismatch'>;
+
 /** The output of a step that executed and succeeded (what its usage is read from). */
 export interface ExecutedOutput {
   run_id: string;
@@ -153,6 +163,23 @@ export class TraceStoreDriver {
     return queryRows<StepRecord>(
       manager,
       sql`SELECT ${RUN_STEPS.columns(STEP_RECORD_COLUMNS)} FROM run_steps WHERE run_id = ${runId} ORDER BY index`,
+    );
+  }
+
+  /** The outputs (and their hashes) of a run's succeeded steps: only the columns a replay needs of its original. */
+  async getRecordedOutputs(manager: EntityManager, runId: string): Promise<RecordedOutput[]> {
+    return queryRows<RecordedOutput>(
+      manager,
+      sql`SELECT ${RUN_STEPS.columns(['index', 'output', 'output_hash'])} FROM run_steps WHERE run_id = ${runId} AND status = 'succeeded'`,
+    );
+  }
+
+  /** How each succeeded step of a run came by its output (no outputs, no params: what a replay's verdict needs). */
+  async getOutcomeFlags(manager: EntityManager, runId: string): Promise<StepOutcomeFlags[]> {
+    return queryRows<StepOutcomeFlags>(
+      manager,
+      sql`SELECT ${RUN_STEPS.columns(['index', 'executed', 'skipped', 'checked', 'from_cache', 'mismatch'])} FROM run_steps
+       WHERE run_id = ${runId} AND status = 'succeeded' ORDER BY index`,
     );
   }
 
