@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const window: [number, number] = [0, Number.MAX_SAFE_INTEGER];
   const prof = (name: string) => ['--cpu-prof', `--cpu-prof-dir=${dir}/${name}`];
   try {
-    const api = start('dist/bench/server.js', { ...base, PORT: String(port), WORKER_ENABLED: 'false' }, '"ready":true');
+    const api = start('dist/bench/server.js', { ...base, PORT: String(port), WORKER_ENABLED: 'false' }, '"ready":true', [], prof('api'));
     procs.push(api);
     const key = `Bearer ${(JSON.parse(await api.line) as { apiKey: string }).apiKey}`;
     const workerEnv = { ...base, WORKER_CONCURRENCY: '25', LOG_LEVEL: 'info' };
