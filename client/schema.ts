@@ -385,10 +385,48 @@ export interface components {
              */
             ignore_paths?: string[];
             /**
+             * @description What-if: replaces the original run's input for this replay (`$ref`s to /input/... see it). The replay run's `input` shows it.
+             * @example {
+             *       "order": 43
+             *     }
+             */
+            input?: {
+                [key: string]: unknown;
+            };
+            /**
              * @default fail
              * @enum {string}
              */
             on_mismatch?: "fail" | "continue";
+            /**
+             * @description What-if: by step index, a merge patch of the step's params and/or a new idempotency_key. An overridden step is never skipped: behaviors[i] = skip for it, or a from_step past it, is a 400; under default_behavior skip (or a recorded skip) it executes. Under check it is compared with the original output.
+             * @example {
+             *       "2": {
+             *         "params": {
+             *           "model": "gpt-4.1-mini"
+             *         }
+             *       }
+             *     }
+             */
+            overrides?: {
+                [key: string]: components["schemas"]["ReplayStepOverrideSchema"];
+            };
+        };
+        ReplayStepOverrideSchema: {
+            /**
+             * @description Replaces the step's idempotency key (1 to 255 printable ASCII); null removes it. Patched params under the original key fail with idempotency_violation: the key still protects its side effect.
+             * @example order-43-charge
+             */
+            idempotency_key?: string | null;
+            /**
+             * @description An RFC 7396 JSON Merge Patch of the step's params as written in the original plan: a member replaces, null removes, arrays are replaced whole; `$ref` and `$secret` the patch does not touch stay. The patched params are checked as on create.
+             * @example {
+             *       "model": "gpt-4.1-mini"
+             *     }
+             */
+            params?: {
+                [key: string]: unknown;
+            };
         };
         ReplaySummarySchema: {
             checked: number;
@@ -1096,7 +1134,7 @@ export interface operations {
                     "application/json": components["schemas"]["RunSchema"];
                 };
             };
-            /** @description Unknown behavior, step index or from_step out of range. */
+            /** @description Unknown behavior, step index or from_step out of range; an input that is not an object; an override of an unknown step, with unknown fields, a patch that is not an object or patched params that are invalid for the skill (errors named overrides.<index>.params...); skip for an overridden step. */
             400: {
                 headers: {
                     [name: string]: unknown;

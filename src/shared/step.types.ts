@@ -4,6 +4,9 @@ import type { RunErrorType } from './run-errors.js';
 export type ReplayBehavior = 'execute' | 'skip' | 'check';
 export const REPLAY_BEHAVIORS: readonly ReplayBehavior[] = ['execute', 'skip', 'check'];
 
+/** Idempotency keys (request and step): 1 to 255 printable ASCII characters. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+
 /** One step of a run's plan, as submitted. */
 export interface StepSpec {
   name: string;

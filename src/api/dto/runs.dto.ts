@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -16,12 +16,12 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { REPLAY_BEHAVIORS, type ReplayBehavior } from '../../shared/step.types.js';
+import { IDEMPOTENCY_KEY_PATTERN, REPLAY_BEHAVIORS, type ReplayBehavior } from '../../shared/step.types.js';
 import { RUN_STATUSES, type RunStatus } from '../../shared/run.types.js';
+import { ReplayStepOverrideSchema } from './replay-overrides.dto.js';
 
 export const AGENT_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
-/** Idempotency keys (request and step): 1 to 255 printable ASCII characters. */
-export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+export { IDEMPOTENCY_KEY_PATTERN };
 /** Hard ceiling on the array before MAX_STEPS (configurable) is checked by the orchestrator. */
 const STEPS_CEILING = 10_000;
 
@@ -123,6 +123,7 @@ export class ListRunsQueryDto {
   cursor?: string;
 }
 
+@ApiExtraModels(ReplayStepOverrideSchema)
 export class ReplayRunDto {
   @ApiPropertyOptional({
     enum: REPLAY_BEHAVIORS,
@@ -160,4 +161,26 @@ export class ReplayRunDto {
   @IsString({ each: true })
   @MaxLength(1024, { each: true })
   ignore_paths?: string[];
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { order: 43 },
+    description:
+      "What-if: replaces the original run's input for this replay (`$ref`s to /input/... see it). The replay run's `input` shows it.",
+  })
+  @IsOptional()
+  @IsObject({ message: 'input must be an object' })
+  input?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { $ref: getSchemaPath(ReplayStepOverrideSchema) },
+    example: { '2': { params: { model: 'gpt-4.1-mini' } } },
+    description:
+      "What-if: by step index, a merge patch of the step's params and/or a new idempotency_key. An overridden step is never skipped: behaviors[i] = skip for it, or a from_step past it, is a 400; under default_behavior skip (or a recorded skip) it executes. Under check it is compared with the original output.",
+  })
+  @IsOptional()
+  @IsObject({ message: 'overrides must be an object of step index to { params?, idempotency_key? }' })
+  overrides?: Record<string, unknown>;
 }

@@ -1,6 +1,7 @@
 import { isJsonPointer } from '../../shared/json-pointer.js';
 import { REPLAY_BEHAVIORS, type ReplayBehavior } from '../../shared/step.types.js';
 import type { FieldError } from '../spine.exception.js';
+import { isOverridden, type StepOverrides, type WhatIfRequest } from './replay-overrides.js';
 
 export type OnMismatch = 'fail' | 'continue';
 
@@ -11,9 +12,11 @@ export interface ReplayOptions {
   from_step: number;
   on_mismatch: OnMismatch;
   ignore_paths: string[];
+  /** What-if overrides as sent (replay-overrides.ts); absent on replays without any. */
+  overrides?: StepOverrides;
 }
 
-export interface ReplayRequest {
+export interface ReplayRequest extends WhatIfRequest {
   default_behavior?: ReplayBehavior;
   behaviors?: Record<string, unknown>;
   from_step?: number;
@@ -53,8 +56,12 @@ export function normaliseReplayOptions(request: ReplayRequest, stepCount: number
   };
 }
 
-/** A step's behavior in a replay: before from_step skip; else behaviors[i], default, the recorded one. */
+/**
+ * A step's behavior in a replay: before from_step skip; else behaviors[i], default, the recorded one.
+ * An overridden step is never skipped: where it would be (default or recorded `skip`), it executes.
+ */
 export function behaviorFor(options: ReplayOptions, index: number, recorded: ReplayBehavior): ReplayBehavior {
   if (index < options.from_step) return 'skip';
-  return options.behaviors[String(index)] ?? options.default_behavior ?? recorded;
+  const behavior = options.behaviors[String(index)] ?? options.default_behavior ?? recorded;
+  return behavior === 'skip' && isOverridden(options, index) ? 'execute' : behavior;
 }

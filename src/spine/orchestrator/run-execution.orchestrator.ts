@@ -70,9 +70,9 @@ export class RunExecutionOrchestrator {
   async executeRun(runId: string): Promise<RunJobOutcome> {
     const manager = this.dataSource.manager;
     const now = this.clock.now();
-    const taken = await this.runs.startAttempt(manager, runId, now, this.leaseFrom(now));
+    const taken = await this.runs.startAttempt(manager, runId, now, this.worker.lockDurationMs);
     if (!taken) return {}; // finished, cancelled or unknown: nothing to do
-    if ('busyUntil' in taken) return { retryInMs: Math.max(0, taken.busyUntil.getTime() - now.getTime()) + BUSY_MARGIN_MS };
+    if ('busyForMs' in taken) return { retryInMs: taken.busyForMs + BUSY_MARGIN_MS };
     const run = taken;
     const lease = this.holdLease(run, now);
     const halt = linkedAbort([lease.lost, this.shutdown.signal]);
@@ -205,6 +205,8 @@ export class RunExecutionOrchestrator {
    * The run's lease, renewed every lease/3 while the attempt runs; `lost` aborts once it cannot be held
    * (refused: taken by another attempt; or run out locally: renewals failed). A cancel is not a loss: the
    * running step may finish (no further step can start: every start is fenced on `running`).
+   * The lease ends on PostgreSQL's clock; the local deadline counts from before each statement was sent,
+   * so it runs out no later than the lease itself, whatever the offset between the two clocks.
    */
   private holdLease(run: RunRecord, takenAt: Date): RunLease {
     const lost = new AbortController();
@@ -217,7 +219,7 @@ export class RunExecutionOrchestrator {
         if (renewing) return;
         renewing = true;
         this.runs
-          .renewLease(this.dataSource.manager, run.id, run.attempts, now, this.leaseFrom(now))
+          .renewLease(this.dataSource.manager, run.id, run.attempts, now, this.worker.lockDurationMs)
           .then(
             (state) => {
               if (state !== 'lost') heldUntil = this.leaseFrom(now).getTime();

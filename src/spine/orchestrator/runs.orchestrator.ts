@@ -16,10 +16,18 @@ import { type IdempotencyDriver, type IdempotencyScope, LOCK_TIMEOUT_SQLSTATE } 
 import type { RunFilters, RunStoreDriver } from '../drivers/run-store.driver.js';
 import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { NewRun, RunRecord, RunStatus, RunView, SignalRecord } from '../run.types.js';
-import { SpineErrorCode, SpineException } from '../spine.exception.js';
+import { type FieldError, SpineErrorCode, SpineException } from '../spine.exception.js';
 import { SECRETS_ORCHESTRATOR } from './orchestrator.tokens.js';
 import { validatePlan } from './plan.js';
-import { normaliseReplayOptions, type ReplayRequest } from './replay-options.js';
+import { normaliseReplayOptions, type ReplayOptions, type ReplayRequest } from './replay-options.js';
+import {
+  overriddenIndexes,
+  overriddenPlan,
+  overrideBehaviorErrors,
+  overrideErrors,
+  parseWhatIf,
+  whatIfLimitErrors,
+} from './replay-overrides.js';
 import type { SecretsOrchestrator } from './secrets.orchestrator.js';
 
 export interface CreateRunCommand {
@@ -129,6 +137,8 @@ export class RunsOrchestrator {
   async replayRun(command: ReplayRunCommand): Promise<CreatedRun> {
     const original = await this.findRun(command.tenantId, command.runId);
     const { options, errors } = normaliseReplayOptions(command.request, original.steps.length);
+    const whatIf = await this.whatIfPlan(command.tenantId, original, command.request, options);
+    errors.push(...whatIf.errors);
     if (errors.length > 0) throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request is invalid.', { errors });
     if (original.status !== 'succeeded' && original.status !== 'failed') {
       throw new SpineException(
@@ -141,15 +151,50 @@ export class RunsOrchestrator {
       tenant_id: command.tenantId,
       agent_id: original.agent_id,
       idempotency_key: command.idempotencyKey,
-      input: original.input,
-      steps: original.steps,
+      input: whatIf.input,
+      steps: whatIf.steps,
       metadata: original.metadata,
       replay_of: original.id,
-      replay_options: options,
+      replay_options: whatIf.options,
       created_at: createdAt,
     });
     // A replay's fingerprint names what is replayed, so one key cannot mean a create and a replay.
+    // The body is whole: input and overrides are part of the request a key stands for.
     return this.insertIdempotently(draft, command.idempotencyKey, { replay_of: original.id, body: command.body ?? {} });
+  }
+
+  /**
+   * What a what-if replay runs (API.md "What-if replays"): the replacement input, the plan with its
+   * overrides applied (each overridden step checked as on create: plan checks and `$secret` names, errors
+   * named `overrides.<i>.params...`), and the options with the overrides kept. Stored with the replay
+   * run, so every attempt of it runs the same plan on the same input.
+   */
+  private async whatIfPlan(
+    tenantId: string,
+    original: RunRecord,
+    request: ReplayRequest,
+    options: ReplayOptions,
+  ): Promise<{ input: unknown; steps: StepSpec[]; options: ReplayOptions; errors: FieldError[] }> {
+    const { whatIf, errors } = parseWhatIf(request, original.steps.length);
+    const input = whatIf.input ?? original.input;
+    if (overriddenIndexes(whatIf.overrides).length === 0) {
+      return {
+        input,
+        steps: original.steps,
+        options,
+        errors: [...errors, ...whatIfLimitErrors(original.steps, input, whatIf, this.limits.maxBodyBytes)],
+      };
+    }
+    const steps = overriddenPlan(original.steps, whatIf.overrides);
+    errors.push(...overrideBehaviorErrors(options, whatIf.overrides));
+    errors.push(...overrideErrors(validatePlan(steps, this.skills, this.limits.maxSteps), whatIf.overrides));
+    errors.push(...whatIfLimitErrors(steps, input, whatIf, this.limits.maxBodyBytes));
+    if (errors.length === 0) {
+      // Only the overridden steps' `$secret` names are checked (the others were checked when the original was created).
+      const overridden = steps.map((step, index) => (whatIf.overrides[String(index)] ? step : { params: {} }));
+      errors.push(...overrideErrors(await this.secrets.referenceErrors(tenantId, overridden), whatIf.overrides));
+    }
+    return { input, steps, options: { ...options, overrides: whatIf.overrides }, errors };
   }
 
   async getRun(tenantId: string, runId: string): Promise<RunView> {
