@@ -95,10 +95,12 @@ async function main(): Promise<void> {
       await waitUntil(() => finished(original.id), 600_000);
       const t0 = Date.now();
       window[0] = now();
+      const posting = Date.now();
       const run =
         mode === 'execute'
           ? await post('/v1/agents/replay/runs', plan)
           : await post(`/v1/runs/${original.id}/replay`, { default_behavior: mode });
+      const posted = Date.now() - posting;
       await waitUntil(() => finished(run.id), 600_000);
       window[1] = now();
       const [t] = await sql<Record<string, string>>(
@@ -109,7 +111,7 @@ async function main(): Promise<void> {
       );
       const ms = (a: string, b: string) => new Date(t[b]).getTime() - new Date(t[a]).getTime();
       process.stdout.write(
-        `timeline (ms): created -> taken ${ms('created_at', 'started_at')}, -> first step ${ms('started_at', 'first_step')}, steps ${ms('first_step', 'last_step')}, -> finished ${ms('last_step', 'finished_at')}; POST to finished seen ${Date.now() - t0}\n`,
+        `timeline (ms): POST answered in ${posted}; created -> taken ${ms('created_at', 'started_at')}, -> first step ${ms('started_at', 'first_step')}, steps ${ms('first_step', 'last_step')}, -> finished ${ms('last_step', 'finished_at')}; POST to finished seen ${Date.now() - t0}\n`,
       );
       process.stdout.write(
         `${mode}: 1000 steps in ${((Date.now() - t0) / 1000).toFixed(2)} s (original run: ${((t0 - started) / 1000).toFixed(2)} s)\n`,

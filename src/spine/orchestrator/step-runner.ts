@@ -70,7 +70,7 @@ export interface RunAttempt {
 }
 
 /** Deferred step rows are written on their own once this many wait, or once the oldest waited this long. */
-export const MAX_DEFERRED_ROWS = 200;
+export const MAX_DEFERRED_ROWS = 500;
 export const MAX_DEFER_MS = 250;
 
 export type StepOutcome =
