@@ -2,7 +2,7 @@ import { linkedAbort } from '../../shared/abort.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
-import type { StepRow, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
+import type { StepOutcomeFlags, StepRow, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
@@ -114,6 +114,8 @@ export class RunExecutionOrchestrator {
       deferred: [],
     };
     const fence = { runId: run.id, runAttempt: attempt.attempt };
+    // How each succeeded step came by its output: the earlier attempts' rows, then this attempt's (a replay's verdict).
+    const outcomes = new Map<number, StepOutcomeFlags>(done);
 
     for (let index = 0; index < run.steps.length; index++) {
       const finished = done.get(index);
@@ -154,17 +156,14 @@ export class RunExecutionOrchestrator {
         }
         case 'succeeded':
           attempt.outputs.push(outcome.result.output_data);
+          outcomes.set(index, { index, ...outcome.result });
           if (outcome.result.mismatch && replay?.options.on_mismatch === 'fail') {
             return this.failOnMismatch(run, index, replay, attempt.deferred);
           }
       }
     }
-    // A replay's verdict is read from its trace: the deferred rows go first.
-    if (replay && attempt.deferred.length > 0) {
-      if (!(await this.traces.writeSteps(manager, fence, attempt.deferred))) return {};
-      attempt.deferred = [];
-    }
-    const summary = replay ? await this.replaySummary(manager, run.id) : undefined;
+    // The verdict of a replay from its steps' outcomes: the trace's succeeded rows once this statement is written.
+    const summary = replay ? summarize([...outcomes.values()].sort((a, b) => a.index - b.index)) : undefined;
     const at = this.clock.now();
     const output = attempt.outputs[attempt.outputs.length - 1] ?? null;
     const outcome = { status: 'succeeded', output, error: null, replay: summary } as const;
@@ -283,25 +282,29 @@ export class RunExecutionOrchestrator {
 
   /** The replay verdict, from the replay run's own trace (so it is right across resumed attempts). */
   private async replaySummary(manager: EntityManager, runId: string): Promise<ReplaySummary> {
-    const ran = await this.traces.getOutcomeFlags(manager, runId);
-    const mismatches = ran
-      .filter((s) => s.mismatch)
-      .map((s) => ({
-        step_index: s.index,
-        expected_hash: s.mismatch!.expected_hash,
-        actual_hash: s.mismatch!.actual_hash,
-        diff: s.mismatch!.diff,
-      }));
-    return {
-      verdict: mismatches.length > 0 ? 'mismatch' : 'match',
-      summary: {
-        executed: ran.filter((s) => s.executed).length,
-        skipped: ran.filter((s) => s.skipped).length,
-        checked: ran.filter((s) => s.checked).length,
-        from_cache: ran.filter((s) => s.from_cache).length,
-        mismatches: mismatches.length,
-      },
-      mismatches,
-    };
+    return summarize(await this.traces.getOutcomeFlags(manager, runId));
   }
+}
+
+/** A replay's verdict from how each of its succeeded steps came by its output. */
+function summarize(ran: readonly StepOutcomeFlags[]): ReplaySummary {
+  const mismatches = ran
+    .filter((s) => s.mismatch)
+    .map((s) => ({
+      step_index: s.index,
+      expected_hash: s.mismatch!.expected_hash,
+      actual_hash: s.mismatch!.actual_hash,
+      diff: s.mismatch!.diff,
+    }));
+  return {
+    verdict: mismatches.length > 0 ? 'mismatch' : 'match',
+    summary: {
+      executed: ran.filter((s) => s.executed).length,
+      skipped: ran.filter((s) => s.skipped).length,
+      checked: ran.filter((s) => s.checked).length,
+      from_cache: ran.filter((s) => s.from_cache).length,
+      mismatches: mismatches.length,
+    },
+    mismatches,
+  };
 }
