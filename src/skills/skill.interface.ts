@@ -49,6 +49,20 @@ export interface SkillHandler {
    * next durable write instead of one by one (a keyed step is recorded at once all the same).
    */
   readonly pure?: boolean;
+  /**
+   * Optional, for pure skills: runs consecutive steps of this skill in one go (one round trip where each
+   * step would take one), each over `document` extended with the outputs before it, in the order the
+   * step runner hands values on (keys sorted). Returns the outputs of the steps that succeeded, in order,
+   * up to the first that did not, and `lost` when the call ended without an answer (a limit killed it);
+   * it never throws: the step runner runs the step that did not succeed on its own, as usual.
+   * `chainable(params)` says whether params as written can run this way (a `$ref` or `$secret` cannot).
+   */
+  executeChain?(
+    params: ReadonlyArray<Record<string, unknown>>,
+    document: SkillContext['document'],
+    signal: AbortSignal,
+  ): Promise<{ outputs: unknown[]; lost: boolean }>;
+  chainable?(params: Record<string, unknown>): boolean;
   /** For skills that cost tokens (llm.chat): the usage an output of this skill reports, or null. */
   usage?(output: unknown): StepUsage | null;
 }

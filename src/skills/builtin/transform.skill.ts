@@ -57,6 +57,20 @@ export class TransformSkill implements SkillHandler, OnApplicationShutdown {
     return this.sandbox.evaluate(params.expression as string, context.document, context.signal);
   }
 
+  /** An expression written as a literal string (not a `$ref` or `$secret`) that parses. */
+  chainable(params: Record<string, unknown>): boolean {
+    return typeof params.expression === 'string' && expressionProblem(params.expression) === null;
+  }
+
+  /** Consecutive transforms in one sandbox call (see SkillHandler.executeChain). */
+  executeChain(params: ReadonlyArray<Record<string, unknown>>, document: SkillContext['document'], signal: AbortSignal) {
+    return this.sandbox.evaluateChain(
+      params.map((p) => p.expression as string),
+      document,
+      signal,
+    );
+  }
+
   /** After the workers stopped taking runs and the runs in hand finished (onModuleDestroy comes first). */
   async onApplicationShutdown(): Promise<void> {
     await this.sandbox.close();

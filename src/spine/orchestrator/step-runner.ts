@@ -17,12 +17,12 @@ import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
-import { toHashedJson } from '../../shared/canonical-json.js';
+import { hashOutput, toHashedJson } from '../../shared/canonical-json.js';
 import { RunErrorType, STEP_ERROR_CODES, StepErrorCode, StepFailure } from '../../shared/run-errors.js';
 import { parseWaitParams, WAIT_SKILL } from '../../shared/signals.js';
 import type { StepError } from '../../shared/step.types.js';
 import type { SkillRegistry } from '../../skills/skill-registry.js';
-import { SkillError } from '../../skills/skill.interface.js';
+import { SkillError, type SkillHandler } from '../../skills/skill.interface.js';
 import { SKILL_REGISTRY } from '../../skills/skills.tokens.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
 import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
@@ -186,9 +186,13 @@ export class StepRunner {
       }
       if (claim && !(await claim.renew())) throw new StepClaimLostError(claim.key);
       // 4. execute
-      const output = await this.execute(step, attempt, claim, document, spec.params, secrets);
+      const { output, raw } = await this.execute(step, attempt, claim, document, spec.params, secrets, pure);
       // STEP_MAX_OUTPUT_BYTES: a larger output fails the step (not retryable) before anything of it is recorded.
       const hashed = toHashedJson(output, this.limits.maxStepOutputBytes);
+      // Steps prefetched after this one read its output as the skill gave it: if masking or redaction
+      // changed it, they read another document than the run's, and run again on their own instead.
+      const chain = chains.get(attempt);
+      if (chain?.outputs.has(index + 1) && hashOutput(raw) !== hashed.hash) chain.outputs.clear();
       // 5. record
       const executed = claim
         ? await claim.complete(hashed)
@@ -272,30 +276,72 @@ export class StepRunner {
     document: RunDocument,
     written: unknown,
     secrets: StepSecrets,
-  ): Promise<unknown> {
+    pure: boolean,
+  ): Promise<{ output: unknown; raw: unknown }> {
     const handler = this.skills.get(step.skill);
     if (!handler) throw new SkillError(StepErrorCode.UnknownSkill, `skill "${step.skill}" is not registered in this worker`);
     const claimLost = new AbortController();
     const stopKeepAlive = claim?.keepAlive(() => claimLost.abort(new StepClaimLostError(claim.key)));
     const linked = linkedAbort([attempt.shutdown, attempt.lost, claimLost.signal]);
     const signal = linked.signal;
+    let raw: unknown;
     try {
-      return await secrets.execute(written, step.params, (params, secretValues) =>
-        handler.execute(structuredClone(params), {
-          tenantId: attempt.run.tenant_id,
-          runId: attempt.run.id,
-          stepIndex: step.index,
-          idempotencyKey: step.idempotency_key,
-          document,
-          signal,
-          mayStartSideEffect: () => !signal.aborted && attempt.isHeld() && (claim ? claim.isHeld() : true),
-          secretValues,
-        }),
-      );
+      const output = await secrets.execute(written, step.params, async (params, secretValues) => {
+        const prefetched = pure ? await this.prefetched(attempt, step, handler, signal) : NOT_PREFETCHED;
+        raw =
+          prefetched !== NOT_PREFETCHED
+            ? prefetched
+            : await handler.execute(structuredClone(params), {
+                tenantId: attempt.run.tenant_id,
+                runId: attempt.run.id,
+                stepIndex: step.index,
+                idempotencyKey: step.idempotency_key,
+                document,
+                signal,
+                mayStartSideEffect: () => !signal.aborted && attempt.isHeld() && (claim ? claim.isHeld() : true),
+                secretValues,
+              });
+        return raw;
+      });
+      return { output, raw };
     } finally {
       linked.dispose();
       stopKeepAlive?.();
     }
+  }
+
+  /**
+   * A pure step's output from a chain: a skill that can (`executeChain`) runs this step and the consecutive
+   * steps after it that it can run the same way (same skill, pure, no key, not skipped, params it accepts;
+   * at most MAX_CHAIN) in one call; the outputs wait for their steps, which record them as usual. A chain
+   * stopped by an error is not tried again before the step where it stopped, which runs on its own (so it
+   * fails as it would alone); a chain lost to a limit (the sandbox process died) ends chains for the
+   * attempt. NOT_PREFETCHED: run the step as usual.
+   */
+  private async prefetched(attempt: RunAttempt, step: EnforcedStep, handler: SkillHandler, signal: AbortSignal): Promise<unknown> {
+    if (!handler.executeChain || !handler.chainable) return NOT_PREFETCHED;
+    let chain = chains.get(attempt);
+    if (!chain) chains.set(attempt, (chain = { outputs: new Map(), resumeAt: 0 }));
+    if (!chain.outputs.has(step.index)) {
+      if (step.index < chain.resumeAt) return NOT_PREFETCHED;
+      const { run, replay } = attempt;
+      const params: Array<Record<string, unknown>> = [];
+      for (let j = step.index; j < run.steps.length && params.length < MAX_CHAIN; j++) {
+        const spec = run.steps[j];
+        const behavior = replay ? behaviorFor(replay.options, j, spec.replay_behavior) : 'execute';
+        if (spec.skill !== step.skill || spec.idempotency_key || behavior === 'skip' || !handler.chainable(spec.params)) break;
+        params.push(spec.params);
+      }
+      if (params.length < 2) return NOT_PREFETCHED;
+      const { outputs, lost } = await handler.executeChain(params, documentOf(attempt), signal);
+      outputs.forEach((output, k) => chain.outputs.set(step.index + k, output));
+      // Stopped by an error: the failing step runs on its own; lost (a limit): no more chains in this attempt.
+      if (outputs.length < params.length) chain.resumeAt = lost ? Infinity : step.index + outputs.length + 1;
+      if (!chain.outputs.has(step.index)) return NOT_PREFETCHED;
+    }
+    const output = chain.outputs.get(step.index);
+    chain.outputs.delete(step.index);
+    return output;
   }
 
   private compared(step: EnforcedStep, executed: ReplayResult): ReplayResult {
@@ -350,6 +396,12 @@ export class StepRunner {
 type RunDocument = { input: unknown; steps: Array<{ output: unknown }> };
 
 const documents = new WeakMap<RunAttempt, RunDocument>();
+
+/** At most this many steps run in one chain (see `StepRunner.prefetched`). */
+export const MAX_CHAIN = 100;
+const NOT_PREFETCHED = Symbol('not prefetched');
+/** Each attempt's prefetched outputs by step index, and the index before which no chain is tried again. */
+const chains = new WeakMap<RunAttempt, { outputs: Map<number, unknown>; resumeAt: number }>();
 
 /**
  * `{ input, steps: [{ output }] }` as the current step sees it (what `$ref` pointers and transforms read),
