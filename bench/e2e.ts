@@ -61,7 +61,8 @@ export function rssOf(api: Proc, workers: Proc[]): Side['rss'] {
 
 export interface SideRunner {
   name: string;
-  round(round: number): Promise<E2ERound>;
+  /** One round of `runs` runs (default: the bench's count); round -1 is the warm-up. */
+  round(round: number, runs?: number): Promise<E2ERound>;
   rss(): Side['rss'];
   stop(): Promise<void>;
 }
@@ -111,7 +112,7 @@ export async function startDbos(databaseUrl: string, port: number, runs: number,
   const body = JSON.stringify({ input: { n: 3 } });
   return {
     name: 'DBOS Transact',
-    async round() {
+    async round(_round, amount = runs) {
       const count = async () =>
         (
           await sql<{ created: string; active: string; succeeded: string }>(
@@ -125,7 +126,7 @@ export async function startDbos(databaseUrl: string, port: number, runs: number,
         url: `http://127.0.0.1:${port}/workflows`,
         headers: {},
         body,
-        runs,
+        runs: amount,
         connections,
         active: async () => Number((await count()).active),
         finished: async () => {

@@ -19,6 +19,12 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
+/** Every process started here, killed when this process exits however it exits (a crash must not leave them running). */
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 export function start(
   script: string,
   env: Record<string, string>,
@@ -30,6 +36,8 @@ export function start(
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   let out = '';
   const line = new Promise<string>((res, rej) => {
     child.stdout.on('data', (d: Buffer) => {
