@@ -12,6 +12,8 @@ interface Case {
   headers?: Record<string, string>;
   admin?: boolean;
   status?: number;
+  /** A field the problem's `errors` must name. */
+  field?: string;
 }
 
 const step = { name: 's', skill: 'transform', params: { expression: '1' } };
@@ -360,6 +362,65 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
       headers: { 'idempotency-key': 'what-if-refused' },
       status: 400,
     })),
+    // replay comparators (compare, strict): 400 with the field named, nothing stored
+    ...(
+      [
+        [{ strict: 'yes' }, 'strict'],
+        [{ strict: 1 }, 'strict'],
+        [{ strict: 'false' }, 'strict'],
+        [{ compare: [] }, 'compare'],
+        [{ compare: 'exact' }, 'compare'],
+        [{ compare: { '0': 'exact' } }, 'compare.0'],
+        [{ compare: { '0': {} } }, 'compare.0.mode'],
+        [{ compare: { '0': { mode: 'fuzzy' } } }, 'compare.0.mode'],
+        [{ compare: { '0': { mode: null } } }, 'compare.0.mode'],
+        [{ compare: { '1': { mode: 'exact' } } }, 'compare.1'],
+        [{ compare: { '-1': { mode: 'exact' } } }, 'compare.-1'],
+        [{ compare: { '00': { mode: 'exact' } } }, 'compare.00'],
+        [{ compare: { '1e0': { mode: 'exact' } } }, 'compare.1e0'],
+        [{ compare: { all: { mode: 'exact' } } }, 'compare.all'],
+        [{ compare: { '*': { mode: 'exact', extra: true } } }, 'compare.*.extra'],
+        [{ compare: { '*': { mode: 'schema', paths: ['/a'] } } }, 'compare.*.paths'],
+        [{ compare: { '0': { mode: 'numeric', abs: -0.1 } } }, 'compare.0.abs'],
+        [{ compare: { '0': { mode: 'numeric', rel: '0.1' } } }, 'compare.0.rel'],
+        [{ compare: { '0': { mode: 'numeric', tolerance: 1 } } }, 'compare.0.tolerance'],
+        [{ compare: { '0': { mode: 'text' } } }, 'compare.0.min_similarity'],
+        [{ compare: { '0': { mode: 'text', min_similarity: 1.5 } } }, 'compare.0.min_similarity'],
+        [{ compare: { '0': { mode: 'text', min_similarity: -0.01 } } }, 'compare.0.min_similarity'],
+        [{ compare: { '0': { mode: 'text', min_similarity: '0.8' } } }, 'compare.0.min_similarity'],
+        [{ compare: { '0': { mode: 'text', min_similarity: 0.8, paths: '/content' } } }, 'compare.0.paths'],
+        [{ compare: { '0': { mode: 'text', min_similarity: 0.8, paths: [] } } }, 'compare.0.paths'],
+        [{ compare: { '0': { mode: 'text', min_similarity: 0.8, paths: ['content'] } } }, 'compare.0.paths[0]'],
+        [{ compare: { '0': { mode: 'text', min_similarity: 0.8, paths: ['/a~2'] } } }, 'compare.0.paths[0]'],
+        [{ compare: { '0': { mode: 'text', min_similarity: 0.8, paths: [5] } } }, 'compare.0.paths[0]'],
+        [{ compare: { '0': { mode: 'judge', model: 'm' } } }, 'compare.0.rubric'],
+        [{ compare: { '0': { mode: 'judge', rubric: 'r' } } }, 'compare.0.model'],
+        [{ compare: { '0': { mode: 'judge', model: '', rubric: 'r' } } }, 'compare.0.model'],
+        [{ compare: { '0': { mode: 'judge', model: 'm', rubric: 'r'.repeat(8001) } } }, 'compare.0.rubric'],
+        [{ compare: { '0': { mode: 'judge', model: 'm', rubric: 'r', temperature: 0 } } }, 'compare.0.temperature'],
+      ] as Array<[unknown, string]>
+    ).map(([body, field]): Case => ({
+      name: `replay ${json(body)}`,
+      method: 'POST',
+      path: '/RUN/replay',
+      body: json(body),
+      status: 400,
+      field,
+    })),
+    {
+      name: 'replay compare with a lone surrogate in a text path',
+      method: 'POST',
+      path: '/RUN/replay',
+      body: String.raw`{"compare":{"0":{"mode":"text","min_similarity":0.5,"paths":["/a\ud800"]}}}`,
+      status: 400,
+    },
+    {
+      name: 'replay compare with an infinite abs',
+      method: 'POST',
+      path: '/RUN/replay',
+      body: '{"compare":{"0":{"mode":"numeric","abs":1e400}}}',
+      status: 400,
+    },
     // secrets: names, values, sizes; a refused PUT changes nothing (not even the seed's updated_at)
     ...['a%20b', 'x'.repeat(129), '%C3%A4', '%00', 'a%2Fb', 'a:b', '%E0%A4%A'].map((name): Case => ({
       name: `put secret named ${name.slice(0, 20)}`,
@@ -453,6 +514,7 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     const problem = JSON.parse(res.body);
     expect(problem).toMatchObject({ type: expect.any(String), title: expect.any(String), status: res.status, detail: expect.any(String) });
+    if (c.field) expect((problem.errors as Array<{ field: string }>).map((e) => e.field)).toContain(c.field);
     expect(res.body).not.toMatch(/node_modules|at .+\.js:\d+|QueryFailedError|SELECT |INSERT /);
     expect(await snapshot()).toEqual(before);
   });

@@ -115,6 +115,7 @@ describe('driver SQL against the migrated schema', () => {
       output_hash: 'b'.repeat(64),
       expected_hash: null,
       mismatch: null,
+      comparison: { mode: 'text' as const, passed: true, score: 0.9, reason: null, ignored_paths: ['/headers/date'] },
     };
 
     expect(await traces.markRunning(ds.manager, attempt(1))).toBe(true);
@@ -138,6 +139,7 @@ describe('driver SQL against the migrated schema', () => {
       attempts: 2,
       params: { expression: '2' },
       output: { v: 1 },
+      comparison: { mode: 'text', passed: true, score: 0.9, reason: null, ignored_paths: ['/headers/date'] },
       error: null,
       executed: true,
     });
@@ -201,6 +203,7 @@ describe('driver SQL against the migrated schema', () => {
       output_hash: 'c'.repeat(64),
       expected_hash: null,
       mismatch: null,
+      comparison: null,
     };
     // Every write of the stale attempt 1 is refused...
     expect(await runs.renewLease(ds.manager, run.id, 1, at(3_600), LEASE)).toBe('lost');

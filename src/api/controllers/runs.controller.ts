@@ -124,7 +124,7 @@ export class RunsController {
   @ApiAcceptedResponse({ type: RunSchema, description: 'The replay run (replay_of = the original).' })
   @ApiProblem(
     400,
-    'Unknown behavior, step index or from_step out of range; an input that is not an object; an override of an unknown step, with unknown fields, a patch that is not an object or patched params that are invalid for the skill (errors named overrides.<index>.params...); skip for an overridden step.',
+    'Unknown behavior, step index or from_step out of range; an input that is not an object; an override of an unknown step, with unknown fields, a patch that is not an object or patched params that are invalid for the skill (errors named overrides.<index>.params...); skip for an overridden step; an unknown compare mode or option, a bad pointer or a threshold outside 0..1.',
   )
   @ApiProblem(404, 'No run of this tenant has this id.')
   @ApiProblem(409, 'The original run is not finished, or idempotency-request-in-progress (Retry-After).')

@@ -1,3 +1,4 @@
+import { type Comparator, parseCompare } from '../../shared/comparators.js';
 import { isJsonPointer } from '../../shared/json-pointer.js';
 import { REPLAY_BEHAVIORS, type ReplayBehavior } from '../../shared/step.types.js';
 import type { FieldError } from '../spine.exception.js';
@@ -14,6 +15,10 @@ export interface ReplayOptions {
   ignore_paths: string[];
   /** What-if overrides as sent (replay-overrides.ts); absent on replays without any. */
   overrides?: StepOverrides;
+  /** True: `check` compares the skills' volatile paths too. Absent on replays stored before it existed (false). */
+  strict?: boolean;
+  /** Comparator by step index or "*" (validated); absent or empty: exact. */
+  compare?: Record<string, Comparator>;
 }
 
 export interface ReplayRequest extends WhatIfRequest {
@@ -22,6 +27,9 @@ export interface ReplayRequest extends WhatIfRequest {
   from_step?: number;
   on_mismatch?: OnMismatch;
   ignore_paths?: string[];
+  strict?: boolean;
+  /** Checked here (shape and indexes): the DTO only knows it is an object. */
+  compare?: unknown;
 }
 
 /** Checks what depends on the original run (indexes within its plan); the DTO checked the shapes. */
@@ -44,6 +52,8 @@ export function normaliseReplayOptions(request: ReplayRequest, stepCount: number
     if (p === '' || !isJsonPointer(p))
       errors.push({ field: `ignore_paths[${i}]`, message: `"${p}" is not a non-empty RFC 6901 JSON Pointer` });
   });
+  const compared = parseCompare(request.compare, stepCount);
+  errors.push(...compared.errors);
   return {
     options: {
       default_behavior: request.default_behavior ?? null,
@@ -51,6 +61,8 @@ export function normaliseReplayOptions(request: ReplayRequest, stepCount: number
       from_step: fromStep,
       on_mismatch: request.on_mismatch ?? 'fail',
       ignore_paths: [...(request.ignore_paths ?? [])],
+      strict: request.strict ?? false,
+      compare: compared.compare,
     },
     errors,
   };

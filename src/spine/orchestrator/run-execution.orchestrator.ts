@@ -8,6 +8,7 @@ import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { RUN_QUEUE, type RunJobOutcome, type RunQueue } from '../../infra/queue/run-queue.port.js';
+import type { Comparison } from '../../shared/comparators.js';
 import { RunErrorType } from '../../shared/run-errors.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
 import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
@@ -96,7 +97,7 @@ export class RunExecutionOrchestrator {
     if (tries > this.config.maxAttempts) {
       // A replay that recorded its mismatch but never managed to fail still ends with its verdict.
       const mismatch = replay?.options.on_mismatch === 'fail' ? [...done.values()].find((s) => s.mismatch) : undefined;
-      if (mismatch && replay) return this.failOnMismatch(run, mismatch.index, replay);
+      if (mismatch && replay) return this.failOnMismatch(run, mismatch.index, replay, mismatch.comparison);
       const message = `The run was taken ${tries - 1} times without finishing (worker crashes).`;
       await this.fail(run, { type: RunErrorType.AttemptsExhausted, message }, 0, replay);
       return {};
@@ -121,7 +122,8 @@ export class RunExecutionOrchestrator {
       const finished = done.get(index);
       if (finished) {
         // A mismatch recorded by an attempt that died before failing the replay still fails it now.
-        if (finished.mismatch && replay?.options.on_mismatch === 'fail') return this.failOnMismatch(run, index, replay);
+        if (finished.mismatch && replay?.options.on_mismatch === 'fail')
+          return this.failOnMismatch(run, index, replay, finished.comparison);
         attempt.outputs.push(finished.output);
         continue;
       }
@@ -158,7 +160,7 @@ export class RunExecutionOrchestrator {
           attempt.outputs.push(outcome.result.output_data);
           outcomes.set(index, { index, ...outcome.result });
           if (outcome.result.mismatch && replay?.options.on_mismatch === 'fail') {
-            return this.failOnMismatch(run, index, replay, attempt.deferred);
+            return this.failOnMismatch(run, index, replay, outcome.result.comparison, attempt.deferred);
           }
       }
     }
@@ -193,9 +195,14 @@ export class RunExecutionOrchestrator {
     run: RunRecord,
     index: number,
     replay: ReplayContext,
+    comparison: Comparison | null,
     deferred: readonly StepRow[] = [],
   ): Promise<RunJobOutcome> {
-    const message = `Step ${index} produced an output that differs from the original run.`;
+    const how =
+      comparison && comparison.mode !== 'exact'
+        ? ` (${comparison.mode} comparison${comparison.reason ? `: ${comparison.reason}` : ''})`
+        : '';
+    const message = `Step ${index} produced an output that differs from the original run${how}.`;
     await this.fail(run, { type: RunErrorType.ReplayMismatch, message, step_index: index }, index + 1, replay, deferred);
     return {};
   }

@@ -450,6 +450,7 @@ function unstartedStep(spec: StepSpec, index: number, status: 'pending' | 'cance
     from_cache: false,
     expected_hash: null,
     mismatch: null,
+    comparison: null,
     error: null,
     attempts: 0,
     started_at: null,

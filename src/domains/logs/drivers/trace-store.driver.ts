@@ -85,6 +85,7 @@ function attemptRow(a: StepAttempt, status: StepStatus): StepRow {
     from_cache: false,
     expected_hash: null,
     mismatch: null,
+    comparison: null,
     error: null,
     attempts: a.attempt,
     started_at: a.startedAt,
@@ -111,6 +112,7 @@ export function succeededRow(a: StepAttempt, result: ReplayResult, at: Date): St
     from_cache: result.from_cache,
     expected_hash: result.expected_hash,
     mismatch: result.mismatch ? JSON.stringify(result.mismatch) : null,
+    comparison: result.comparison ? JSON.stringify(result.comparison) : null,
     finished_at: at,
     duration_ms: at.getTime() - a.startedAt.getTime(),
   };
