@@ -136,6 +136,7 @@ describe('crashed workers and lost jobs (real processes, PostgreSQL, Redis)', ()
   it('a worker killed with SIGKILL during a batch of pure steps: only pure steps run again, the side effect before them never', async () => {
     // Pure (transform) steps are recorded with the attempt's next durable write; a side-effect step is
     // recorded before the run moves on. Killed while pure rows wait, the run loses only those rows.
+    while (workers.length > 0) await workers.pop()!.kill('SIGTERM'); // no other worker (default limits) may take the run
     const slow = { TRANSFORM_TIMEOUT_MS: '60000', TRANSFORM_MAX_MEMORY_MB: '512' }; // the slow transform below: seconds, and memory
     const victim = await spawnWorker({ ...env.env, ...slow });
     workers.push(victim);

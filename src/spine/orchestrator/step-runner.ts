@@ -288,9 +288,13 @@ export class StepRunner {
   ): Promise<{ output: unknown; raw: unknown }> {
     const handler = this.skills.get(step.skill);
     if (!handler) throw new SkillError(StepErrorCode.UnknownSkill, `skill "${step.skill}" is not registered in this worker`);
-    const claimLost = new AbortController();
-    const stopKeepAlive = claim?.keepAlive(() => claimLost.abort(new StepClaimLostError(claim.key)));
-    const linked = linkedAbort([attempt.shutdown, attempt.lost, claimLost.signal]);
+    // An unkeyed step stops with the attempt (`halt`: the run lost or the shutdown's grace over); a keyed
+    // step also when its claim is lost. (A signal linked per step cost ~0.1 ms a step in profiles.)
+    const claimLost = claim ? new AbortController() : null;
+    const stopKeepAlive = claim?.keepAlive(() => claimLost!.abort(new StepClaimLostError(claim.key)));
+    const linked = claimLost
+      ? linkedAbort([attempt.shutdown, attempt.lost, claimLost.signal])
+      : { signal: attempt.halt, dispose: () => {} };
     const signal = linked.signal;
     let raw: unknown;
     try {
