@@ -66,6 +66,20 @@ export class Table<Row extends object> {
     return raw(pick.map((c) => `${c} = EXCLUDED.${c}`).join(', '));
   }
 
+  /**
+   * `unnest($1::type[], $2::type[], ...) AS alias(a, b, ...)`: `rows` as a set of rows for a FROM clause,
+   * one array parameter per column whatever the number of rows (so the statement's text and its
+   * parameter count do not grow with the batch).
+   */
+  unnest(pick: readonly Column<Row>[], rows: ReadonlyArray<ColumnValues<Row>>, alias: string): Sql {
+    this.keys(Object.fromEntries(pick.map((c) => [c, null])) as ColumnValues<Row>);
+    const arrays = join(
+      pick.map((c) => sql`${rows.map((r) => r[c] ?? null)}::${raw(this.types[c])}[]`),
+      ', ',
+    );
+    return sql`unnest(${arrays}) AS ${raw(alias)}(${this.columns(pick)})`;
+  }
+
   private keys(values: ColumnValues<Row>): Column<Row>[] {
     const keys = Object.keys(values) as Column<Row>[];
     const unknown = keys.filter((c) => !Object.hasOwn(this.types, c));
