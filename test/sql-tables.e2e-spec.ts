@@ -57,10 +57,10 @@ describe('driver SQL against the migrated schema', () => {
     const key = await tenants.insertApiKey(ds.manager, keyId, tenantId, 'a'.repeat(64));
     expect(key).toMatchObject({ id: keyId, tenant_id: tenantId, revoked_at: null });
     expect(key.created_at).toBeInstanceOf(Date);
-    expect(await tenants.findTenantIdByKeyHash(ds.manager, 'a'.repeat(64))).toBe(tenantId);
+    expect(await tenants.findLiveKeyByHash(ds.manager, 'a'.repeat(64))).toEqual({ id: keyId, tenant_id: tenantId });
     expect(await tenants.revokeApiKey(ds.manager, keyId, new Date())).toBe(true);
     expect(await tenants.revokeApiKey(ds.manager, keyId, new Date())).toBe(false);
-    expect(await tenants.findTenantIdByKeyHash(ds.manager, 'a'.repeat(64))).toBeNull();
+    expect(await tenants.findLiveKeyByHash(ds.manager, 'a'.repeat(64))).toBeNull();
     expect(await tenants.apiKeyExists(ds.manager, keyId)).toBe(true);
     expect(await tenants.tenantExists(ds.manager, randomUUID())).toBe(false);
   });
