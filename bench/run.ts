@@ -15,7 +15,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -121,6 +121,9 @@ function start(script: string, env: Record<string, string>, readyText: string): 
 interface Measured {
   /** 2xx answers per second. */
   rps: number;
+  /** CPU time per answer (µs) of the API process and of the PostgreSQL backends serving its database: costs that other load on the machine does not change much. */
+  apiCpuUs?: number;
+  pgCpuUs?: number;
   p50: number;
   p99: number;
   non2xx: number;
@@ -129,15 +132,50 @@ interface Measured {
   codes: string;
 }
 
-async function cannon(name: string, opts: autocannon.Options): Promise<Measured> {
+/** User + system CPU time of a process in ms (Linux /proc; null elsewhere or once it is gone). */
+function cpuMs(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** CPU time (ms) of each PostgreSQL backend connected to `database`, by pid. */
+async function backendCpu(database: string): Promise<Map<number, number>> {
+  const rows = await sql<{ pid: number }>(BASE_DB, 'SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
+  return new Map(rows.flatMap(({ pid }) => [[pid, cpuMs(pid)] as const].filter((e): e is [number, number] => e[1] !== null)));
+}
+
+/** Where the CPU time of a scenario is measured: the API process and the PostgreSQL backends of its database. */
+interface CpuProbe {
+  pid: number;
+  database: string;
+}
+
+async function cannon(name: string, opts: autocannon.Options, probe?: CpuProbe): Promise<Measured> {
   // warm-up, then the measured run; latencies of 2xx answers only
   await autocannon({ ...opts, duration: 2, connections: CONNECTIONS, excludeErrorStats: true });
+  const apiBefore = probe ? cpuMs(probe.pid) : null;
+  const pgBefore = probe ? await backendCpu(probe.database) : null;
   const r = await autocannon({ ...opts, duration: DURATION, connections: CONNECTIONS, excludeErrorStats: true });
+  const apiAfter = probe ? cpuMs(probe.pid) : null;
+  const pgAfter = probe ? await backendCpu(probe.database) : null;
   const codes = Object.entries(r.statusCodeStats ?? {})
     .map(([code, stat]) => `${code}: ${stat.count ?? 0}`)
     .join(', ');
-  const m = { rps: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, codes };
-  log(`${name}: ${m.rps.toFixed(0)} 2xx/s, p50 ${m.p50} ms, p99 ${m.p99} ms, codes {${codes}}, non-2xx ${m.non2xx}, errors ${m.errors}`);
+  const answers = Math.max(1, r['2xx'] + r.non2xx);
+  const perAnswer = (ms: number) => (ms * 1000) / answers;
+  const m: Measured = { rps: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, codes };
+  if (apiBefore !== null && apiAfter !== null) m.apiCpuUs = perAnswer(apiAfter - apiBefore);
+  // backends that came and went during the run are missed; those that came are counted from 0
+  if (pgBefore && pgAfter) m.pgCpuUs = perAnswer([...pgAfter].reduce((sum, [pid, ms]) => sum + ms - (pgBefore.get(pid) ?? 0), 0));
+  log(
+    `${name}: ${m.rps.toFixed(0)} 2xx/s, p50 ${m.p50} ms, p99 ${m.p99} ms, codes {${codes}}, non-2xx ${m.non2xx}, errors ${m.errors}` +
+      (m.apiCpuUs !== undefined ? `, CPU per answer: API ${m.apiCpuUs.toFixed(0)} µs, PostgreSQL ${m.pgCpuUs?.toFixed(0) ?? '?'} µs` : ''),
+  );
   return m;
 }
 
@@ -154,8 +192,14 @@ async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
 /** The median of each field over the rounds; non-2xx and errors summed, codes of every round kept. */
 function median(runs: Measured[]): Measured & { all: number[] } {
   const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const cpu = (pick: (r: Measured) => number | undefined) => {
+    const xs = runs.map(pick).filter((x): x is number => x !== undefined);
+    return xs.length === runs.length ? mid(xs) : undefined;
+  };
   return {
     rps: mid(runs.map((r) => r.rps)),
+    apiCpuUs: cpu((r) => r.apiCpuUs),
+    pgCpuUs: cpu((r) => r.pgCpuUs),
     p50: mid(runs.map((r) => r.p50)),
     p99: mid(runs.map((r) => r.p99)),
     non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
@@ -308,11 +352,12 @@ async function main(): Promise<void> {
     });
     // (a), (b), (c), (d) interleaved over ROUNDS rounds in rotating order; the median of each is reported,
     // so a drift of the machine during the run (caches, autovacuum, CPU clock, other load) favours none.
+    const probe: CpuProbe = { pid: server.child.pid!, database: dbName };
     const scenarios = {
-      bare: () => cannon('bare', { url: `${url}/bench/bare` }),
-      plain: () => cannon('plain create (no key)', post('/v1/agents/bench-agent/runs', false)),
-      idem: () => cannon('idempotent create', post('/v1/agents/bench-agent/runs', true)),
-      peer: () => cannon('@node-idempotency/nestjs', post('/bench/peer/bench-agent', true)),
+      bare: () => cannon('bare', { url: `${url}/bench/bare` }, probe),
+      plain: () => cannon('plain create (no key)', post('/v1/agents/bench-agent/runs', false), probe),
+      idem: () => cannon('idempotent create', post('/v1/agents/bench-agent/runs', true), probe),
+      peer: () => cannon('@node-idempotency/nestjs', post('/bench/peer/bench-agent', true), probe),
     };
     const loadBefore = loadavg();
     const rounds: Record<keyof typeof scenarios, Measured[]> = { bare: [], plain: [], idem: [], peer: [] };
@@ -447,8 +492,9 @@ async function main(): Promise<void> {
     log(`hashing ${hash.bytes} B: canonical ${hash.canonical.toFixed(1)} MB/s, JSON.stringify ${hash.plain.toFixed(1)} MB/s`);
 
     // ---- report -----------------------------------------------------------------------------------
+    const us = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(0));
     const row = (name: string, m: Measured & { all?: number[] }) =>
-      `| ${name} | ${m.rps.toFixed(0)} | ${m.all ? m.all.map((x) => x.toFixed(0)).join(', ') : '-'} | ${m.p50} | ${m.p99} | ${m.non2xx} | ${m.errors} | ${m.codes} |`;
+      `| ${name} | ${m.rps.toFixed(0)} | ${m.all ? m.all.map((x) => x.toFixed(0)).join(', ') : '-'} | ${m.p50} | ${m.p99} | ${us(m.apiCpuUs)} | ${us(m.pgCpuUs)} | ${m.non2xx} | ${m.errors} | ${m.codes} |`;
     const stepsPerSecond = (r: { ms: number; problem: string | null }) =>
       r.problem ? `invalid (${r.problem})` : `${(REPLAY_STEPS / (r.ms / 1000)).toFixed(0)} (${(r.ms / 1000).toFixed(2)} s)`;
     const skipTarget = replays.skip.problem
@@ -469,8 +515,8 @@ answer or connection error is listed, and a ratio over a scenario that had one r
 
 ## HTTP: creating a run
 
-| scenario | 2xx/s (median) | 2xx/s per round | p50 ms | p99 ms | non-2xx | errors | status codes per round |
-| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |
+| scenario | 2xx/s (median) | 2xx/s per round | p50 ms | p99 ms | API CPU µs/answer | PostgreSQL CPU µs/answer | non-2xx | errors | status codes per round |
+| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 ${row('(a) bare endpoint, no auth, no I/O', bare)}
 ${row('(b) plain create: POST /v1/agents/{id}/runs without a key (one INSERT + enqueue)', plain)}
 ${row('(c) **our idempotent create** (POST /v1/agents/{id}/runs, new key each request)', idem)}
@@ -485,6 +531,10 @@ in the tenant's rate limit (Redis), validate the body (DTO, skills, \`$ref\`s, J
 BullMQ job (job id = run id). They differ only in how idempotency is decided: (b) not at all, (c) one
 \`INSERT ... ON CONFLICT\` statement that claims the key and inserts the run together (plus the SHA-256 of the
 canonical body), (d) the peer's Redis round trips before and after the handler.
+
+The CPU columns are medians over the rounds of the CPU time (user + system, from \`/proc\`) the API process and the
+PostgreSQL backends of the bench database spent per answer: unlike req/s, they barely move with other load on the
+machine, so they show what a change costs or saves even when the throughput figures are noisy.
 
 ## Reading these numbers
 

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type ConnectionOptions, DelayedError, type Job, type Queue, Worker } from 'bullmq';
 import type { ConsumerOptions, QueueDepth, RunJobHandler, RunQueue } from './run-queue.port.js';
 import { loggableError } from '../logging/loggable-error.js';
+import { orAfter } from '../timeout.js';
 
 export interface RunJobData {
   runId: string;
@@ -49,7 +49,6 @@ export class BullmqRunQueue implements RunQueue {
    * that still lands later is harmless: the job id is the run id (or the run id and a tag).
    */
   private async add(runId: string, jobId: string, delay: number): Promise<void> {
-    const timeout = new AbortController();
     const add = this.queue.add(
       'run',
       { runId },
@@ -62,15 +61,8 @@ export class BullmqRunQueue implements RunQueue {
         removeOnFail: true,
       },
     );
-    try {
-      await Promise.race([
-        add,
-        sleep(ENQUEUE_TIMEOUT_MS, undefined, { signal: timeout.signal }).then(() => Promise.reject(new EnqueueTimeoutError())),
-      ]);
-    } finally {
-      timeout.abort();
-      add.catch(() => undefined); // a late failure after the timeout is already reported
-    }
+    // a late failure after the timeout is ignored: the timeout was already reported
+    await orAfter(add, ENQUEUE_TIMEOUT_MS, () => Promise.reject(new EnqueueTimeoutError()));
   }
 
   async startConsuming(handler: RunJobHandler, options: ConsumerOptions): Promise<void> {
