@@ -70,6 +70,7 @@ export class IdempotencyDriver {
        ${RUNS.insertSelect(newRunValues(run))}
        FROM claimed
        RETURNING ${RUNS.columns()}`,
+      { prepared: true },
     );
     return rows[0] ?? null;
   }

@@ -14,7 +14,9 @@ export interface RunFilters {
 /** Runs. Never opens a transaction: every method works in the manager it is handed. */
 export class RunStoreDriver {
   async insertRun(manager: EntityManager, run: NewRun): Promise<RunRecord> {
-    const rows = await queryRows<RunRecord>(manager, sql`${RUNS.insert(newRunValues(run))} RETURNING ${RUNS.columns()}`);
+    const rows = await queryRows<RunRecord>(manager, sql`${RUNS.insert(newRunValues(run))} RETURNING ${RUNS.columns()}`, {
+      prepared: true,
+    });
     return rows[0];
   }
 

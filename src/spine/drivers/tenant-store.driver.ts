@@ -28,6 +28,7 @@ export class TenantStoreDriver {
     const rows = await queryRows<Pick<ApiKeyRecord, 'id' | 'tenant_id'>>(
       manager,
       sql`SELECT id, tenant_id FROM api_keys WHERE key_hash = ${keyHash} AND revoked_at IS NULL`,
+      { prepared: true },
     );
     return rows[0] ?? null;
   }
