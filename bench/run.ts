@@ -526,7 +526,7 @@ ${row('(d) the plain create guarded by @node-idempotency/nestjs (Redis storage)'
 - c / b = ${ratioOf(idem, '(c)', plain, '(b)')} (target >= 0.95)
 - c / d = ${ratioOf(idem, '(c)', peer, '(d)')} (target >= 1.15)
 
-(b), (c) and (d) run the same code: authenticate the API key (one SELECT), count the request
+(b), (c) and (d) run the same code: authenticate the API key (in-process cache: no round trip once cached), count the request
 in the tenant's rate limit (Redis), validate the body (DTO, skills, \`$ref\`s, JSONata), insert one run and enqueue its
 BullMQ job (job id = run id). They differ only in how idempotency is decided: (b) not at all, (c) one
 \`INSERT ... ON CONFLICT\` statement that claims the key and inserts the run together (plus the SHA-256 of the

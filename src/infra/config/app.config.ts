@@ -170,7 +170,7 @@ export class EnvironmentVariables {
   @IsIn(['auto', 'json', 'pretty'])
   LOG_FORMAT: string = 'auto';
 
-  /** Log one line per HTTP request (pino-http). */
+  /** Log one line per HTTP request (its id, method, URL, status and duration). */
   @Transform(toBoolean)
   @IsBoolean()
   LOG_REQUESTS: boolean = true;
