@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { spawnApi, type ApiProcess } from './support/api-process.js';
@@ -93,6 +95,19 @@ describe('API keys cached in process, revoked at once across processes', () => {
       expect(await status(other, key.auth)).toBe(401);
       expect(await status(revoker, key.auth)).toBe(401);
     }
+  });
+
+  it('the CLI revokes at once too: it broadcasts and waits for the confirmations', async () => {
+    const key = await newKey();
+    expect([await status(a, key.auth), await status(b, key.auth)]).toEqual([200, 200]);
+    const cli = spawnSync(process.execPath, [resolve('dist/src/cli.js'), 'api-key:revoke', key.id], {
+      env: { PATH: process.env.PATH ?? '', ...env.env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(cli.status).toBe(0);
+    expect(await status(a, key.auth)).toBe(401);
+    expect(await status(b, key.auth)).toBe(401);
   });
 
   it('a revocation that a process cannot confirm (frozen) answers 503, and a retry confirms once it is back', async () => {
