@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { loggableError } from '../../infra/logging/loggable-error.js';
-import { SpineErrorCode, SpineException } from '../../spine/spine.exception.js';
+import { type FieldError, SpineErrorCode, SpineException } from '../../spine/spine.exception.js';
 import { PROBLEM_CONTENT_TYPE, type Problem, ProblemException } from '../problem.js';
 
 const SPINE_PROBLEMS: Record<SpineErrorCode, { status: number; type: string; title: string }> = {
@@ -21,7 +21,7 @@ const SPINE_PROBLEMS: Record<SpineErrorCode, { status: number; type: string; tit
     title: 'A request with this idempotency key is in progress',
   },
   [SpineErrorCode.RunNotCancellable]: { status: 409, type: 'run-not-cancellable', title: 'Run is finished' },
-  [SpineErrorCode.RunNotReplayable]: { status: 409, type: 'run-not-replayable', title: 'Run is not finished' },
+  [SpineErrorCode.RunNotReplayable]: { status: 409, type: 'run-not-replayable', title: 'Run cannot be replayed' },
   [SpineErrorCode.SignalAlreadySent]: {
     status: 409,
     type: 'signal-already-sent',
@@ -87,6 +87,16 @@ export function isDependencyUnavailable(error: unknown): boolean {
   return false;
 }
 
+/** Field errors listed in one problem; the rest are counted in one more entry (a body of 600 bad indexes stays small). */
+export const MAX_FIELD_ERRORS = 100;
+
+/** The first MAX_FIELD_ERRORS field errors, then `{ field: "(more)", message: "...and N more errors" }`. */
+export function capErrors(errors: FieldError[]): FieldError[] {
+  if (errors.length <= MAX_FIELD_ERRORS) return errors;
+  const more = errors.length - MAX_FIELD_ERRORS;
+  return [...errors.slice(0, MAX_FIELD_ERRORS), { field: '(more)', message: `...and ${more} more error${more === 1 ? '' : 's'}` }];
+}
+
 /** Errors from Express' body parser (raised before Nest routing) carry a `type` and a `status`. */
 interface BodyParserError {
   type?: string;
@@ -100,7 +110,10 @@ interface BodyParserError {
  * 500 that names only the request id, never a stack, SQL or an internal name.
  */
 export function toProblem(error: unknown): { problem: Omit<Problem, 'request_id'>; headers: Record<string, string> } {
-  if (error instanceof ProblemException) return { problem: error.problem, headers: error.headers };
+  if (error instanceof ProblemException) {
+    const { errors, ...problem } = error.problem;
+    return { problem: { ...problem, ...(errors ? { errors: capErrors(errors) } : {}) }, headers: error.headers };
+  }
   if (error instanceof SpineException) {
     const mapped = SPINE_PROBLEMS[error.code];
     const headers: Record<string, string> = {};
@@ -111,7 +124,7 @@ export function toProblem(error: unknown): { problem: Omit<Problem, 'request_id'
         title: mapped.title,
         status: mapped.status,
         detail: error.message,
-        ...(error.details.errors ? { errors: error.details.errors } : {}),
+        ...(error.details.errors ? { errors: capErrors(error.details.errors) } : {}),
       },
       headers,
     };

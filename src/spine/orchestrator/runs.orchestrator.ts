@@ -16,10 +16,20 @@ import { type IdempotencyDriver, type IdempotencyScope, LOCK_TIMEOUT_SQLSTATE } 
 import type { RunFilters, RunStoreDriver } from '../drivers/run-store.driver.js';
 import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { NewRun, RunRecord, RunStatus, RunView, SignalRecord } from '../run.types.js';
-import { SpineErrorCode, SpineException } from '../spine.exception.js';
+import { type FieldError, SpineErrorCode, SpineException } from '../spine.exception.js';
 import { SECRETS_ORCHESTRATOR } from './orchestrator.tokens.js';
 import { validatePlan } from './plan.js';
-import { normaliseReplayOptions, type ReplayRequest } from './replay-options.js';
+import { normaliseReplayOptions, type ReplayOptions, type ReplayRequest } from './replay-options.js';
+import {
+  overriddenIndexes,
+  overriddenPlan,
+  overrideBehaviorErrors,
+  overrideErrors,
+  parseWhatIf,
+  waitOverrideErrors,
+  whatIfSizeErrors,
+} from './replay-overrides.js';
+import { tooCloseToPurge } from './retention.js';
 import type { SecretsOrchestrator } from './secrets.orchestrator.js';
 
 export interface CreateRunCommand {
@@ -99,6 +109,7 @@ export class RunsOrchestrator {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
     @Inject(SECRETS_ORCHESTRATOR) private readonly secrets: SecretsOrchestrator,
+    @InjectConfig('retention') private readonly retention: AppConfig['retention'],
   ) {}
 
   async createRun(command: CreateRunCommand): Promise<CreatedRun> {
@@ -107,7 +118,7 @@ export class RunsOrchestrator {
     const secretErrors = await this.secrets.referenceErrors(command.tenantId, command.steps);
     if (secretErrors.length > 0) {
       // A secret deleted since does not turn the retry of a request that created its run into a 400.
-      const replayed = await this.replayOfKey(command);
+      const replayed = await this.replayOfKey(command.tenantId, command.agentId, command.idempotencyKey, command.body);
       if (replayed) return replayed;
       throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The run request names secrets it cannot use.', { errors: secretErrors });
     }
@@ -129,11 +140,35 @@ export class RunsOrchestrator {
   async replayRun(command: ReplayRunCommand): Promise<CreatedRun> {
     const original = await this.findRun(command.tenantId, command.runId);
     const { options, errors } = normaliseReplayOptions(command.request, original.steps.length);
-    if (errors.length > 0) throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request is invalid.', { errors });
+    const whatIf = await this.whatIfPlan(command.tenantId, original, command.request, options);
+    errors.push(...whatIf.errors);
+    if (errors.length > 0) {
+      throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request is invalid.', {
+        errors: [...errors, ...whatIf.secretErrors],
+      });
+    }
+    // A replay's fingerprint names what is replayed, so one key cannot mean a create and a replay.
+    // The body is whole: input and overrides are part of the request a key stands for.
+    const keyed = { replay_of: original.id, body: command.body ?? {} };
+    if (whatIf.secretErrors.length > 0) {
+      // As on create: a secret deleted since does not turn the retry of a request that created its replay into a 400.
+      const replayed = await this.replayOfKey(command.tenantId, original.agent_id, command.idempotencyKey, keyed);
+      if (replayed) return replayed;
+      throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request names secrets it cannot use.', {
+        errors: whatIf.secretErrors,
+      });
+    }
     if (original.status !== 'succeeded' && original.status !== 'failed') {
       throw new SpineException(
         SpineErrorCode.RunNotReplayable,
         `Run ${original.id} is ${original.status}; only succeeded or failed runs can be replayed.`,
+      );
+    }
+    if (tooCloseToPurge(original.finished_at, this.clock.now(), this.retention.runDays)) {
+      // Its purge must never leave a replay without the outputs it skips with.
+      throw new SpineException(
+        SpineErrorCode.RunNotReplayable,
+        `Run ${original.id} finished more than RUN_RETENTION_DAYS (${this.retention.runDays}) days minus an hour ago; it is about to be purged and can no longer be replayed.`,
       );
     }
     const draft = (createdAt: Date): NewRun => ({
@@ -141,15 +176,48 @@ export class RunsOrchestrator {
       tenant_id: command.tenantId,
       agent_id: original.agent_id,
       idempotency_key: command.idempotencyKey,
-      input: original.input,
-      steps: original.steps,
+      input: whatIf.input,
+      steps: whatIf.steps,
       metadata: original.metadata,
       replay_of: original.id,
-      replay_options: options,
+      replay_options: whatIf.options,
       created_at: createdAt,
     });
-    // A replay's fingerprint names what is replayed, so one key cannot mean a create and a replay.
-    return this.insertIdempotently(draft, command.idempotencyKey, { replay_of: original.id, body: command.body ?? {} });
+    return this.insertIdempotently(draft, command.idempotencyKey, keyed);
+  }
+
+  /**
+   * What a what-if replay runs (API.md "What-if replays"): the replacement input, the plan with its
+   * overrides applied (each overridden step checked as on create: plan checks and `$secret` names, errors
+   * named `overrides.<i>.params...`), and the options with the overrides kept. Stored with the replay
+   * run, so every attempt of it runs the same plan on the same input. `secretErrors` (unknown `$secret`
+   * names of overridden steps) are apart: a retry of the request that created the replay is answered
+   * with its run though a secret was deleted since (the secrets are checked only when all else is valid).
+   */
+  private async whatIfPlan(
+    tenantId: string,
+    original: RunRecord,
+    request: ReplayRequest,
+    options: ReplayOptions,
+  ): Promise<{ input: unknown; steps: StepSpec[]; options: ReplayOptions; errors: FieldError[]; secretErrors: FieldError[] }> {
+    const { whatIf, errors } = parseWhatIf(request, original.steps.length);
+    const input = whatIf.input ?? original.input;
+    if (overriddenIndexes(whatIf.overrides).length === 0) {
+      errors.push(...whatIfSizeErrors(original, original.steps, input, whatIf, this.limits.maxBodyBytes));
+      return { input, steps: original.steps, options, errors, secretErrors: [] };
+    }
+    const steps = overriddenPlan(original.steps, whatIf.overrides);
+    errors.push(...waitOverrideErrors(original.steps, whatIf.overrides));
+    errors.push(...overrideBehaviorErrors(options, whatIf.overrides));
+    errors.push(...overrideErrors(validatePlan(steps, this.skills, this.limits.maxSteps), whatIf.overrides));
+    errors.push(...whatIfSizeErrors(original, steps, input, whatIf, this.limits.maxBodyBytes));
+    const secretErrors: FieldError[] = [];
+    if (errors.length === 0) {
+      // Only the overridden steps' `$secret` names are checked (the others were checked when the original was created).
+      const overridden = steps.map((step, index) => (whatIf.overrides[String(index)] ? step : { params: {} }));
+      secretErrors.push(...overrideErrors(await this.secrets.referenceErrors(tenantId, overridden), whatIf.overrides));
+    }
+    return { input, steps, options: { ...options, overrides: whatIf.overrides }, errors, secretErrors };
   }
 
   async getRun(tenantId: string, runId: string): Promise<RunView> {
@@ -234,7 +302,7 @@ export class RunsOrchestrator {
     this.metrics.signals.inc({ outcome: sent.outcome });
     if (sent.outcome === 'resumed') {
       // A job id of its own: the run's previous job (the one that parked it) may still be completing.
-      await this.queue.schedule(command.runId, `signal-${command.name}`, at).catch((error: unknown) => {
+      await this.queue.schedule(command.runId, command.tenantId, `signal-${command.name}`, at).catch((error: unknown) => {
         this.logger.warn(`run ${command.runId}: enqueue after signal failed, the sweep will enqueue it: ${String(error)}`);
       });
     }
@@ -284,18 +352,14 @@ export class RunsOrchestrator {
     return runs.map((run) => ({ ...run, usage: sumUsage(byRun.get(run.id) ?? []) }));
   }
 
-  /** The run this request (same key, same body) already created, when it is one a retry is answered with. */
-  private async replayOfKey(command: CreateRunCommand): Promise<CreatedRun | null> {
-    if (command.idempotencyKey === null) return null;
-    const now = this.clock.now();
-    const existing = await this.idempotency.checkIdempotency(
-      this.dataSource.manager,
-      command.idempotencyKey,
-      command.tenantId,
-      command.agentId,
-      now,
-    );
-    if (!this.idempotency.shouldReturnCached(existing) || existing.fingerprint !== sha256Hex(canonicalJson(command.body))) return null;
+  /**
+   * The run this request (same key, same fingerprinted body: a create's body, or a replay's
+   * `{ replay_of, body }`) already created, when it is one a retry is answered with.
+   */
+  private async replayOfKey(tenantId: string, agentId: string, key: string | null, body: unknown): Promise<CreatedRun | null> {
+    if (key === null) return null;
+    const existing = await this.idempotency.checkIdempotency(this.dataSource.manager, key, tenantId, agentId, this.clock.now());
+    if (!this.idempotency.shouldReturnCached(existing) || existing.fingerprint !== requestFingerprint(body)) return null;
     this.metrics.idempotentReplays.inc();
     return { run: (await this.withUsage([existing.run!]))[0], replayed: true };
   }
@@ -321,7 +385,7 @@ export class RunsOrchestrator {
     const manager = this.dataSource.manager;
     if (key === null) {
       const run = await this.runs.insertRun(manager, draft(this.clock.now()));
-      await this.enqueue(run.id);
+      await this.enqueue(run.id, run.tenant_id);
       return { run: { ...run, usage: null }, replayed: false };
     }
     const fingerprint = requestFingerprint(body);
@@ -337,7 +401,7 @@ export class RunsOrchestrator {
           throw error;
         });
       if (inserted) {
-        await this.enqueue(inserted.id);
+        await this.enqueue(inserted.id, inserted.tenant_id);
         return { run: { ...inserted, usage: null }, replayed: false };
       }
       const existing = await this.idempotency.checkIdempotency(manager, key, scope.tenantId, scope.agentId, now);
@@ -355,9 +419,9 @@ export class RunsOrchestrator {
   }
 
   /** After commit. A lost enqueue (Redis down, crash) is repaired by the stranded-run sweep. */
-  private async enqueue(runId: string): Promise<void> {
+  private async enqueue(runId: string, tenantId: string): Promise<void> {
     try {
-      await this.queue.enqueue(runId);
+      await this.queue.enqueue(runId, tenantId);
     } catch (error) {
       this.logger.warn(`run ${runId}: enqueue failed, the sweep will enqueue it: ${String(error)}`);
     }
@@ -405,6 +469,7 @@ function unstartedStep(spec: StepSpec, index: number, status: 'pending' | 'cance
     from_cache: false,
     expected_hash: null,
     mismatch: null,
+    comparison: null,
     error: null,
     attempts: 0,
     started_at: null,
