@@ -39,13 +39,21 @@ export function start(
   started.add(child);
   child.once('exit', () => started.delete(child));
   let out = '';
+  let ready = false;
   const line = new Promise<string>((res, rej) => {
     child.stdout.on('data', (d: Buffer) => {
+      // Once ready, the output is read and dropped (with request logging on, the API writes one line per
+      // request: keeping it would grow without bound), as a log collector reading the pipe would.
+      if (ready) return;
       out += d.toString();
       const found = out.split('\n').find((l) => l.includes(readyText));
-      if (found) res(found);
+      if (found) {
+        ready = true;
+        out = '';
+        res(found);
+      }
     });
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
     child.once('exit', (code) => rej(new Error(`${script} exited ${code}:\n${out}`)));
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { join, queryRows, sql, type Sql } from '../../infra/database/sql.js';
 import { RunErrorType } from '../../shared/run-errors.js';
 import type { NewRun, RunError, RunRecord, RunStatus, SignalRecord } from '../run.types.js';
-import { newRunValues, RUN_SIGNALS, RUNS } from './spine.tables.js';
+import { insertedRun, newRunValues, RUN_SIGNALS, RUNS } from './spine.tables.js';
 
 /** How a run ends. */
 export interface RunOutcome {
@@ -22,8 +22,9 @@ export interface RunFilters {
 /** Runs. Never opens a transaction: every method works in the manager it is handed. */
 export class RunStoreDriver {
   async insertRun(manager: EntityManager, run: NewRun): Promise<RunRecord> {
-    const rows = await queryRows<RunRecord>(manager, sql`${RUNS.insert(newRunValues(run))} RETURNING ${RUNS.columns()}`);
-    return rows[0];
+    const values = newRunValues(run);
+    const rows = await queryRows<Pick<RunRecord, 'seq'>>(manager, sql`${RUNS.insert(values)} RETURNING seq`, { prepared: true });
+    return insertedRun(values, rows[0].seq);
   }
 
   async findForTenant(manager: EntityManager, tenantId: string, id: string): Promise<RunRecord | null> {
