@@ -54,14 +54,16 @@ export interface SkillHandler {
    * step would take one), each over `document` extended with the outputs before it, in the order the
    * step runner hands values on (keys sorted). Returns the outputs of the steps that succeeded, in order,
    * up to the first that did not, and `lost` when the call ended without an answer (a limit killed it);
-   * it never throws: the step runner runs the step that did not succeed on its own, as usual.
+   * it never throws: the step runner runs the step that did not succeed on its own, as usual. `stopped`:
+   * the call ended early by choice (its time budget was spent) after the outputs it returns; the rest are
+   * not failures and go in a later call.
    * `chainable(params)` says whether params as written can run this way (a `$ref` or `$secret` cannot).
    */
   executeChain?(
     params: ReadonlyArray<Record<string, unknown>>,
     document: SkillContext['document'],
     signal: AbortSignal,
-  ): Promise<{ outputs: unknown[]; lost: boolean }>;
+  ): Promise<{ outputs: unknown[]; lost: boolean; stopped?: boolean }>;
   chainable?(params: Record<string, unknown>): boolean;
   /** For skills that cost tokens (llm.chat): the usage an output of this skill reports, or null. */
   usage?(output: unknown): StepUsage | null;
