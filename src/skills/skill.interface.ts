@@ -44,9 +44,14 @@ export interface SkillHandler {
   /** Runs the step; the result must be JSON-representable (it is hashed by RFC 8785). */
   execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown>;
   /**
-   * True for a skill without side effects whose output depends only on its params and the document
-   * (transform): running it again after a crash is harmless, so its steps are recorded with the run's
+   * True for a skill without side effects whose output depends on its params and the document (and the
+   * clock or chance, see below) (transform): running it again after a crash is harmless, so its steps are recorded with the run's
    * next durable write instead of one by one (a keyed step is recorded at once all the same).
+   * Pure is not deterministic: JSONata's `$now()` / `$random()` give a re-run (after a crash lost the
+   * buffered rows) another output. That cannot become `idempotency_violation`: a side-effect step's
+   * `running` row is written in the same statement as the pure rows before it, so a pure output any side
+   * effect saw was already durable and is never recomputed. A cancel while pure rows are buffered records
+   * those steps `cancelled` (they ran, but their rows were not written).
    */
   readonly pure?: boolean;
   /**
