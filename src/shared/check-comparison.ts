@@ -15,6 +15,8 @@ export interface CheckJob {
   /** The original run's recorded output; absent (`recorded: false`) when it recorded none. */
   expected: unknown;
   recorded: boolean;
+  /** The hash recorded with `expected` (the trace's), when known: not computed again. */
+  expectedHash?: string;
   actual: unknown;
   /** Hash of `actual` as recorded (an exact comparison with nothing ignored compares hashes only). */
   actualHash: string;
@@ -46,7 +48,7 @@ export function runCheck(job: CheckJob): CheckOutcome {
       diff: jsonDiff(null, withoutPaths(job.actual, ignored)),
     };
   }
-  const expectedHash = hashOutput(job.expected);
+  const expectedHash = job.expectedHash ?? hashOutput(job.expected);
   if (jsonDepthExceeds(job.expected, MAX_OUTPUT_DEPTH)) {
     // Recorded before outputs were limited in depth: comparing it would recurse past the stack.
     return {

@@ -13,6 +13,7 @@ export enum SpineErrorCode {
   RunFinished = 'run_finished',
   SecretNotFound = 'secret_not_found',
   SecretsDisabled = 'secrets_disabled',
+  RevocationUnconfirmed = 'revocation_unconfirmed',
 }
 
 export interface FieldError {

@@ -30,6 +30,11 @@ const SPINE_PROBLEMS: Record<SpineErrorCode, { status: number; type: string; tit
   [SpineErrorCode.RunFinished]: { status: 409, type: 'run-finished', title: 'Run is finished' },
   [SpineErrorCode.SecretNotFound]: { status: 404, type: 'not-found', title: 'Not found' },
   [SpineErrorCode.SecretsDisabled]: { status: 503, type: 'secrets-disabled', title: 'Secrets are disabled' },
+  [SpineErrorCode.RevocationUnconfirmed]: {
+    status: 503,
+    type: 'revocation-unconfirmed',
+    title: 'Revoked, but not yet confirmed by every API process',
+  },
 };
 
 const STATUS_TITLES: Record<number, [string, string]> = {

@@ -2,7 +2,7 @@ import { linkedAbort } from '../../shared/abort.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
-import type { TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
+import type { StepOutcomeFlags, StepRow, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
@@ -10,7 +10,6 @@ import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { RUN_QUEUE, type RunJobOutcome, type RunQueue } from '../../infra/queue/run-queue.port.js';
 import type { Comparison } from '../../shared/comparators.js';
 import { RunErrorType } from '../../shared/run-errors.js';
-import type { StepRecord } from '../../shared/step.types.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
 import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { RunError, RunRecord } from '../run.types.js';
@@ -79,20 +78,22 @@ export class RunExecutionOrchestrator {
     const lease = this.holdLease(run, now);
     const halt = linkedAbort([lease.lost, this.shutdown.signal]);
     try {
-      return await this.runAttempt(run, lease, halt.signal);
+      // A run started before (its started_at is older than this start) has a trace to resume from, whatever
+      // its attempt number: a shutdown gives its attempt back (releaseAttempt), so attempt 1 can come twice.
+      const resumed = run.attempts > 1 || (run.started_at !== null && run.started_at.getTime() !== now.getTime());
+      return await this.runAttempt(run, lease, halt.signal, resumed);
     } finally {
       halt.dispose();
       lease.stop();
     }
   }
 
-  private async runAttempt(run: RunRecord, lease: RunLease, halt: AbortSignal): Promise<RunJobOutcome> {
+  private async runAttempt(run: RunRecord, lease: RunLease, halt: AbortSignal, resumed: boolean): Promise<RunJobOutcome> {
     const manager = this.dataSource.manager;
     const { lost } = lease;
     const replay = run.replay_of ? await this.loadReplayContext(run) : null;
-    // Resumes after the steps that succeeded. Read whatever the attempt number: an attempt interrupted by
-    // a shutdown gives its number back (releaseAttempt), so attempt 1 may follow steps already recorded.
-    const recorded = await this.traces.getSteps(manager, run.id);
+    // A first start has no trace yet; a resumed run continues after the steps that succeeded.
+    const recorded = resumed ? await this.traces.getSteps(manager, run.id) : [];
     const done = new Map(recorded.filter((s) => s.status === 'succeeded').map((s) => [s.index, s]));
     // Attempts that ended by waiting for a signal are pauses, not failures: they do not use up attempts.
     const tries = run.attempts - run.waits;
@@ -119,7 +120,11 @@ export class RunExecutionOrchestrator {
           .filter((s) => s.status !== 'succeeded' && s.status !== 'cancelled' && s.output_hash !== null && s.executed)
           .map((s) => [s.index, { output: s.output, output_hash: s.output_hash! }]),
       ),
+      deferred: [],
     };
+    const fence = { runId: run.id, runAttempt: attempt.attempt };
+    // How each succeeded step came by its output: the earlier attempts' rows, then this attempt's (a replay's verdict).
+    const outcomes = new Map<number, StepOutcomeFlags>(done);
 
     for (let index = 0; index < run.steps.length; index++) {
       const finished = done.get(index);
@@ -132,7 +137,8 @@ export class RunExecutionOrchestrator {
       }
       if (lost.aborted) return {};
       if (this.shutdown.signal.aborted) {
-        // Past the shutdown's grace: start no further step, give the attempt back.
+        // Past the shutdown's grace: start no further step, give the attempt back (steps done are kept).
+        await this.traces.writeSteps(manager, fence, attempt.deferred);
         await this.runs.releaseAttempt(manager, run.id, attempt.attempt, this.clock.now());
         return { retryInMs: 0 };
       }
@@ -145,6 +151,7 @@ export class RunExecutionOrchestrator {
           await this.scheduleWaitTimeout(run, index, outcome.until);
           return {};
         case 'interrupted':
+          await this.traces.writeSteps(manager, fence, attempt.deferred);
           await this.runs.releaseAttempt(manager, run.id, attempt.attempt, this.clock.now());
           return { retryInMs: 0 };
         case 'failed': {
@@ -159,17 +166,23 @@ export class RunExecutionOrchestrator {
         }
         case 'succeeded':
           attempt.outputs.push(outcome.result.output_data);
+          outcomes.set(index, { index, ...outcome.result });
           if (outcome.result.mismatch && replay?.options.on_mismatch === 'fail') {
-            return this.failOnMismatch(run, index, replay, outcome.result.comparison);
+            return this.failOnMismatch(run, index, replay, outcome.result.comparison, attempt.deferred);
           }
       }
     }
-    const summary = replay ? await this.replaySummary(manager, run.id) : undefined;
+    // The verdict of a replay from its steps' outcomes: the trace's succeeded rows once this statement is written.
+    const summary = replay ? summarize([...outcomes.values()].sort((a, b) => a.index - b.index)) : undefined;
     const at = this.clock.now();
     const output = attempt.outputs[attempt.outputs.length - 1] ?? null;
-    if (await this.runs.finish(manager, run.id, run.attempts, { status: 'succeeded', output, error: null, replay: summary }, at)) {
-      this.recordFinish(run, 'succeeded', at, summary);
-    }
+    const outcome = { status: 'succeeded', output, error: null, replay: summary } as const;
+    // The last deferred rows and the run's end: one statement, fenced by the run's own UPDATE.
+    const finished =
+      attempt.deferred.length > 0
+        ? await this.traces.writeSteps(manager, fence, attempt.deferred, this.runs.finishStatement(run.id, run.attempts, outcome, at))
+        : await this.runs.finish(manager, run.id, run.attempts, outcome, at);
+    if (finished) this.recordFinish(run, 'succeeded', at, summary);
     return {};
   }
 
@@ -192,13 +205,14 @@ export class RunExecutionOrchestrator {
     index: number,
     replay: ReplayContext,
     comparison: Comparison | null,
+    deferred: readonly StepRow[] = [],
   ): Promise<RunJobOutcome> {
     const how =
       comparison && comparison.mode !== 'exact'
         ? ` (${comparison.mode} comparison${comparison.reason ? `: ${comparison.reason}` : ''})`
         : '';
     const message = `Step ${index} produced an output that differs from the original run${how}.`;
-    await this.fail(run, { type: RunErrorType.ReplayMismatch, message, step_index: index }, index + 1, replay);
+    await this.fail(run, { type: RunErrorType.ReplayMismatch, message, step_index: index }, index + 1, replay, deferred);
     return {};
   }
 
@@ -245,15 +259,23 @@ export class RunExecutionOrchestrator {
   }
 
   /**
-   * Fails the run in one transaction: the failed status (fenced by the attempt), the steps after
-   * `cancelFrom` cancelled, and for a replay its report. No crash or retry can end it otherwise.
+   * Fails the run in one transaction: the deferred step rows, the failed status (fenced by the attempt), the
+   * steps after `cancelFrom` cancelled, and for a replay its report. No crash or retry can end it otherwise.
    * A failed replay has a report only when it found a mismatch (verdict `mismatch`); one that failed
    * for another reason before any mismatch (a step error, judge_failed, attempts exhausted) reached no
    * verdict: its `replay` stays null, as while it ran, and `status` and `error` tell what happened.
    */
-  private async fail(run: RunRecord, error: RunError, cancelFrom: number | null, replay?: ReplayContext | null): Promise<void> {
+  private async fail(
+    run: RunRecord,
+    error: RunError,
+    cancelFrom: number | null,
+    replay?: ReplayContext | null,
+    deferred: readonly StepRow[] = [],
+  ): Promise<void> {
     const now = this.clock.now();
     const failed = await this.dataSource.transaction(async (manager) => {
+      // Steps that finished before the failure and were not written yet (see RunAttempt.deferred) go first.
+      if (!(await this.traces.writeSteps(manager, { runId: run.id, runAttempt: run.attempts }, deferred))) return null;
       const report = replay ? await this.replaySummary(manager, run.id) : undefined;
       const summary = report?.verdict === 'mismatch' ? report : undefined;
       if (!(await this.runs.finish(manager, run.id, run.attempts, { status: 'failed', output: null, error, replay: summary }, now))) {
@@ -272,33 +294,37 @@ export class RunExecutionOrchestrator {
   }
 
   private async loadReplayContext(run: RunRecord): Promise<ReplayContext> {
-    const original = await this.traces.getSteps(this.dataSource.manager, run.replay_of!);
-    const recorded = new Map<number, unknown>(original.filter((s) => s.status === 'succeeded').map((s) => [s.index, s.output]));
-    return { options: run.replay_options as ReplayOptions, recorded };
+    const original = await this.traces.getRecordedOutputs(this.dataSource.manager, run.replay_of!);
+    const recorded = new Map<number, unknown>(original.map((s) => [s.index, s.output]));
+    const recordedHashes = new Map(original.map((s) => [s.index, s.output_hash]));
+    return { options: run.replay_options as ReplayOptions, recorded, recordedHashes };
   }
 
   /** The replay verdict, from the replay run's own trace (so it is right across resumed attempts). */
   private async replaySummary(manager: EntityManager, runId: string): Promise<ReplaySummary> {
-    const steps: StepRecord[] = await this.traces.getSteps(manager, runId);
-    const ran = steps.filter((s) => s.status === 'succeeded');
-    const mismatches = ran
-      .filter((s) => s.mismatch)
-      .map((s) => ({
-        step_index: s.index,
-        expected_hash: s.mismatch!.expected_hash,
-        actual_hash: s.mismatch!.actual_hash,
-        diff: s.mismatch!.diff,
-      }));
-    return {
-      verdict: mismatches.length > 0 ? 'mismatch' : 'match',
-      summary: {
-        executed: ran.filter((s) => s.executed).length,
-        skipped: ran.filter((s) => s.skipped).length,
-        checked: ran.filter((s) => s.checked).length,
-        from_cache: ran.filter((s) => s.from_cache).length,
-        mismatches: mismatches.length,
-      },
-      mismatches,
-    };
+    return summarize(await this.traces.getOutcomeFlags(manager, runId));
   }
+}
+
+/** A replay's verdict from how each of its succeeded steps came by its output. */
+function summarize(ran: readonly StepOutcomeFlags[]): ReplaySummary {
+  const mismatches = ran
+    .filter((s) => s.mismatch)
+    .map((s) => ({
+      step_index: s.index,
+      expected_hash: s.mismatch!.expected_hash,
+      actual_hash: s.mismatch!.actual_hash,
+      diff: s.mismatch!.diff,
+    }));
+  return {
+    verdict: mismatches.length > 0 ? 'mismatch' : 'match',
+    summary: {
+      executed: ran.filter((s) => s.executed).length,
+      skipped: ran.filter((s) => s.skipped).length,
+      checked: ran.filter((s) => s.checked).length,
+      from_cache: ran.filter((s) => s.from_cache).length,
+      mismatches: mismatches.length,
+    },
+    mismatches,
+  };
 }
