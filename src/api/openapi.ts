@@ -12,6 +12,8 @@ import {
 import { REPLAY_BEHAVIORS } from '../shared/step.types.js';
 import { RUN_STATUSES } from '../shared/run.types.js';
 import { RUN_ERROR_TYPES, RunErrorType } from '../shared/run-errors.js';
+import { BATCH_VERDICTS, REPLAYABLE_STATUSES } from '../spine/replay-batch.types.js';
+import { ReplayRunDto } from './dto/runs.dto.js';
 
 /** Response schemas of the contract (../shared/docs/API.md), for the OpenAPI document only. */
 export class ProblemSchema {
@@ -218,6 +220,60 @@ export class TraceSchema {
   @ApiProperty({ format: 'uuid' }) run_id!: string;
   @ApiProperty({ nullable: true, type: String, format: 'uuid' }) replay_of!: string | null;
   @ApiProperty({ type: [StepSchema] }) steps!: StepSchema[];
+}
+
+export class ReplayBatchCountsSchema {
+  @ApiProperty({ description: 'Items not started yet, or whose replay run is still active.' }) pending!: number;
+  @ApiProperty() match!: number;
+  @ApiProperty() mismatch!: number;
+  @ApiProperty({ description: 'Replay runs that failed for another reason than a mismatch, and runs the options do not fit.' })
+  failed!: number;
+  @ApiProperty() cancelled!: number;
+}
+
+export class ReplayBatchFilterSchema {
+  @ApiPropertyOptional() agent_id?: string;
+  @ApiProperty({ type: 'array', items: { type: 'string', enum: [...REPLAYABLE_STATUSES] } }) status!: string[];
+  @ApiPropertyOptional({ format: 'date-time' }) created_after?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) created_before?: string;
+  @ApiPropertyOptional({ type: [String], format: 'uuid' }) run_ids?: string[];
+  @ApiProperty() limit!: number;
+}
+
+export class ReplayBatchSchema {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ enum: ['running', 'completed', 'cancelled'] }) status!: string;
+  @ApiProperty({ description: 'Runs the filter selected (frozen when the batch was created).' }) total!: number;
+  @ApiProperty({ type: ReplayBatchCountsSchema, description: 'Items by verdict; they add up to total.' }) counts!: ReplayBatchCountsSchema;
+  @ApiProperty({ type: ReplayBatchFilterSchema, description: 'The filter, defaults applied.' }) filter!: ReplayBatchFilterSchema;
+  @ApiProperty({ type: ReplayRunDto, description: 'The replay options as sent.' }) replay!: ReplayRunDto;
+  @ApiProperty({ format: 'date-time' }) created_at!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) finished_at!: string | null;
+}
+
+export class ReplayBatchPageSchema {
+  @ApiProperty({ type: [ReplayBatchSchema] }) data!: ReplayBatchSchema[];
+  @ApiProperty({ nullable: true, type: String }) next_cursor!: string | null;
+}
+
+export class ReplayBatchItemSchema {
+  @ApiProperty({ format: 'uuid', description: 'The original run.' }) run_id!: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'Its replay run, once started.' })
+  replay_run_id!: string | null;
+  @ApiProperty({
+    enum: [...RUN_STATUSES, 'pending'],
+    description: "The replay run's status; without a replay run, the item's verdict (pending: not started yet).",
+  })
+  status!: string;
+  @ApiProperty({ enum: BATCH_VERDICTS }) verdict!: string;
+  @ApiProperty({ nullable: true, type: Number, description: "Index of the replay's first mismatching step." })
+  first_mismatch_step!: number | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Why the item failed or was cancelled.' }) reason!: string | null;
+}
+
+export class ReplayBatchItemPageSchema {
+  @ApiProperty({ type: [ReplayBatchItemSchema] }) data!: ReplayBatchItemSchema[];
+  @ApiProperty({ nullable: true, type: String }) next_cursor!: string | null;
 }
 
 export class SecretSummarySchema {

@@ -8,7 +8,8 @@ import type { RunExecutionOrchestrator } from '../spine/orchestrator/run-executi
 
 /**
  * Takes run jobs from the queue (BullMQ, or in-process when embedded) and hands each to the
- * orchestrator; also runs the periodic sweep that re-enqueues runs whose job was lost.
+ * orchestrator; also runs the periodic sweep that re-enqueues runs whose job was lost and moves replay
+ * batches a crash left behind.
  */
 @Injectable()
 export class RunProcessor implements OnApplicationBootstrap, OnModuleDestroy {
@@ -40,14 +41,19 @@ export class RunProcessor implements OnApplicationBootstrap, OnModuleDestroy {
     await this.queue.stopConsuming();
   }
 
-  /** Re-enqueues runs whose job was lost, and deletes expired idempotency keys. */
+  /** Re-enqueues runs whose job was lost, moves replay batches a crash left behind, deletes expired idempotency keys. */
   async sweep(): Promise<number> {
     if (this.sweeping) return 0;
-    const run = Promise.all([this.maintenance.sweepStrandedRuns(), this.maintenance.purgeExpiredKeys()]);
+    const run = Promise.all([
+      this.maintenance.sweepStrandedRuns(),
+      this.maintenance.purgeExpiredKeys(),
+      this.maintenance.sweepReplayBatches(),
+    ]);
     this.sweeping = run;
     try {
-      const [count, purged] = await run;
+      const [count, purged, batches] = await run;
       if (count > 0) this.logger.log(`sweep: re-enqueued ${count} stale run(s)`);
+      if (batches > 0) this.logger.log(`sweep: moved ${batches} replay batch(es) left behind`);
       if (purged > 0) this.logger.log(`sweep: deleted ${purged} expired idempotency key(s)`);
       return count;
     } catch (error) {

@@ -88,6 +88,7 @@ describe('loadConfig', () => {
       TRANSFORM_POOL_SIZE: '22',
       STEP_MAX_OUTPUT_BYTES: '2300',
       WORKER_METRICS_PORT: '24',
+      REPLAY_BATCH_CONCURRENCY: '25',
     });
     expect(config).toEqual({
       http: { port: 1, host: '127.0.0.2' },
@@ -97,6 +98,7 @@ describe('loadConfig', () => {
       runs: { maxAttempts: 10, retryBackoffMs: 11 },
       worker: { enabled: false, concurrency: 12, lockDurationMs: 1300, sweepIntervalMs: 1400, sweepStaleAfterMs: 1500, metricsPort: 24 },
       transforms: { timeoutMs: 20, maxMemoryMb: 21, poolSize: 22 },
+      replayBatches: { concurrency: 25 },
       stepClaims: { ttlSeconds: 6, leaseMs: 700, waitMs: 800 },
       httpSkill: { allowedHosts: 'example.org', timeoutMs: 3, maxResponseBytes: 2048 },
       llm: { baseUrl: 'http://llm', apiKey: 'k', timeoutMs: 18 },

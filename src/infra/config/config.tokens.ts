@@ -18,6 +18,7 @@ export const CONFIG_TOKENS: { readonly [S in ConfigSlice]: symbol } = {
   shutdown: Symbol('config.shutdown'),
   secrets: Symbol('config.secrets'),
   transforms: Symbol('config.transforms'),
+  replayBatches: Symbol('config.replayBatches'),
 };
 
 /** Injects one slice of the configuration: `@InjectConfig('worker') worker: AppConfig['worker']`. */

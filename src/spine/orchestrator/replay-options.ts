@@ -1,5 +1,6 @@
 import { isJsonPointer } from '../../shared/json-pointer.js';
 import { REPLAY_BEHAVIORS, type ReplayBehavior } from '../../shared/step.types.js';
+import type { NewRun, RunRecord } from '../run.types.js';
 import type { FieldError } from '../spine.exception.js';
 
 export type OnMismatch = 'fail' | 'continue';
@@ -57,4 +58,34 @@ export function normaliseReplayOptions(request: ReplayRequest, stepCount: number
 export function behaviorFor(options: ReplayOptions, index: number, recorded: ReplayBehavior): ReplayBehavior {
   if (index < options.from_step) return 'skip';
   return options.behaviors[String(index)] ?? options.default_behavior ?? recorded;
+}
+
+/** What a replay run of an original is made of, before it gets its id, key and creation time. */
+export type ReplayRunFields = Omit<NewRun, 'id' | 'idempotency_key' | 'created_at' | 'batch_id'>;
+
+/**
+ * The replay run that `request` makes of `original`, or the field errors that keep it from being made.
+ * The one path from a replay request to a replay run: POST /v1/runs/{id}/replay and every item of a
+ * replay batch go through it, so a batch's `replay` options mean exactly what the single replay's body does.
+ */
+export function prepareReplay(original: RunRecord, request: ReplayRequest): { fields: ReplayRunFields; errors: [] } | { fields: null; errors: FieldError[] } {
+  const { options, errors } = normaliseReplayOptions(request, original.steps.length);
+  if (errors.length > 0) return { fields: null, errors };
+  return {
+    fields: {
+      tenant_id: original.tenant_id,
+      agent_id: original.agent_id,
+      input: original.input,
+      steps: original.steps,
+      metadata: original.metadata,
+      replay_of: original.id,
+      replay_options: options,
+    },
+    errors: [],
+  };
+}
+
+/** Runs a replay accepts as originals. */
+export function isReplayable(run: Pick<RunRecord, 'status'>): boolean {
+  return run.status === 'succeeded' || run.status === 'failed';
 }

@@ -17,9 +17,11 @@ import type { RunFilters, RunStoreDriver } from '../drivers/run-store.driver.js'
 import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { NewRun, RunRecord, RunStatus, RunView, SignalRecord } from '../run.types.js';
 import { SpineErrorCode, SpineException } from '../spine.exception.js';
+import { decodeCursor, encodeCursor } from './cursors.js';
 import { SECRETS_ORCHESTRATOR } from './orchestrator.tokens.js';
 import { validatePlan } from './plan.js';
-import { normaliseReplayOptions, type ReplayRequest } from './replay-options.js';
+import { noProgress, ReplayBatchAdvancer } from './replay-batch-advancer.js';
+import { isReplayable, prepareReplay, type ReplayRequest } from './replay-options.js';
 import type { SecretsOrchestrator } from './secrets.orchestrator.js';
 
 export interface CreateRunCommand {
@@ -75,12 +77,12 @@ export interface RunTrace {
 }
 
 /** How many times a create re-reads a key that expired between its two statements. */
-const MAX_KEY_ROUNDS = 5;
+export const MAX_KEY_ROUNDS = 5;
 /**
  * How long a create waits for a concurrent create with the same key to commit. Past it the request
  * is answered 409 idempotency-request-in-progress (Retry-After) rather than left hanging.
  */
-const KEY_LOCK_TIMEOUT_MS = 2_000;
+export const KEY_LOCK_TIMEOUT_MS = 2_000;
 
 /** The run operations the API calls: create (idempotent), read, list, cancel, trace, replay. */
 @Injectable()
@@ -99,6 +101,7 @@ export class RunsOrchestrator {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
     @Inject(SECRETS_ORCHESTRATOR) private readonly secrets: SecretsOrchestrator,
+    private readonly batchAdvancer: ReplayBatchAdvancer,
   ) {}
 
   async createRun(command: CreateRunCommand): Promise<CreatedRun> {
@@ -128,24 +131,21 @@ export class RunsOrchestrator {
 
   async replayRun(command: ReplayRunCommand): Promise<CreatedRun> {
     const original = await this.findRun(command.tenantId, command.runId);
-    const { options, errors } = normaliseReplayOptions(command.request, original.steps.length);
-    if (errors.length > 0) throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request is invalid.', { errors });
-    if (original.status !== 'succeeded' && original.status !== 'failed') {
+    const prepared = prepareReplay(original, command.request);
+    if (!prepared.fields) {
+      throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request is invalid.', { errors: prepared.errors });
+    }
+    if (!isReplayable(original)) {
       throw new SpineException(
         SpineErrorCode.RunNotReplayable,
         `Run ${original.id} is ${original.status}; only succeeded or failed runs can be replayed.`,
       );
     }
+    const { fields } = prepared;
     const draft = (createdAt: Date): NewRun => ({
+      ...fields,
       id: randomUUID(),
-      tenant_id: command.tenantId,
-      agent_id: original.agent_id,
       idempotency_key: command.idempotencyKey,
-      input: original.input,
-      steps: original.steps,
-      metadata: original.metadata,
-      replay_of: original.id,
-      replay_options: options,
       created_at: createdAt,
     });
     // A replay's fingerprint names what is replayed, so one key cannot mean a create and a replay.
@@ -171,11 +171,18 @@ export class RunsOrchestrator {
    */
   async cancelRun(tenantId: string, runId: string): Promise<RunView> {
     const at = this.clock.now();
+    const progress = noProgress();
     const cancelled = await this.dataSource.transaction(async (manager) => {
+      // A replay run of a batch: lock the batch's row before the run's (the lock order of every batch path);
+      // its item reads `cancelled` and the batch's next item starts.
+      const current = await this.runs.findForTenant(manager, tenantId, runId);
+      const batch = current?.batch_id ? await this.batchAdvancer.lockBatch(manager, current.batch_id) : null;
       const run = await this.runs.cancel(manager, tenantId, runId, at);
       if (run) await this.traces.cancelRemaining(manager, run.id, run.steps, 0, at);
+      if (run && batch) await this.batchAdvancer.settle(manager, batch, run, at, progress);
       return run;
     });
+    await this.batchAdvancer.publish(progress);
     if (cancelled) return (await this.withUsage([cancelled]))[0];
     const run = await this.findRun(tenantId, runId);
     throw new SpineException(
@@ -364,7 +371,7 @@ export class RunsOrchestrator {
   }
 }
 
-function inProgress(): SpineException {
+export function inProgress(): SpineException {
   return new SpineException(
     SpineErrorCode.IdempotencyRequestInProgress,
     'A request with this Idempotency-Key is being processed; retry shortly.',
@@ -373,13 +380,13 @@ function inProgress(): SpineException {
 }
 
 /** PostgreSQL gave up waiting for the key row (a concurrent create with the key has not committed). */
-function isLockTimeout(error: unknown): boolean {
+export function isLockTimeout(error: unknown): boolean {
   const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
   return e?.code === LOCK_TIMEOUT_SQLSTATE || e?.driverError?.code === LOCK_TIMEOUT_SQLSTATE;
 }
 
 /** SHA-256 of the body's canonical JSON; a body JSON cannot represent exactly is a bad request (the API refuses it first). */
-function requestFingerprint(body: unknown): string {
+export function requestFingerprint(body: unknown): string {
   try {
     return sha256Hex(canonicalJson(body));
   } catch (error) {
@@ -411,21 +418,4 @@ function unstartedStep(spec: StepSpec, index: number, status: 'pending' | 'cance
     finished_at: null,
     duration_ms: null,
   };
-}
-
-const MAX_BIGINT = 2n ** 63n - 1n;
-
-function encodeCursor(seq: string): string {
-  return Buffer.from(JSON.stringify({ s: seq }), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s?: unknown };
-    // A seq is a PostgreSQL bigint: 19 digits may still be beyond its range (a forged cursor).
-    if (typeof parsed.s === 'string' && /^[1-9]\d{0,18}$/.test(parsed.s) && BigInt(parsed.s) <= MAX_BIGINT) return parsed.s;
-  } catch {
-    // fall through
-  }
-  throw new SpineException(SpineErrorCode.InvalidCursor, 'The cursor is not one this API returned.');
 }
