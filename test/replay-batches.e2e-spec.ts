@@ -249,6 +249,8 @@ describe('replay batches (real PostgreSQL + Redis, BullMQ workers)', () => {
       const run = await getRun(item.replay_run_id!);
       expect(run.replay_of).toBe(item.run_id);
       expect(item.status).toBe(run.status);
+      // finished by its first attempt: no finish was refused and left to a takeover
+      if (kind !== 'broken') expect(run.attempts).toBe(1);
       if (kind === 'match') {
         expect(item).toMatchObject({ verdict: 'match', first_mismatch_step: null, reason: null });
         expect(run).toMatchObject({ status: 'succeeded', replay: { verdict: 'match' } });
@@ -396,9 +398,10 @@ describe('replay batches (real PostgreSQL + Redis, BullMQ workers)', () => {
     const first = await createBatch(body, 'batch-key-1').expect(202);
     expect(first.headers['idempotent-replayed']).toBeUndefined();
     // the same body with its keys in another order is the same request
-    const again = await createBatch({ replay: { default_behavior: 'skip' }, filter: { limit: 3, agent_id: 'batch-fifty' } }, 'batch-key-1').expect(
-      202,
-    );
+    const again = await createBatch(
+      { replay: { default_behavior: 'skip' }, filter: { limit: 3, agent_id: 'batch-fifty' } },
+      'batch-key-1',
+    ).expect(202);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.body.id).toBe(first.body.id);
     const reused = await createBatch({ ...body, replay: { default_behavior: 'check' } }, 'batch-key-1').expect(422);
@@ -462,7 +465,9 @@ describe('replay batches (real PostgreSQL + Redis, BullMQ workers)', () => {
     await finished(a);
     const r = (await t.http.post(`/v1/runs/${a}/replay`).set('Authorization', auth).send({}).expect(202)).body.id;
     await finished(r);
-    const res = await createBatch({ filter: { run_ids: [a, r], status: ['succeeded'] }, replay: { default_behavior: 'check' } }).expect(202);
+    const res = await createBatch({ filter: { run_ids: [a, r], status: ['succeeded'] }, replay: { default_behavior: 'check' } }).expect(
+      202,
+    );
     expect(res.body.total).toBe(2);
     const batch = await batchDone(res.body.id);
     expect(batch.counts.match).toBe(2);
@@ -501,6 +506,25 @@ describe('replay batches (real PostgreSQL + Redis, BullMQ workers)', () => {
     const batch = await batchDone(id);
     expect(batch.counts).toEqual({ pending: 0, match: CONCURRENCY + 1, mismatch: 0, failed: 1, cancelled: 0 });
   }, 60_000);
+
+  it('names the field of bad input (400 problem+json): filter, replay options checked as the single replay checks them', async () => {
+    const cases: Array<[unknown, string, RegExp]> = [
+      [{ filter: { status: ['cancelled'] } }, 'filter.status', /only finished runs that succeeded or failed/],
+      [{ filter: { limit: 1001 } }, 'filter.limit', /1000/],
+      [{ filter: { created_after: '2026-11-01' } }, 'filter.created_after', /RFC 3339/],
+      [{ filter: { run_ids: [crypto.randomUUID(), crypto.randomUUID()], limit: 1 } }, 'filter.run_ids', /more than limit/],
+      [{ replay: { ignore_paths: ['a'] } }, 'replay.ignore_paths[0]', /JSON Pointer/],
+      [{ replay: { behaviors: { x: 'check' } } }, 'replay.behaviors.x', /not a step index/],
+      [{ replay: { default_behavior: 'maybe' } }, 'replay.default_behavior', /one of execute, skip, check/],
+      [{ replay: { extra: 1 } }, 'replay.extra', /should not exist/],
+    ];
+    for (const [body, field, message] of cases) {
+      const res = await createBatch(body).expect(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ type: 'validation-error', status: 400 });
+      expect(res.body.errors).toEqual(expect.arrayContaining([{ field, message: expect.stringMatching(message) }]));
+    }
+  });
 
   it('reports batch progress on /metrics', async () => {
     const text = (await t.http.get('/metrics').expect(200)).text;

@@ -63,14 +63,18 @@ export class ReplaysController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ) {
+    const raw: unknown = req.body === undefined ? {} : req.body;
+    // JSON null parses, and the validation pipe sees no fields in it: the body must be an object (or none).
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      throw problems.validation([{ field: 'body', message: 'the body must be a JSON object' }], 'The request body must be a JSON object.');
+    }
     const key = idempotencyKeyOf(idempotencyKey, this.idempotency.keyRequired);
-    const raw = (req.body ?? {}) as { replay?: Record<string, unknown> };
     const created = await this.batches.createBatch({
       tenantId,
       idempotencyKey: key,
-      body: req.body ?? {},
+      body: raw,
       filter: toBatchFilter(body.filter),
-      replay: raw.replay ?? {},
+      replay: (raw as { replay?: Record<string, unknown> }).replay ?? {},
     });
     res.setHeader('Location', `/v1/replays/${created.batch.id}`);
     if (created.replayed) res.setHeader('Idempotent-Replayed', 'true');
@@ -96,7 +100,10 @@ export class ReplaysController {
   }
 
   @Get(':id/items')
-  @ApiOperation({ operationId: 'listReplayBatchItems', summary: "A batch's items in its order (newest original first), filtered by verdict." })
+  @ApiOperation({
+    operationId: 'listReplayBatchItems',
+    summary: "A batch's items in its order (newest original first), filtered by verdict.",
+  })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: ReplayBatchItemPageSchema, description: 'A page of items and the cursor of the next one.' })
   @ApiProblem(400, 'Invalid verdict, limit or cursor.')

@@ -71,7 +71,7 @@ export class ReplayBatchFilterDto {
     format: 'uuid',
     maxItems: MAX_BATCH_LIMIT,
     description:
-      'Only these runs (at most `limit` of them). Replay runs are left out unless named here; ids of runs that are not finished, or not the tenant\'s, select nothing.',
+      "Only these runs (at most `limit` of them). Replay runs are left out unless named here; ids of runs that are not finished, or not the tenant's, select nothing.",
   })
   @IsOptional()
   @IsArray()

@@ -116,7 +116,8 @@ export class ReplayBatchAdvancer {
         const prepared = prepareReplay(original, batch.replay as ReplayRequest);
         let misfit: string | null = null;
         if (!prepared.fields) misfit = misfitReason(prepared.errors);
-        else if (!isReplayable(original)) misfit = `Run ${original.id} is ${original.status}; only succeeded or failed runs can be replayed.`;
+        else if (!isReplayable(original))
+          misfit = `Run ${original.id} is ${original.status}; only succeeded or failed runs can be replayed.`;
         if (misfit !== null || !prepared.fields) {
           const outcome: ItemOutcome = { state: 'failed', first_mismatch_step: null, reason: misfit };
           if (await this.batches.settlePending(manager, batch.id, position, outcome, at)) progress.verdicts.push('failed');

@@ -174,7 +174,10 @@ export class ReplayBatchesOrchestrator {
       if (!batch) throw notFound(id);
       const locked = (await this.advancer.lockBatch(manager, id))!;
       if (locked.status !== 'running') {
-        throw new SpineException(SpineErrorCode.ReplayBatchFinished, `Replay batch ${id} is ${locked.status}; only a running batch can be cancelled.`);
+        throw new SpineException(
+          SpineErrorCode.ReplayBatchFinished,
+          `Replay batch ${id} is ${locked.status}; only a running batch can be cancelled.`,
+        );
       }
       const never = await this.batches.cancelPending(manager, id, 'The batch was cancelled before this item started.', at);
       for (let i = 0; i < never; i++) progress.verdicts.push('cancelled');
@@ -229,7 +232,11 @@ function notFound(id: string): SpineException {
 /** What the filter's shape cannot say: a time window that is empty, more named runs than the limit takes. */
 function filterErrors(filter: BatchFilter): FieldError[] {
   const errors: FieldError[] = [];
-  if (filter.created_after !== undefined && filter.created_before !== undefined && Date.parse(filter.created_after) >= Date.parse(filter.created_before)) {
+  if (
+    filter.created_after !== undefined &&
+    filter.created_before !== undefined &&
+    Date.parse(filter.created_after) >= Date.parse(filter.created_before)
+  ) {
     errors.push({ field: 'filter.created_before', message: 'created_before must be later than created_after' });
   }
   if (filter.run_ids !== undefined && filter.run_ids.length > filter.limit) {

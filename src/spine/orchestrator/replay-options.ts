@@ -68,7 +68,10 @@ export type ReplayRunFields = Omit<NewRun, 'id' | 'idempotency_key' | 'created_a
  * The one path from a replay request to a replay run: POST /v1/runs/{id}/replay and every item of a
  * replay batch go through it, so a batch's `replay` options mean exactly what the single replay's body does.
  */
-export function prepareReplay(original: RunRecord, request: ReplayRequest): { fields: ReplayRunFields; errors: [] } | { fields: null; errors: FieldError[] } {
+export function prepareReplay(
+  original: RunRecord,
+  request: ReplayRequest,
+): { fields: ReplayRunFields; errors: [] } | { fields: null; errors: FieldError[] } {
   const { options, errors } = normaliseReplayOptions(request, original.steps.length);
   if (errors.length > 0) return { fields: null, errors };
   return {

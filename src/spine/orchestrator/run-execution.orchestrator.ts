@@ -169,7 +169,8 @@ export class RunExecutionOrchestrator {
     const finished = await this.dataSource.transaction(async (tx) => {
       const batch = await this.batchAdvancer.lockBatch(tx, run.batch_id!); // the batch's row before the run's (lock order)
       if (!(await this.runs.finish(tx, run.id, run.attempts, outcome, at))) return false;
-      if (batch) await this.batchAdvancer.settle(tx, batch, { id: run.id, status: 'succeeded', error: null, replay: summary ?? null }, at, progress);
+      if (batch)
+        await this.batchAdvancer.settle(tx, batch, { id: run.id, status: 'succeeded', error: null, replay: summary ?? null }, at, progress);
       return true;
     });
     if (finished) {
@@ -253,7 +254,8 @@ export class RunExecutionOrchestrator {
         return null;
       }
       if (cancelFrom !== null) await this.traces.cancelRemaining(manager, run.id, run.steps, cancelFrom, now);
-      if (batch) await this.batchAdvancer.settle(manager, batch, { id: run.id, status: 'failed', error, replay: summary ?? null }, now, progress);
+      if (batch)
+        await this.batchAdvancer.settle(manager, batch, { id: run.id, status: 'failed', error, replay: summary ?? null }, now, progress);
       return { summary };
     });
     if (failed) {

@@ -55,8 +55,12 @@ export class ReplayBatches1763885800000 implements MigrationInterface {
         UNIQUE (batch_id, run_id),
         CHECK ((state = 'running') <= (replay_run_id IS NOT NULL))
       )`);
-    await q.query(`CREATE UNIQUE INDEX replay_batch_items_replay_run_uq ON replay_batch_items (replay_run_id) WHERE replay_run_id IS NOT NULL`);
-    await q.query(`CREATE INDEX replay_batch_items_open_idx ON replay_batch_items (batch_id, position) WHERE state IN ('pending','running')`);
+    await q.query(
+      `CREATE UNIQUE INDEX replay_batch_items_replay_run_uq ON replay_batch_items (replay_run_id) WHERE replay_run_id IS NOT NULL`,
+    );
+    await q.query(
+      `CREATE INDEX replay_batch_items_open_idx ON replay_batch_items (batch_id, position) WHERE state IN ('pending','running')`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
