@@ -183,7 +183,7 @@ describe('replay batches (real PostgreSQL + Redis, BullMQ workers)', () => {
 
   it('replays 50 runs with one report: counts add up, items agree with their replay runs, never more than REPLAY_BATCH_CONCURRENCY at once', async () => {
     const agent = 'batch-fifty';
-    const fixed = (n: number) => [
+    const fixed = () => [
       { name: 'double', skill: 'transform', params: { expression: 'input.n * 2' } },
       { name: 'fetch', skill: 'http.request', params: { url: `${server.url}/fixed` } },
     ];
@@ -201,7 +201,7 @@ describe('replay batches (real PostgreSQL + Redis, BullMQ workers)', () => {
     const plans = kinds.map((kind, n) => ({
       agent,
       input: { n },
-      steps: kind === 'match' ? fixed(n) : kind === 'mismatch' ? changing() : kind === 'broken' ? breaking() : short(),
+      steps: kind === 'match' ? fixed() : kind === 'mismatch' ? changing() : kind === 'broken' ? breaking() : short(),
     }));
     const originals = await submitAll(plans);
     // neither another agent's run nor a replay run of one of the originals is selected

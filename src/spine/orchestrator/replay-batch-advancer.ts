@@ -11,7 +11,7 @@ import type { RunStoreDriver } from '../drivers/run-store.driver.js';
 import { REPLAY_BATCH_STORE_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { ReplayBatchRecord } from '../replay-batch.types.js';
 import type { FieldError } from '../spine.exception.js';
-import { isReplayable, prepareReplay, type ReplayRequest } from './replay-options.js';
+import { isReplayable, prepareReplay } from './replay-options.js';
 
 /** What a transaction did to batches, acted on after it commits (enqueue, metrics). */
 export interface BatchProgress {
@@ -113,7 +113,7 @@ export class ReplayBatchAdvancer {
       const next = await this.batches.nextPending(manager, batch.id, limit - running);
       if (next.length === 0) break;
       for (const { position, original } of next) {
-        const prepared = prepareReplay(original, batch.replay as ReplayRequest);
+        const prepared = prepareReplay(original, batch.replay);
         let misfit: string | null = null;
         if (!prepared.fields) misfit = misfitReason(prepared.errors);
         else if (!isReplayable(original))

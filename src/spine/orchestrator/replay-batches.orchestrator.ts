@@ -96,7 +96,7 @@ export class ReplayBatchesOrchestrator {
           }
           const candidates = await this.batches.findCandidates(manager, command.tenantId, command.filter);
           const items = candidates.map((run, position): NewItem => {
-            const misfit = normaliseReplayOptions(command.replay as ReplayRequest, run.step_count).errors;
+            const misfit = normaliseReplayOptions(command.replay, run.step_count).errors;
             return misfit.length > 0
               ? { position, run_id: run.id, state: 'failed', reason: misfitReason(misfit) }
               : { position, run_id: run.id, state: 'pending', reason: null };
