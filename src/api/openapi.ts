@@ -310,6 +310,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'Idempotent AI agent runs with step traces and replay. Errors are RFC 9457 application/problem+json; every response carries X-Request-Id. ' +
         'Idempotency-Key (run creation and replay): scope tenant + agent_id + key; same key and body (RFC 8785 canonical JSON) replays the run with ' +
         'Idempotent-Replayed: true; another body answers 422; a cancelled run is replayed too (send a new key to run the request again); keys expire after IDEMPOTENCY_TTL_SECONDS. ' +
+        'Replay batches (POST /v1/replays) take an Idempotency-Key with the same rules, scope tenant + key. ' +
         'Rate limit: RATE_LIMIT_PER_SECOND requests per tenant (429 with Retry-After). ' +
         'Secrets: { "$secret": "<name>" } anywhere in step params is replaced by the tenant secret just before the skill runs; a secret\'s value ' +
         'reads "[secret:<name>]" wherever a step is recorded or returned, and credential headers and query parameters read "[redacted]".',

@@ -130,12 +130,15 @@ export class ReplaysController {
 
 /** The filter with its defaults (both replayable statuses, 100 runs) and its times as ISO 8601 UTC. */
 function toBatchFilter(dto: ReplayBatchFilterDto | undefined): BatchFilter {
-  const filter: BatchFilter = { status: [...(dto?.status ?? REPLAYABLE_STATUSES)], limit: dto?.limit ?? DEFAULT_BATCH_LIMIT };
-  if (dto?.agent_id !== undefined) filter.agent_id = dto.agent_id;
-  if (dto?.created_after !== undefined) filter.created_after = toUtc(dto.created_after, 'created_after');
-  if (dto?.created_before !== undefined) filter.created_before = toUtc(dto.created_before, 'created_before');
-  if (dto?.run_ids !== undefined) filter.run_ids = dto.run_ids.map((id) => id.toLowerCase());
-  return filter;
+  // Built in the contract's order, which the stored JSON (and so every echo of the filter) keeps.
+  return {
+    ...(dto?.agent_id !== undefined ? { agent_id: dto.agent_id } : {}),
+    status: [...(dto?.status ?? REPLAYABLE_STATUSES)],
+    ...(dto?.created_after !== undefined ? { created_after: toUtc(dto.created_after, 'created_after') } : {}),
+    ...(dto?.created_before !== undefined ? { created_before: toUtc(dto.created_before, 'created_before') } : {}),
+    ...(dto?.run_ids !== undefined ? { run_ids: dto.run_ids.map((id) => id.toLowerCase()) } : {}),
+    limit: dto?.limit ?? DEFAULT_BATCH_LIMIT,
+  };
 }
 
 function toUtc(value: string, field: string): string {
