@@ -321,12 +321,18 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         ComparisonSchema: {
-            /** @description RFC 6901 pointers left out of the comparison. */
+            /** @description RFC 6901 pointers left out of this step's comparison: the replay's ignore_paths and (unless strict) the skill's volatile paths that held a value in either output. */
             ignored_paths: string[];
-            /** @enum {string} */
+            /**
+             * @description The comparator applied (compare["<index>"], else compare["*"], else exact).
+             * @enum {string}
+             */
             mode: "exact" | "numeric" | "text" | "schema" | "judge";
+            /** @description Whether the new output passed; `mismatch` is set exactly when it did not. */
             passed: boolean;
+            /** @description Why the comparison did not pass (numeric, text, schema), or the judge's reason; null otherwise. */
             reason: string | null;
+            /** @description `text`: the lowest normalised Levenshtein similarity over the compared strings; null for other modes. */
             score: number | null;
         };
         CreatedApiKeySchema: {
@@ -523,7 +529,7 @@ export interface components {
         ReplayMismatchSchema: {
             /** @description Hash of the whole new output. */
             actual_hash: string;
-            /** @description RFC 6902 JSON Patch from the original output to the new one (ignore_paths removed). */
+            /** @description RFC 6902 JSON Patch from the original output to the new one (ignore_paths and the skill's volatile paths removed). */
             diff: components["schemas"]["JsonPatchOperationSchema"][];
             /** @description Hash of the whole original output. */
             expected_hash: string | null;
@@ -545,6 +551,45 @@ export interface components {
                 [key: string]: "execute" | "skip" | "check";
             };
             /**
+             * @description How each `check` step is compared: compare["<index>"], else compare["*"], else exact. Modes: exact, numeric, text, schema, judge. Unknown mode, option, index or a bad pointer or threshold: 400.
+             * @example {
+             *       "2": {
+             *         "mode": "text",
+             *         "min_similarity": 0.8,
+             *         "paths": [
+             *           "/content"
+             *         ]
+             *       },
+             *       "*": {
+             *         "mode": "exact"
+             *       }
+             *     }
+             */
+            compare?: {
+                [key: string]: {
+                    /** @enum {string} */
+                    mode: "exact";
+                } | {
+                    abs?: number;
+                    /** @enum {string} */
+                    mode: "numeric";
+                    rel?: number;
+                } | {
+                    min_similarity: number;
+                    /** @enum {string} */
+                    mode: "text";
+                    paths?: string[];
+                } | {
+                    /** @enum {string} */
+                    mode: "schema";
+                } | {
+                    /** @enum {string} */
+                    mode: "judge";
+                    model: string;
+                    rubric: string;
+                };
+            };
+            /**
              * @description Behavior of steps that `behaviors` does not name; else each step's recorded replay_behavior.
              * @enum {string}
              */
@@ -560,10 +605,53 @@ export interface components {
              */
             ignore_paths?: string[];
             /**
+             * @description What-if: replaces the original run's input for this replay (`$ref`s to /input/... see it). The replay run's `input` shows it.
+             * @example {
+             *       "order": 43
+             *     }
+             */
+            input?: {
+                [key: string]: unknown;
+            };
+            /**
              * @default fail
              * @enum {string}
              */
             on_mismatch?: "fail" | "continue";
+            /**
+             * @description What-if: by step index, a merge patch of the step's params and/or a new idempotency_key. An overridden step is never skipped: behaviors[i] = skip for it, or a from_step past it, is a 400; under default_behavior skip (or a recorded skip) it executes. Under check it is compared with the original output.
+             * @example {
+             *       "2": {
+             *         "params": {
+             *           "model": "gpt-4.1-mini"
+             *         }
+             *       }
+             *     }
+             */
+            overrides?: {
+                [key: string]: components["schemas"]["ReplayStepOverrideSchema"];
+            };
+            /**
+             * @description true: `check` also compares the skills' volatile output paths (http.request: /headers/date, /headers/age, ...), which it ignores otherwise.
+             * @default false
+             */
+            strict?: boolean;
+        };
+        ReplayStepOverrideSchema: {
+            /**
+             * @description Replaces the step's idempotency key (1 to 255 printable ASCII); null removes it. Patched params under the original key fail with idempotency_violation: the key still protects its side effect.
+             * @example order-43-charge
+             */
+            idempotency_key?: string | null;
+            /**
+             * @description An RFC 7396 JSON Merge Patch of the step's params as written in the original plan: a member replaces, null removes, arrays are replaced whole; `$ref` and `$secret` the patch does not touch stay. The patched params are checked as on create.
+             * @example {
+             *       "model": "gpt-4.1-mini"
+             *     }
+             */
+            params?: {
+                [key: string]: unknown;
+            };
         };
         ReplaySummarySchema: {
             checked: number;
@@ -679,7 +767,7 @@ export interface components {
         StepMismatchSchema: {
             /** @description Hash of the whole new output. */
             actual_hash: string;
-            /** @description RFC 6902 JSON Patch from the original output to the new one (ignore_paths removed). */
+            /** @description RFC 6902 JSON Patch from the original output to the new one (ignore_paths and the skill's volatile paths removed). */
             diff: components["schemas"]["JsonPatchOperationSchema"][];
             /** @description Hash of the whole original output. */
             expected_hash: string | null;
@@ -687,7 +775,7 @@ export interface components {
         StepSchema: {
             attempts: number;
             checked: boolean;
-            /** @description How a checked step was compared (what-if replays); null otherwise. */
+            /** @description How a checked step of a replay was compared; null for steps that were not checked. */
             comparison: components["schemas"]["ComparisonSchema"] | null;
             duration_ms: number | null;
             error: components["schemas"]["StepErrorSchema"] | null;
@@ -1619,7 +1707,7 @@ export interface operations {
                     "application/json": components["schemas"]["RunSchema"];
                 };
             };
-            /** @description Unknown behavior, step index or from_step out of range. */
+            /** @description Unknown behavior, step index or from_step out of range; an input that is not an object; an override of an unknown step, with unknown fields, a patch that is not an object or patched params that are invalid for the skill (errors named overrides.<index>.params...); skip for an overridden step; an unknown compare mode or option, a bad pointer or a threshold outside 0..1. */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -12,6 +12,8 @@ interface Case {
   headers?: Record<string, string>;
   admin?: boolean;
   status?: number;
+  /** A field the problem's `errors` must name. */
+  field?: string;
 }
 
 const step = { name: 's', skill: 'transform', params: { expression: '1' } };
@@ -419,6 +421,107 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     { name: 'a batch id that is no uuid', method: 'GET', path: '/v1/replays/%00', status: 404 },
     { name: 'items of an unknown batch', method: 'GET', path: '/v1/replays/00000000-0000-0000-0000-000000000000/items', status: 404 },
     { name: 'cancel an unknown batch', method: 'POST', path: '/v1/replays/00000000-0000-0000-0000-000000000000/cancel', status: 404 },
+    // what-if replays: input and overrides (the seed run has one transform step); with a key, so a stored key would show
+    ...[
+      json({ input: [] }),
+      json({ input: 'x' }),
+      json({ input: 5 }),
+      json({ input: null }),
+      json({ overrides: [] }),
+      json({ overrides: 'x' }),
+      json({ overrides: null }),
+      json({ overrides: { '1': { params: {} } } }),
+      json({ overrides: { '-1': { params: {} } } }),
+      json({ overrides: { '00': { params: {} } } }),
+      json({ overrides: { x: { params: {} } } }),
+      json({ overrides: { '0': 'patch' } }),
+      json({ overrides: { '0': null } }),
+      json({ overrides: { '0': {} } }),
+      json({ overrides: { '0': { params: [] } } }),
+      json({ overrides: { '0': { params: 'x' } } }),
+      json({ overrides: { '0': { params: null } } }),
+      json({ overrides: { '0': { idempotency_key: '' } } }),
+      json({ overrides: { '0': { idempotency_key: 5 } } }),
+      json({ overrides: { '0': { idempotency_key: 'k'.repeat(256) } } }),
+      json({ overrides: { '0': { idempotency_key: 'caf\u00e9' } } }),
+      json({ overrides: { '0': { params: {}, behavior: 'skip' } } }),
+      json({ overrides: { '0': { params: { expression: 5 } } } }),
+      json({ overrides: { '0': { params: { expression: null } } } }),
+      json({ overrides: { '0': { params: { expression: '$sum(' } } } }),
+      json({ overrides: { '0': { params: { expression: 'x'.repeat(10_001) } } } }),
+      json({ overrides: { '0': { params: { expression: { $ref: '/steps/0/output' } } } } }),
+      json({ overrides: { '0': { params: { expression: { $secret: 'unknown' } } } } }),
+      json({ overrides: { '0': { params: { expression: { $secret: 'bad name' } } } } }),
+      json({ overrides: { '0': { params: { expression: '2' } } }, behaviors: { '0': 'skip' } }),
+      String.raw`{"overrides":{"0":{"params":{"expression":"\ud800"}}}}`,
+      String.raw`{"input":{"\udfff":1}}`,
+    ].map((body): Case => ({
+      name: `what-if replay ${body.slice(0, 80)}`,
+      method: 'POST',
+      path: '/RUN/replay',
+      body,
+      headers: { 'idempotency-key': 'what-if-refused' },
+      status: 400,
+    })),
+    // replay comparators (compare, strict): 400 with the field named, nothing stored
+    ...(
+      [
+        [{ strict: 'yes' }, 'strict'],
+        [{ strict: 1 }, 'strict'],
+        [{ strict: 'false' }, 'strict'],
+        [{ compare: [] }, 'compare'],
+        [{ compare: 'exact' }, 'compare'],
+        [{ compare: { '0': 'exact' } }, 'compare.0'],
+        [{ compare: { '0': {} } }, 'compare.0.mode'],
+        [{ compare: { '0': { mode: 'fuzzy' } } }, 'compare.0.mode'],
+        [{ compare: { '0': { mode: null } } }, 'compare.0.mode'],
+        [{ compare: { '1': { mode: 'exact' } } }, 'compare.1'],
+        [{ compare: { '-1': { mode: 'exact' } } }, 'compare.-1'],
+        [{ compare: { '00': { mode: 'exact' } } }, 'compare.00'],
+        [{ compare: { '1e0': { mode: 'exact' } } }, 'compare.1e0'],
+        [{ compare: { all: { mode: 'exact' } } }, 'compare.all'],
+        [{ compare: { '*': { mode: 'exact', extra: true } } }, 'compare.*.extra'],
+        [{ compare: { '*': { mode: 'schema', paths: ['/a'] } } }, 'compare.*.paths'],
+        [{ compare: { '0': { mode: 'numeric', abs: -0.1 } } }, 'compare.0.abs'],
+        [{ compare: { '0': { mode: 'numeric', rel: '0.1' } } }, 'compare.0.rel'],
+        [{ compare: { '0': { mode: 'numeric', tolerance: 1 } } }, 'compare.0.tolerance'],
+        [{ compare: { '0': { mode: 'text' } } }, 'compare.0.min_similarity'],
+        [{ compare: { '0': { mode: 'text', min_similarity: 1.5 } } }, 'compare.0.min_similarity'],
+        [{ compare: { '0': { mode: 'text', min_similarity: -0.01 } } }, 'compare.0.min_similarity'],
+        [{ compare: { '0': { mode: 'text', min_similarity: '0.8' } } }, 'compare.0.min_similarity'],
+        [{ compare: { '0': { mode: 'text', min_similarity: 0.8, paths: '/content' } } }, 'compare.0.paths'],
+        [{ compare: { '0': { mode: 'text', min_similarity: 0.8, paths: [] } } }, 'compare.0.paths'],
+        [{ compare: { '0': { mode: 'text', min_similarity: 0.8, paths: ['content'] } } }, 'compare.0.paths[0]'],
+        [{ compare: { '0': { mode: 'text', min_similarity: 0.8, paths: ['/a~2'] } } }, 'compare.0.paths[0]'],
+        [{ compare: { '0': { mode: 'text', min_similarity: 0.8, paths: [5] } } }, 'compare.0.paths[0]'],
+        [{ compare: { '0': { mode: 'judge', model: 'm' } } }, 'compare.0.rubric'],
+        [{ compare: { '0': { mode: 'judge', rubric: 'r' } } }, 'compare.0.model'],
+        [{ compare: { '0': { mode: 'judge', model: '', rubric: 'r' } } }, 'compare.0.model'],
+        [{ compare: { '0': { mode: 'judge', model: 'm', rubric: 'r'.repeat(8001) } } }, 'compare.0.rubric'],
+        [{ compare: { '0': { mode: 'judge', model: 'm', rubric: 'r', temperature: 0 } } }, 'compare.0.temperature'],
+      ] as Array<[unknown, string]>
+    ).map(([body, field]): Case => ({
+      name: `replay ${json(body)}`,
+      method: 'POST',
+      path: '/RUN/replay',
+      body: json(body),
+      status: 400,
+      field,
+    })),
+    {
+      name: 'replay compare with a lone surrogate in a text path',
+      method: 'POST',
+      path: '/RUN/replay',
+      body: String.raw`{"compare":{"0":{"mode":"text","min_similarity":0.5,"paths":["/a\ud800"]}}}`,
+      status: 400,
+    },
+    {
+      name: 'replay compare with an infinite abs',
+      method: 'POST',
+      path: '/RUN/replay',
+      body: '{"compare":{"0":{"mode":"numeric","abs":1e400}}}',
+      status: 400,
+    },
     // secrets: names, values, sizes; a refused PUT changes nothing (not even the seed's updated_at)
     ...['a%20b', 'x'.repeat(129), '%C3%A4', '%00', 'a%2Fb', 'a:b', '%E0%A4%A'].map((name): Case => ({
       name: `put secret named ${name.slice(0, 20)}`,
@@ -512,6 +615,7 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     const problem = JSON.parse(res.body);
     expect(problem).toMatchObject({ type: expect.any(String), title: expect.any(String), status: res.status, detail: expect.any(String) });
+    if (c.field) expect((problem.errors as Array<{ field: string }>).map((e) => e.field)).toContain(c.field);
     expect(res.body).not.toMatch(/node_modules|at .+\.js:\d+|QueryFailedError|SELECT |INSERT /);
     expect(await snapshot()).toEqual(before);
   });
@@ -558,6 +662,22 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     expect(res.body.input).toEqual(input);
     const done = await finished(res.body.id);
     expect(done).toMatchObject({ status: 'succeeded', input, output: 'Ferrari/p' });
+  });
+
+  it('a what-if replay takes constructor and prototype as ordinary keys in its input and patch: stored as sent, applied, nothing polluted', async () => {
+    const input = { constructor: 'Ferrari', nested: { prototype: 'p' } };
+    const patch = { expression: 'input.constructor & "/" & input.nested.prototype', constructor: { prototype: { pollutedByPatch: true } } };
+    const res = await t.http
+      .post(`/v1/runs/${runId}/replay`)
+      .set('Authorization', auth)
+      .send({ input, overrides: { '0': { params: patch } } })
+      .expect(202);
+    expect(res.body.input).toEqual(input);
+    expect(await finished(res.body.id)).toMatchObject({ status: 'succeeded', input, output: 'Ferrari/p' });
+    const stored = await db.query<{ steps: Array<{ params: unknown }> }>('SELECT steps FROM runs WHERE id = $1', [res.body.id]);
+    expect(stored.rows[0].steps[0].params).toEqual(patch);
+    expect(({} as Record<string, unknown>).pollutedByPatch).toBeUndefined();
+    expect((Object.prototype as Record<string, unknown>).prototype).toBeUndefined();
   });
 
   it('accepts a secret at the boundaries: a 128-character name, an 8192-character value (astral characters count once)', async () => {
@@ -654,6 +774,18 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
       path: 'batch',
       body: '{"filter":{"limit":1},"constructor":{"prototype":{"pollutedBatchCtor":true}}}',
       prop: 'pollutedBatchCtor',
+    },
+    {
+      name: '__proto__ in a replay override patch',
+      path: 'replay',
+      body: '{"overrides":{"0":{"params":{"__proto__":{"pollutedPatch":true}}}}}',
+      prop: 'pollutedPatch',
+    },
+    {
+      name: '__proto__ in a replay input',
+      path: 'replay',
+      body: '{"input":{"__proto__":{"pollutedReplayInput":true}}}',
+      prop: 'pollutedReplayInput',
     },
     { name: '__proto__ in an admin body', path: 'admin', body: '{"name":"p","__proto__":{"pollutedAdmin":true}}', prop: 'pollutedAdmin' },
   ];

@@ -24,7 +24,11 @@ describe('web console at /console (Chromium, real service, worker process)', () 
 
   beforeAll(async () => {
     server = await startSideEffectServer();
-    env = await createTestEnvironment({ SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${server.port}`, WORKER_ENABLED: 'false' });
+    env = await createTestEnvironment({
+      SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${server.port}`,
+      WORKER_ENABLED: 'false',
+      LLM_BASE_URL: `${server.url}/v1`,
+    });
     t = await startTestApp(env.env);
     await t.app.listen(0, '127.0.0.1');
     base = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
@@ -164,6 +168,50 @@ describe('web console at /console (Chromium, real service, worker process)', () 
     await page.getByRole('heading', { name: /Run/ }).getByText('cancelled').waitFor();
     expect((await api.run(slow.id)).status).toBe('cancelled');
     expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
+  }, 60_000);
+
+  it('shows a waiting run: which signal, until when; sending the signal from the page resumes it', async () => {
+    const waiting = await api.submit('support-bot', [
+      { name: 'approval', skill: 'wait', params: { signal: 'approve', timeout_ms: 600_000 } },
+      { name: 'decision', skill: 'transform', params: { expression: 'steps[0].output.approved' } },
+    ]);
+    await page.goto(`${base}/console#/runs/${waiting.id}`);
+    const panel = page.getByRole('region', { name: /Waiting for signal approve at step #0/ });
+    await panel.waitFor({ timeout: 20_000 });
+    const until = (await api.run(waiting.id)).waiting_for.until as string;
+    expect(Date.parse(until)).toBeGreaterThan(Date.now());
+    await page.screenshot({ path: shots.path('run-waiting.png'), fullPage: true });
+    await expectAccessible();
+
+    const payload = panel.getByLabel('Payload of approve (JSON)');
+    await payload.fill('{approved: yes}');
+    await panel.getByRole('button', { name: 'Send approve' }).click();
+    await panel.getByText('The payload must be JSON').waitFor();
+    expect((await api.run(waiting.id)).status).toBe('waiting'); // nothing was sent
+
+    await payload.fill('{"approved": true}');
+    await panel.getByRole('button', { name: 'Send approve' }).click();
+    await page.getByRole('heading', { name: /Run/ }).getByText('succeeded').waitFor({ timeout: 20_000 });
+    expect(await panel.count()).toBe(0);
+    const done = await api.run(waiting.id);
+    expect(done.output).toBe(true);
+    expect((await api.trace(waiting.id)).steps[0].output).toEqual({ approved: true });
+  }, 60_000);
+
+  it("shows an llm.chat run's token usage in the header and in the step panel", async () => {
+    const chat = await api.submit('support-bot', [
+      { name: 'answer', skill: 'llm.chat', params: { model: 'fake-1', messages: [{ role: 'user', content: 'hello there' }] } },
+    ]);
+    await waitFor(async () => ((await api.run(chat.id)).status === 'succeeded' ? true : undefined), 20_000);
+    const usage = (await api.run(chat.id)).usage as { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+    expect(usage).toEqual({ prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 });
+    await page.goto(`${base}/console#/runs/${chat.id}?step=0`);
+    const text = `${usage.total_tokens} tokens (${usage.prompt_tokens} prompt, ${usage.completion_tokens} completion)`;
+    await page
+      .getByRole('region', { name: /Step #0 answer/ })
+      .getByText(text)
+      .waitFor();
+    expect(await page.getByText(text).count()).toBe(2); // the run header and the step panel
   }, 60_000);
 
   it('runs a check replay from the page and shows the mismatch diff, ignored paths greyed, first divergence on top', async () => {

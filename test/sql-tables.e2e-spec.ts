@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
 import { TraceStoreDriver, type StepAttempt } from '../src/domains/logs/drivers/trace-store.driver.js';
 import { SecretStoreDriver } from '../src/domains/secrets/drivers/secret-store.driver.js';
@@ -94,7 +95,7 @@ describe('driver SQL against the migrated schema', () => {
   it('trace rows: each write of an attempt replaces the last, only while the attempt holds the run', async () => {
     const run = await runs.insertRun(ds.manager, newRun(new Date()));
     const t0 = new Date('2030-01-01T00:00:00Z');
-    const taken = await runs.startAttempt(ds.manager, run.id, t0, new Date(t0.getTime() + 60_000));
+    const taken = await runs.startAttempt(ds.manager, run.id, t0, 60_000);
     expect(taken).toMatchObject({ status: 'running', attempts: 1 });
     const attempt = (n: number, runAttempt = 1): StepAttempt => ({
       runId: run.id,
@@ -114,6 +115,7 @@ describe('driver SQL against the migrated schema', () => {
       output_hash: 'b'.repeat(64),
       expected_hash: null,
       mismatch: null,
+      comparison: { mode: 'text' as const, passed: true, score: 0.9, reason: null, ignored_paths: ['/headers/date'] },
     };
 
     expect(await traces.markRunning(ds.manager, attempt(1))).toBe(true);
@@ -137,6 +139,7 @@ describe('driver SQL against the migrated schema', () => {
       attempts: 2,
       params: { expression: '2' },
       output: { v: 1 },
+      comparison: { mode: 'text', passed: true, score: 0.9, reason: null, ignored_paths: ['/headers/date'] },
       error: null,
       executed: true,
     });
@@ -158,22 +161,30 @@ describe('driver SQL against the migrated schema', () => {
       fingerprint: 'd'.repeat(64),
     });
     expect(done).not.toHaveProperty('fingerprint'); // internal: not part of the trace as read
-    expect(await runs.renewLease(ds.manager, run.id, 1, new Date(), new Date(Date.now() + 1000))).toBe('held');
+    expect(await runs.renewLease(ds.manager, run.id, 1, new Date(), 1000)).toBe('held');
     expect(await runs.finish(ds.manager, run.id, 2, { status: 'succeeded', output: null, error: null }, new Date())).toBe(false);
     expect(await runs.finish(ds.manager, run.id, 1, { status: 'succeeded', output: { v: 1 }, error: null }, new Date())).toBe(true);
   });
 
-  it('run leases: a live holder keeps the run; a later attempt fences every write of the earlier one', async () => {
+  it("run leases: a live holder keeps the run, on the database clock whatever the workers' clocks say", async () => {
     const run = await runs.insertRun(ds.manager, newRun(new Date()));
-    const t0 = new Date('2031-01-01T00:00:00Z');
+    const t0 = new Date('2031-01-01T00:00:00Z'); // the workers' clocks: far from PostgreSQL's, which decides leases
     const at = (ms: number) => new Date(t0.getTime() + ms);
-    expect(await runs.startAttempt(ds.manager, run.id, t0, at(2_000))).toMatchObject({ attempts: 1 });
-    // While attempt 1's lease is live, another worker that gets the job takes nothing: busy until it ends.
-    expect(await runs.startAttempt(ds.manager, run.id, at(1_000), at(3_000))).toEqual({ busyUntil: at(2_000) });
-    expect(await runs.renewLease(ds.manager, run.id, 1, at(1_500), at(3_500))).toBe('held');
-    expect(await runs.startAttempt(ds.manager, run.id, at(3_000), at(5_000))).toEqual({ busyUntil: at(3_500) });
-    // Attempt 1 stalls past its lease: attempt 2 takes the run.
-    expect(await runs.startAttempt(ds.manager, run.id, at(3_500), at(5_500))).toMatchObject({ status: 'running', attempts: 2 });
+    const LEASE = 1_500;
+    expect(await runs.startAttempt(ds.manager, run.id, t0, LEASE)).toMatchObject({ attempts: 1 });
+    // While attempt 1's lease is live, another worker that gets the job takes nothing: busy until it ends,
+    // even when that worker's clock is an hour ahead of the holder's.
+    const busy = await runs.startAttempt(ds.manager, run.id, at(3_600_000), LEASE);
+    expect(busy).toEqual({ busyForMs: expect.any(Number) as number });
+    expect((busy as { busyForMs: number }).busyForMs).toBeGreaterThan(500);
+    expect((busy as { busyForMs: number }).busyForMs).toBeLessThanOrEqual(LEASE);
+    await sleep(700);
+    expect(await runs.renewLease(ds.manager, run.id, 1, at(700), LEASE)).toBe('held'); // a fresh LEASE from now
+    await sleep(1_000); // past the first lease's end, within the renewed one
+    expect(await runs.startAttempt(ds.manager, run.id, at(3_600_000), LEASE)).toMatchObject({ busyForMs: expect.any(Number) as number });
+    // Attempt 1 stalls past its lease: attempt 2 takes the run (its clock says nothing about it).
+    await sleep(700);
+    expect(await runs.startAttempt(ds.manager, run.id, at(-3_600_000), 60_000)).toMatchObject({ status: 'running', attempts: 2 });
     const step = (runAttempt: number): StepAttempt => ({
       runId: run.id,
       runAttempt,
@@ -192,9 +203,10 @@ describe('driver SQL against the migrated schema', () => {
       output_hash: 'c'.repeat(64),
       expected_hash: null,
       mismatch: null,
+      comparison: null,
     };
     // Every write of the stale attempt 1 is refused...
-    expect(await runs.renewLease(ds.manager, run.id, 1, at(3_600), at(5_600))).toBe('lost');
+    expect(await runs.renewLease(ds.manager, run.id, 1, at(3_600), LEASE)).toBe('lost');
     expect(await traces.markRunning(ds.manager, step(1))).toBe(false);
     expect(await traces.markSucceeded(ds.manager, step(1), ok, at(3_700))).toBe(false);
     expect(await runs.markRetry(ds.manager, run.id, 1, { type: RunErrorType.StepFailed, message: 'late' }, at(3_700))).toBe(false);
@@ -205,18 +217,18 @@ describe('driver SQL against the migrated schema', () => {
     expect(await traces.markRunning(ds.manager, step(2))).toBe(true);
     // After a cancel, the running step may still record its result, but no step may start.
     expect(await runs.cancel(ds.manager, tenantId, run.id, at(3_800))).toMatchObject({ status: 'cancelled', attempts: 2 });
-    expect(await runs.renewLease(ds.manager, run.id, 2, at(3_850), at(5_850))).toBe('cancelled'); // its running step may finish
+    expect(await runs.renewLease(ds.manager, run.id, 2, at(3_850), LEASE)).toBe('cancelled'); // its running step may finish
     // A step this attempt never started (cached, skipped) cannot be recorded after the cancel.
     expect(await traces.markSucceeded(ds.manager, { ...step(2), index: 1 }, ok, at(3_860))).toBe(false);
     expect(await traces.markSucceeded(ds.manager, { ...step(2), started: true }, ok, at(3_900))).toBe(true);
     expect(await traces.markRunning(ds.manager, { ...step(2), index: 1 })).toBe(false);
     expect(await runs.finish(ds.manager, run.id, 2, { status: 'succeeded', output: 1, error: null }, at(4_000))).toBe(false);
-    expect(await runs.startAttempt(ds.manager, run.id, at(10_000), at(12_000))).toBeNull();
+    expect(await runs.startAttempt(ds.manager, run.id, at(10_000), LEASE)).toBeNull();
     // A shutdown gives its attempt back: the run is queued again with the attempt not counted.
     const other = await runs.insertRun(ds.manager, newRun(new Date()));
-    expect(await runs.startAttempt(ds.manager, other.id, t0, at(2_000))).toMatchObject({ attempts: 1 });
+    expect(await runs.startAttempt(ds.manager, other.id, t0, LEASE)).toMatchObject({ attempts: 1 });
     expect(await runs.releaseAttempt(ds.manager, other.id, 1, at(100))).toBe(true);
-    expect(await runs.startAttempt(ds.manager, other.id, at(200), at(2_200))).toMatchObject({ attempts: 1 });
+    expect(await runs.startAttempt(ds.manager, other.id, at(200), LEASE)).toMatchObject({ attempts: 1 });
   });
 
   it('tenant secrets: sealed rows by tenant and name, replaced in place, listed without values', async () => {

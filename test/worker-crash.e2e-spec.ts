@@ -161,4 +161,69 @@ describe('crashed workers and lost jobs (real processes, PostgreSQL, Redis)', ()
       await worker.close();
     }
   }, 60_000);
+
+  it('a what-if replay whose worker is killed mid-step: the resumed attempt runs the same overrides and input', async () => {
+    const first = await spawnWorker(env.env);
+    workers.push(first);
+    const created = await api.http
+      .post('/v1/agents/crashy/runs')
+      .set('Authorization', auth)
+      .send({
+        input: { amount: 5 },
+        steps: [
+          {
+            name: 'charge',
+            skill: 'http.request',
+            params: { url: `${server.url}/pay/what-if-original`, method: 'POST', body: { amount: { $ref: '/input/amount' } } },
+            idempotency_key: 'what-if-original',
+          },
+          { name: 'total', skill: 'transform', params: { expression: 'input.amount * 10' } },
+        ],
+      })
+      .expect(202);
+    expect(await finished(created.body.id)).toMatchObject({ status: 'succeeded', output: 50 });
+
+    server.hold('/pay/what-if-crash'); // the overridden charge is applied, its answer kept back
+    const replay = await api.http
+      .post(`/v1/runs/${created.body.id}/replay`)
+      .set('Authorization', auth)
+      .send({
+        input: { amount: 7 },
+        default_behavior: 'execute',
+        overrides: {
+          '0': { params: { url: `${server.url}/pay/what-if-crash`, body: { note: 'what-if' } }, idempotency_key: 'what-if-crash' },
+        },
+      })
+      .expect(202);
+    await server.waitForHit('/pay/what-if-crash', 1);
+    const queue = runsQueue(env.redisPrefix);
+    try {
+      expect(await jobHolder(queue, replay.body.id)).toBe(first.name);
+    } finally {
+      await queue.close();
+    }
+    await first.kill('SIGKILL');
+    await waitFor(async () => (server.abandoned('/pay/what-if-crash') === 1 ? true : undefined));
+    server.release('/pay/what-if-crash');
+
+    const rescuer = await spawnWorker(env.env);
+    workers.push(rescuer);
+    const done = await finished(replay.body.id);
+    await rescuer.kill('SIGTERM');
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 2, input: { amount: 7 }, output: 70 });
+    // both attempts sent the overridden request: patched url and body, the replacement input, the new key
+    const sent = server.log.filter((l) => l.path === '/pay/what-if-crash');
+    expect(sent.map((l) => [JSON.parse(l.body), l.headers['idempotency-key']])).toEqual([
+      [{ amount: 7, note: 'what-if' }, 'what-if-crash'],
+      [{ amount: 7, note: 'what-if' }, 'what-if-crash'],
+    ]);
+    expect(server.applied('/pay/what-if-crash')).toBe(1);
+    expect(server.hits('/pay/what-if-original')).toBe(1);
+    const trace = (await api.http.get(`/v1/runs/${replay.body.id}/trace`).set('Authorization', auth).expect(200)).body;
+    expect(trace.steps[0]).toMatchObject({
+      attempts: 2,
+      idempotency_key: 'what-if-crash',
+      params: { url: `${server.url}/pay/what-if-crash`, body: { amount: 7, note: 'what-if' } },
+    });
+  }, 90_000);
 });

@@ -184,3 +184,17 @@ export function useCancelBatch(id: string) {
     },
   });
 }
+
+/** Sends a signal to a waiting run (contract: "Signals"); the client adds an Idempotency-Key, so a retried click sends it once. */
+export function useSendSignal(runId: string) {
+  const { client } = useSession();
+  const queries = useQueryClient();
+  return useMutation({
+    mutationFn: ({ name, payload }: { name: string; payload: unknown }) =>
+      call(client.POST('/v1/runs/{runId}/signals/{name}', { params: { path: { runId, name } }, body: payload as never })),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ['run', runId] });
+      void queries.invalidateQueries({ queryKey: ['trace', runId] });
+    },
+  });
+}

@@ -9,6 +9,7 @@ import {
   type OpenAPIObject,
   SwaggerModule,
 } from '@nestjs/swagger';
+import { COMPARE_MODES } from '../shared/comparators.js';
 import { REPLAY_BEHAVIORS } from '../shared/step.types.js';
 import { RUN_STATUSES } from '../shared/run.types.js';
 import { RUN_ERROR_TYPES, RunErrorType } from '../shared/run-errors.js';
@@ -72,7 +73,7 @@ export class StepMismatchSchema {
   @ApiProperty({ description: 'Hash of the whole new output.' }) actual_hash!: string;
   @ApiProperty({
     type: [JsonPatchOperationSchema],
-    description: 'RFC 6902 JSON Patch from the original output to the new one (ignore_paths removed).',
+    description: "RFC 6902 JSON Patch from the original output to the new one (ignore_paths and the skill's volatile paths removed).",
   })
   diff!: JsonPatchOperationSchema[];
 }
@@ -162,11 +163,29 @@ export class RunPageSchema {
 }
 
 export class ComparisonSchema {
-  @ApiProperty({ enum: ['exact', 'numeric', 'text', 'schema', 'judge'] }) mode!: string;
-  @ApiProperty() passed!: boolean;
-  @ApiProperty({ nullable: true, type: Number }) score!: number | null;
-  @ApiProperty({ nullable: true, type: String }) reason!: string | null;
-  @ApiProperty({ type: [String], description: 'RFC 6901 pointers left out of the comparison.' }) ignored_paths!: string[];
+  @ApiProperty({ enum: COMPARE_MODES, description: 'The comparator applied (compare["<index>"], else compare["*"], else exact).' })
+  mode!: string;
+  @ApiProperty({ description: 'Whether the new output passed; `mismatch` is set exactly when it did not.' }) passed!: boolean;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    minimum: 0,
+    maximum: 1,
+    description: '`text`: the lowest normalised Levenshtein similarity over the compared strings; null for other modes.',
+  })
+  score!: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: "Why the comparison did not pass (numeric, text, schema), or the judge's reason; null otherwise.",
+  })
+  reason!: string | null;
+  @ApiProperty({
+    type: [String],
+    description:
+      "RFC 6901 pointers left out of this step's comparison: the replay's ignore_paths and (unless strict) the skill's volatile paths that held a value in either output.",
+  })
+  ignored_paths!: string[];
 }
 
 export class StepSchema {
@@ -208,7 +227,7 @@ export class StepSchema {
   @ApiProperty({
     nullable: true,
     type: ComparisonSchema,
-    description: 'How a checked step was compared (what-if replays); null otherwise.',
+    description: 'How a checked step of a replay was compared; null for steps that were not checked.',
   })
   comparison!: ComparisonSchema | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) started_at!: string | null;

@@ -58,7 +58,7 @@ export function presentStep(record: TraceStep) {
     error: step.error ? { type: step.error.type, message: step.error.message } : null,
     attempts: step.attempts,
     usage: step.usage,
-    comparison: null, // set by comparators of what-if replays; exact checks report through `mismatch`
+    comparison: step.comparison ?? null,
     started_at: step.started_at,
     finished_at: step.finished_at,
     duration_ms: step.duration_ms,

@@ -125,6 +125,9 @@ export function redactStep(step: StepRecord): StepRecord {
     output: redactValue(step.output),
     error: step.error ? { ...step.error, message: redactText(step.error.message) } : null,
     mismatch: step.mismatch ? { ...step.mismatch, diff: redactValue(step.mismatch.diff) } : null,
+    comparison: step.comparison
+      ? { ...step.comparison, reason: step.comparison.reason === null ? null : redactText(step.comparison.reason) }
+      : null,
   };
 }
 

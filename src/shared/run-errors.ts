@@ -62,6 +62,11 @@ export enum StepErrorCode {
   SignalTimeout = 'signal_timeout',
   /** A secret the step uses was deleted. */
   SecretMissing = 'secret_missing',
+  /**
+   * A `judge` comparison could not get a verdict: the judge (llm.chat) failed (network, status, timeout) or
+   * answered something other than the demanded `{ "pass": boolean, "reason": string }`. Never a pass.
+   */
+  JudgeFailed = 'judge_failed',
   /** The step's secrets cannot be read in this worker (no SECRETS_KEY, or another key sealed them). */
   SecretUnavailable = 'secret_unavailable',
   /** Anything else: a bug or an outage of the service itself. */
@@ -93,6 +98,8 @@ export const STEP_ERROR_CODES: { readonly [C in StepErrorCode]: StepErrorClass }
   [StepErrorCode.SignalTimeout]: { type: RunErrorType.SignalTimeout, retryable: false },
   [StepErrorCode.SecretMissing]: { type: RunErrorType.SecretMissing, retryable: false },
   [StepErrorCode.SecretUnavailable]: { type: RunErrorType.StepFailed, retryable: false },
+  // Not retryable: a retry would execute the checked step again (a new output, new cost) just to ask again.
+  [StepErrorCode.JudgeFailed]: { type: RunErrorType.StepFailed, retryable: false },
   [StepErrorCode.Internal]: { type: RunErrorType.InternalError, retryable: true },
 };
 

@@ -1,8 +1,12 @@
+import type { Comparison } from './comparators.js';
 import type { RunErrorType } from './run-errors.js';
 
 /** How a step behaves when its run is replayed (and, for `execute`, in every run). */
 export type ReplayBehavior = 'execute' | 'skip' | 'check';
 export const REPLAY_BEHAVIORS: readonly ReplayBehavior[] = ['execute', 'skip', 'check'];
+
+/** Idempotency keys (request and step): 1 to 255 printable ASCII characters. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
 
 /** One step of a run's plan, as submitted. */
 export interface StepSpec {
@@ -45,7 +49,7 @@ export function sumUsage(usages: ReadonlyArray<StepUsage | null>): StepUsage | n
 export interface StepMismatch {
   expected_hash: string | null;
   actual_hash: string;
-  /** RFC 6902 JSON Patch from the original output to the new one (after ignore_paths removal). */
+  /** RFC 6902 JSON Patch from the original output to the new one (after ignore_paths and volatile paths are removed). */
   diff: unknown[];
 }
 
@@ -66,6 +70,8 @@ export interface StepRecord {
   from_cache: boolean;
   expected_hash: string | null;
   mismatch: StepMismatch | null;
+  /** How a checked step of a replay was compared (mode, passed, score, reason, ignored_paths); null otherwise. */
+  comparison: Comparison | null;
   error: StepError | null;
   attempts: number;
   started_at: Date | null;

@@ -24,6 +24,18 @@ class AnotherDelaySkill implements SkillHandler {
   }
 }
 
+@Injectable()
+@Skill('acme.sloppy')
+class SloppyVolatileSkill implements SkillHandler {
+  readonly volatilePaths = ['/headers/date', 'headers/age'];
+  async execute() {
+    return null;
+  }
+}
+
+@Module({ providers: [SloppyVolatileSkill] })
+class SloppySkillsModule {}
+
 @Module({ providers: [GreetSkill] })
 class CustomSkillsModule {}
 
@@ -42,6 +54,35 @@ describe('SkillRegistry', () => {
     const greet = registry.get('acme.greet')!;
     expect(await greet.execute({ name: 'ada' }, {} as SkillContext)).toEqual({ greeting: 'hello ada' });
     await moduleRef.close();
+  });
+
+  it("knows each skill's volatile output paths (http.request: exactly API.md's list; llm.chat: /usage)", async () => {
+    const moduleRef = await boot(CustomSkillsModule);
+    await moduleRef.init();
+    const registry = moduleRef.get<SkillRegistry>(SKILL_REGISTRY);
+    expect(registry.volatilePaths('http.request')).toEqual([
+      '/headers/date',
+      '/headers/age',
+      '/headers/expires',
+      '/headers/set-cookie',
+      '/headers/x-request-id',
+      '/headers/server-timing',
+      '/headers/report-to',
+      '/headers/nel',
+      '/headers/cf-ray',
+    ]);
+    expect(registry.volatilePaths('llm.chat')).toEqual(['/usage']);
+    expect(registry.volatilePaths('acme.greet')).toEqual([]);
+    expect(registry.volatilePaths('transform')).toEqual([]);
+    expect(registry.volatilePaths('no.such.skill')).toEqual([]);
+    await moduleRef.close();
+  });
+
+  it('fails the boot when a skill declares a volatile path that is not a JSON Pointer', async () => {
+    const moduleRef = await boot(SloppySkillsModule);
+    await expect(moduleRef.init()).rejects.toThrow(
+      'Skill "acme.sloppy" (SloppyVolatileSkill) declares volatilePaths that are not non-empty RFC 6901 JSON Pointers.',
+    );
   });
 
   it('fails the boot when two skills share a name', async () => {

@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
+import { isJsonPointer } from '../shared/json-pointer.js';
 import { Skill } from './skill.decorator.js';
 import type { SkillHandler } from './skill.interface.js';
 
@@ -24,12 +25,24 @@ export class SkillRegistry implements OnModuleInit {
       if (this.skills.has(name)) throw new DuplicateSkillError(name);
       const handler = wrapper.instance as SkillHandler;
       if (typeof handler.execute !== 'function') throw new Error(`Skill "${name}" (${wrapper.name}) has no execute() method.`);
+      const volatile = handler.volatilePaths;
+      if (
+        volatile !== undefined &&
+        (!Array.isArray(volatile) || volatile.some((p) => typeof p !== 'string' || p === '' || !isJsonPointer(p)))
+      ) {
+        throw new Error(`Skill "${name}" (${wrapper.name}) declares volatilePaths that are not non-empty RFC 6901 JSON Pointers.`);
+      }
       this.skills.set(name, handler);
     }
   }
 
   get(name: string): SkillHandler | undefined {
     return this.skills.get(name);
+  }
+
+  /** The skill's volatile output paths (RFC 6901 pointers; none for an unknown skill). */
+  volatilePaths(name: string): readonly string[] {
+    return this.skills.get(name)?.volatilePaths ?? [];
   }
 
   names(): string[] {

@@ -45,6 +45,13 @@ export interface SkillHandler {
   execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown>;
   /** For skills that cost tokens (llm.chat): the usage an output of this skill reports, or null. */
   usage?(output: unknown): StepUsage | null;
+  /**
+   * RFC 6901 pointers into this skill's output whose values legitimately change from one call to the next
+   * (a response's `date` header, a token count). A replay's `check` removes them from both outputs before
+   * comparing, unless the replay is `strict`, and lists those that held a value in `comparison.ignored_paths`.
+   * Each must be a non-empty pointer; the registry refuses to boot otherwise.
+   */
+  readonly volatilePaths?: readonly string[];
 }
 
 export { StepErrorCode };

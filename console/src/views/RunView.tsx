@@ -7,6 +7,7 @@ import { between, formatDuration, formatTime, shortId } from '../format.js';
 import { href, navigate } from '../router.js';
 import { ReplayForm } from './ReplayForm.js';
 import { StepPanel } from './StepPanel.js';
+import { WaitingPanel } from './WaitingPanel.js';
 import { Waterfall } from './Waterfall.js';
 
 export function RunView({ id, query }: { id: string; query: URLSearchParams }) {
@@ -105,6 +106,8 @@ export function RunView({ id, query }: { id: string; query: URLSearchParams }) {
           <p>{r.error.message}</p>
         </div>
       )}
+
+      {r.status === 'waiting' && r.waiting_for && <WaitingPanel run={r} waitingFor={r.waiting_for} />}
 
       {replaying && finished && trace.data && (
         <ReplayForm runId={r.id} steps={steps} initialFromStep={fromStep === null ? null : Number(fromStep)} />

@@ -123,7 +123,10 @@ export class RunsController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiBody({ type: ReplayRunDto, required: false })
   @ApiAcceptedResponse({ type: RunSchema, description: 'The replay run (replay_of = the original).' })
-  @ApiProblem(400, 'Unknown behavior, step index or from_step out of range.')
+  @ApiProblem(
+    400,
+    'Unknown behavior, step index or from_step out of range; an input that is not an object; an override of an unknown step, with unknown fields, a patch that is not an object or patched params that are invalid for the skill (errors named overrides.<index>.params...); skip for an overridden step; an unknown compare mode or option, a bad pointer or a threshold outside 0..1.',
+  )
   @ApiProblem(404, 'No run of this tenant has this id.')
   @ApiProblem(409, 'The original run is not finished, or idempotency-request-in-progress (Retry-After).')
   @ApiProblem(413, 'The body exceeds MAX_BODY_BYTES.')
@@ -137,7 +140,10 @@ export class RunsController {
     @Res({ passthrough: true }) res: Response,
   ) {
     const key = this.idempotencyKey(idempotencyKey);
-    const created = await this.runs.replayRun({ tenantId, runId, idempotencyKey: key, body: req.body ?? {}, request: body });
+    // input and overrides are free-form JSON: taken as sent (the validation pipe may drop keys such as `constructor`).
+    const raw = (req.body ?? {}) as { input?: unknown; overrides?: unknown };
+    const request = { ...body, input: raw.input, overrides: raw.overrides };
+    const created = await this.runs.replayRun({ tenantId, runId, idempotencyKey: key, body: req.body ?? {}, request });
     return this.accepted(created, res);
   }
 

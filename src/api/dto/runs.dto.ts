@@ -1,9 +1,10 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsObject,
@@ -16,12 +17,13 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { REPLAY_BEHAVIORS, type ReplayBehavior } from '../../shared/step.types.js';
+import { COMPARE_LIMITS, COMPARE_MODES } from '../../shared/comparators.js';
+import { IDEMPOTENCY_KEY_PATTERN, REPLAY_BEHAVIORS, type ReplayBehavior } from '../../shared/step.types.js';
 import { RUN_STATUSES, type RunStatus } from '../../shared/run.types.js';
+import { ReplayStepOverrideSchema } from './replay-overrides.dto.js';
 
 export const AGENT_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
-/** Idempotency keys (request and step): 1 to 255 printable ASCII characters. */
-export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+export { IDEMPOTENCY_KEY_PATTERN };
 /** Hard ceiling on the array before MAX_STEPS (configurable) is checked by the orchestrator. */
 const STEPS_CEILING = 10_000;
 
@@ -123,6 +125,50 @@ export class ListRunsQueryDto {
   cursor?: string;
 }
 
+const POINTER_LIST = { type: 'array', items: { type: 'string', maxLength: COMPARE_LIMITS.pointerLength } } as const;
+const comparatorSchema = (mode: string, description: string, properties: Record<string, object> = {}, required: string[] = []) => ({
+  type: 'object',
+  title: mode,
+  description,
+  required: ['mode', ...required],
+  additionalProperties: false,
+  properties: { mode: { type: 'string', enum: [mode] }, ...properties },
+});
+
+/** The comparators of `compare` (API.md, What-if replays), one schema per mode; the orchestrator validates them. */
+export const COMPARATOR_SCHEMA = {
+  oneOf: [
+    comparatorSchema('exact', 'SHA-256 of canonical JSON (the default).'),
+    comparatorSchema('numeric', 'Numbers equal within abs or within rel (relative to the larger magnitude); everything else exact.', {
+      abs: { type: 'number', minimum: 0 },
+      rel: { type: 'number', minimum: 0 },
+    }),
+    comparatorSchema(
+      'text',
+      'The strings at paths (default: the whole output, when it is a string) reach min_similarity (normalised Levenshtein similarity, 1 = identical); the rest exact. score = the lowest similarity.',
+      {
+        min_similarity: { type: 'number', minimum: 0, maximum: 1 },
+        paths: { ...POINTER_LIST, minItems: 1, maxItems: COMPARE_LIMITS.textPaths },
+      },
+      ['min_similarity'],
+    ),
+    comparatorSchema(
+      'schema',
+      "Same shape: same keys and JSON types, recursively; values free. Arrays may differ in length; each new element has the shape of the original's first element.",
+    ),
+    comparatorSchema(
+      'judge',
+      'llm.chat (LLM_BASE_URL) is asked whether the new output meets the rubric, given the original; its verdict must be exactly {"pass": boolean, "reason": string}, else the step fails (judge_failed).',
+      {
+        model: { type: 'string', minLength: 1, maxLength: COMPARE_LIMITS.model },
+        rubric: { type: 'string', minLength: 1, maxLength: COMPARE_LIMITS.rubric },
+      },
+      ['model', 'rubric'],
+    ),
+  ],
+};
+
+@ApiExtraModels(ReplayStepOverrideSchema)
 export class ReplayRunDto {
   @ApiPropertyOptional({
     enum: REPLAY_BEHAVIORS,
@@ -160,4 +206,45 @@ export class ReplayRunDto {
   @IsString({ each: true })
   @MaxLength(1024, { each: true })
   ignore_paths?: string[];
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { order: 43 },
+    description:
+      "What-if: replaces the original run's input for this replay (`$ref`s to /input/... see it). The replay run's `input` shows it.",
+  })
+  @IsOptional()
+  @IsObject({ message: 'input must be an object' })
+  input?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { $ref: getSchemaPath(ReplayStepOverrideSchema) },
+    example: { '2': { params: { model: 'gpt-4.1-mini' } } },
+    description:
+      "What-if: by step index, a merge patch of the step's params and/or a new idempotency_key. An overridden step is never skipped: behaviors[i] = skip for it, or a from_step past it, is a 400; under default_behavior skip (or a recorded skip) it executes. Under check it is compared with the original output.",
+  })
+  @IsOptional()
+  @IsObject({ message: 'overrides must be an object of step index to { params?, idempotency_key? }' })
+  overrides?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      "true: `check` also compares the skills' volatile output paths (http.request: /headers/date, /headers/age, ...), which it ignores otherwise.",
+  })
+  @IsOptional()
+  @IsBoolean({ message: 'strict must be a boolean' })
+  strict?: boolean;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: COMPARATOR_SCHEMA,
+    example: { '2': { mode: 'text', min_similarity: 0.8, paths: ['/content'] }, '*': { mode: 'exact' } },
+    description: `How each \`check\` step is compared: compare["<index>"], else compare["*"], else exact. Modes: ${COMPARE_MODES.join(', ')}. Unknown mode, option, index or a bad pointer or threshold: 400.`,
+  })
+  @IsOptional()
+  @IsObject({ message: 'compare must be an object of step index (or "*") to comparator' })
+  compare?: Record<string, unknown>;
 }

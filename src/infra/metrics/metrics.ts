@@ -48,6 +48,24 @@ export class Metrics implements OnModuleDestroy {
     labelNames: ['verdict'],
     registers: [this.registry],
   });
+  readonly replayComparisons = new Counter({
+    name: 'agentruns_replay_step_comparisons_total',
+    help: 'Checked replay steps by comparator mode (exact, numeric, text, schema, judge) and whether the comparison passed (true, false).',
+    labelNames: ['mode', 'passed'],
+    registers: [this.registry],
+  });
+  readonly judgeCalls = new Counter({
+    name: 'agentruns_replay_judge_calls_total',
+    help: 'Calls of the judge of `judge` comparisons by outcome (pass, fail, failed: the call failed, unparsable: no strict verdict).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly judgeTokens = new Counter({
+    name: 'agentruns_replay_judge_tokens_total',
+    help: "Tokens the judge of `judge` comparisons used (kind: prompt, completion); not part of any run's usage.",
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
 
   readonly replayBatchesCreated = new Counter({
     name: 'agentruns_replay_batches_created_total',

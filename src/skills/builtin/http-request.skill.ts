@@ -15,6 +15,23 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 const MAX_TIMEOUT_MS = 120_000;
+/**
+ * Volatile output paths (API.md): response headers that differ between two identical calls. A replay's
+ * `check` ignores them unless it is `strict`.
+ */
+export const HTTP_VOLATILE_PATHS: readonly string[] = Object.freeze([
+  '/headers/date',
+  '/headers/age',
+  '/headers/expires',
+  '/headers/set-cookie',
+  '/headers/x-request-id',
+  '/headers/server-timing',
+  '/headers/report-to',
+  '/headers/nel',
+  '/headers/cf-ray',
+]);
+/** Hop-by-hop headers (RFC 9110 7.6.1, and proxy-*): about the connection, not the answer; never recorded. */
+const HOP_BY_HOP_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 /** Never sent to another origin than the step named (also the Idempotency-Key, and any header holding a secret). */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'api-key', 'idempotency-key']);
 
@@ -88,6 +105,7 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 @Injectable()
 @Skill('http.request')
 export class HttpRequestSkill implements SkillHandler {
+  readonly volatilePaths = HTTP_VOLATILE_PATHS;
   private readonly policy: HostPolicy;
 
   constructor(@InjectConfig('httpSkill') private readonly config: AppConfig['httpSkill']) {
@@ -259,10 +277,12 @@ function toSkillError(error: unknown): SkillError {
   return new SkillError(StepErrorCode.RemoteUnavailable, `network error: ${e.code ?? e.message}`);
 }
 
-function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+/** The response headers as recorded: one string per (lower-case) name, hop-by-hop headers left out. */
+export function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+    if (value === undefined || HOP_BY_HOP_HEADERS.has(name) || name.startsWith('proxy-')) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;
 }

@@ -18,6 +18,12 @@ interface ChatCompletion {
 @Injectable()
 @Skill('llm.chat')
 export class LlmChatSkill implements SkillHandler {
+  /**
+   * Token counts differ whenever the wording does: a replay's `check` (unless `strict`) compares the
+   * answer, not its cost. (The run's `usage` still reads them.)
+   */
+  readonly volatilePaths: readonly string[] = Object.freeze(['/usage']);
+
   constructor(@InjectConfig('llm') private readonly config: AppConfig['llm']) {}
 
   validate(params: Record<string, unknown>, check: ParamCheck) {

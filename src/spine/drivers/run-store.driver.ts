@@ -34,45 +34,44 @@ export class RunStoreDriver {
 
   /**
    * Takes a run for execution as a new attempt (attempts + 1: the attempt's fencing token) holding a
-   * lease until `leaseUntil`: a queued or retry run, or a running run whose holder's lease expired (it
+   * lease of `leaseMs`: a queued or retry run, or a running run whose holder's lease expired (it
    * crashed, stalled or was cut off), or a waiting run whose wait timed out (the new attempt fails its
-   * wait step). A running run whose lease is live is `busy` until the lease ends.
+   * wait step). A running run whose lease is live is `busy` for the time the lease has left.
    * Null when the run is finished, cancelled, waiting within its timeout, or unknown (nothing to do).
+   *
+   * Leases are written and compared on PostgreSQL's clock (`clock_timestamp()`), never a worker's: a
+   * worker whose clock runs ahead must not see a live lease as expired and take the run from its holder.
    */
-  async startAttempt(manager: EntityManager, id: string, at: Date, leaseUntil: Date): Promise<RunRecord | { busyUntil: Date } | null> {
+  async startAttempt(manager: EntityManager, id: string, at: Date, leaseMs: number): Promise<RunRecord | { busyForMs: number } | null> {
     const rows = await queryRows<RunRecord>(
       manager,
       sql`UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, ${at}), updated_at = ${at},
-         lease_expires_at = ${leaseUntil}
+         lease_expires_at = clock_timestamp() + ${leaseMs}::int * interval '1 millisecond'
        WHERE id = ${id}
-         AND (status IN ('queued', 'retry') OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= ${at}))
+         AND (status IN ('queued', 'retry') OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at <= clock_timestamp()))
            OR (status = 'waiting' AND wait_until <= ${at}))
        RETURNING ${RUNS.columns()}`,
     );
     if (rows[0]) return rows[0];
-    const held = await queryRows<Pick<RunRecord, 'lease_expires_at'>>(
+    const held = await queryRows<{ busy_ms: number }>(
       manager,
-      sql`SELECT lease_expires_at FROM runs WHERE id = ${id} AND status = 'running' AND lease_expires_at > ${at}`,
+      sql`SELECT CEIL(EXTRACT(EPOCH FROM (lease_expires_at - clock_timestamp())) * 1000)::int AS busy_ms
+       FROM runs WHERE id = ${id} AND status = 'running' AND lease_expires_at > clock_timestamp()`,
     );
-    return held[0]?.lease_expires_at ? { busyUntil: held[0].lease_expires_at } : null;
+    return held[0] ? { busyForMs: Math.max(0, held[0].busy_ms) } : null;
   }
 
   /**
    * Extends the lease of attempt `attempt` (and marks the run alive for the sweep): `held`. `cancelled`
    * when the run was cancelled under this attempt (its running step may finish; the lease is left alone),
-   * `lost` when the attempt no longer holds the run (finished, or taken by a later attempt).
+   * `lost` when the attempt no longer holds the run (finished, or taken by a later attempt). The new
+   * lease ends `leaseMs` after the renewal on PostgreSQL's clock (see `startAttempt`).
    */
-  async renewLease(
-    manager: EntityManager,
-    id: string,
-    attempt: number,
-    at: Date,
-    leaseUntil: Date,
-  ): Promise<'held' | 'cancelled' | 'lost'> {
+  async renewLease(manager: EntityManager, id: string, attempt: number, at: Date, leaseMs: number): Promise<'held' | 'cancelled' | 'lost'> {
     const rows = await queryRows<{ status: string }>(
       manager,
       sql`WITH renewed AS (
-         UPDATE runs SET updated_at = ${at}, lease_expires_at = ${leaseUntil}
+         UPDATE runs SET updated_at = ${at}, lease_expires_at = clock_timestamp() + ${leaseMs}::int * interval '1 millisecond'
          WHERE id = ${id} AND attempts = ${attempt} AND status = 'running' RETURNING status)
        SELECT status FROM renewed
        UNION ALL SELECT status FROM runs WHERE id = ${id} AND attempts = ${attempt} AND status = 'cancelled'`,
@@ -214,14 +213,14 @@ export class RunStoreDriver {
   }
 
   /**
-   * Queued/retry runs not updated since `before`, running runs whose lease expired, waiting runs whose
-   * timeout passed: their job may be lost (the sweep is the durable timer's backstop).
+   * Queued/retry runs not updated since `before`, running runs whose lease expired (on PostgreSQL's
+   * clock), waiting runs whose timeout passed: their job may be lost (the sweep is the durable timer's backstop).
    */
   async findStale(manager: EntityManager, before: Date, now: Date, limit: number): Promise<string[]> {
     const rows = await queryRows<{ id: string }>(
       manager,
       sql`SELECT id FROM runs
-       WHERE (status IN ('queued', 'retry') AND updated_at < ${before}) OR (status = 'running' AND COALESCE(lease_expires_at, updated_at) < ${now})
+       WHERE (status IN ('queued', 'retry') AND updated_at < ${before}) OR (status = 'running' AND (lease_expires_at < clock_timestamp() OR (lease_expires_at IS NULL AND updated_at < ${now})))
          OR (status = 'waiting' AND wait_until <= ${now})
        ORDER BY updated_at LIMIT ${limit}`,
     );

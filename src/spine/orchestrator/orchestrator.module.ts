@@ -15,6 +15,7 @@ import {
 } from './orchestrator.tokens.js';
 import { ReplayBatchAdvancer } from './replay-batch-advancer.js';
 import { ReplayBatchesOrchestrator } from './replay-batches.orchestrator.js';
+import { ReplayPlanner } from './replay-planner.js';
 import { RunExecutionOrchestrator } from './run-execution.orchestrator.js';
 import { RunsOrchestrator } from './runs.orchestrator.js';
 import { SecretsOrchestrator } from './secrets.orchestrator.js';
@@ -29,6 +30,7 @@ import { TenantsOrchestrator } from './tenants.orchestrator.js';
     { provide: TENANTS_ORCHESTRATOR, useClass: TenantsOrchestrator },
     { provide: RUNS_ORCHESTRATOR, useClass: RunsOrchestrator },
     StepRunner,
+    ReplayPlanner,
     ReplayBatchAdvancer,
     { provide: REPLAY_BATCHES_ORCHESTRATOR, useClass: ReplayBatchesOrchestrator },
     { provide: RUN_EXECUTION_ORCHESTRATOR, useClass: RunExecutionOrchestrator },

@@ -11,7 +11,8 @@ import type { RunStoreDriver } from '../drivers/run-store.driver.js';
 import { REPLAY_BATCH_STORE_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { ReplayBatchRecord } from '../replay-batch.types.js';
 import type { FieldError } from '../spine.exception.js';
-import { isReplayable, prepareReplay } from './replay-options.js';
+import { isReplayable } from './replay-options.js';
+import { ReplayPlanner } from './replay-planner.js';
 
 /** What a transaction did to batches, acted on after it commits (enqueue, metrics). */
 export interface BatchProgress {
@@ -56,8 +57,8 @@ export function misfitReason(errors: readonly FieldError[]): string {
 
 /**
  * Moves replay batches forward, inside the caller's transaction: records the verdict of an item whose
- * replay run finished, and starts the next pending items (a replay run each, created the way the single
- * replay creates one) while fewer than REPLAY_BATCH_CONCURRENCY of the batch's replay runs are active.
+ * replay run finished, and starts the next pending items (a replay run each, made by `ReplayPlanner`
+ * as the single replay makes one) while fewer than REPLAY_BATCH_CONCURRENCY of the batch's replay runs are active.
  *
  * Every change of a batch's items happens under its row lock (`lockBatch`), taken before any run row of
  * the batch: finishes, cancels and the sweep of one batch serialise, so two of them can never both see a
@@ -73,6 +74,7 @@ export class ReplayBatchAdvancer {
     @Inject(REPLAY_BATCH_STORE_DRIVER) private readonly batches: ReplayBatchStoreDriver,
     @Inject(RUN_STORE_DRIVER) private readonly runs: RunStoreDriver,
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
+    private readonly planner: ReplayPlanner,
     @InjectConfig('replayBatches') private readonly config: AppConfig['replayBatches'],
     @Inject(METRICS) private readonly metrics: Metrics,
   ) {}
@@ -113,7 +115,7 @@ export class ReplayBatchAdvancer {
       const next = await this.batches.nextPending(manager, batch.id, limit - running);
       if (next.length === 0) break;
       for (const { position, original } of next) {
-        const prepared = prepareReplay(original, batch.replay);
+        const prepared = await this.planner.prepare(original, batch.replay, manager);
         let misfit: string | null = null;
         if (!prepared.fields) misfit = misfitReason(prepared.errors);
         else if (!isReplayable(original))

@@ -14,7 +14,7 @@ import type { BatchFilter, BatchItemView, BatchVerdict, ItemState, ReplayBatchRe
 import { type FieldError, SpineErrorCode, SpineException } from '../spine.exception.js';
 import { decodeCursor, decodePositionCursor, encodeCursor, encodePositionCursor } from './cursors.js';
 import { itemOutcome, misfitReason, noProgress, ReplayBatchAdvancer } from './replay-batch-advancer.js';
-import { normaliseReplayOptions, type ReplayRequest } from './replay-options.js';
+import { lengthErrors, requestErrors } from './replay-planner.js';
 import { inProgress, isLockTimeout, KEY_LOCK_TIMEOUT_MS, MAX_KEY_ROUNDS, requestFingerprint } from './runs.orchestrator.js';
 
 export interface CreateBatchCommand {
@@ -43,9 +43,6 @@ export interface ItemPage {
   data: BatchItemView[];
   next_cursor: string | null;
 }
-
-/** A plan has at most MAX_STEPS steps; run-independent checks of the options use a length no plan reaches. */
-const ANY_PLAN_LENGTH = Number.MAX_SAFE_INTEGER;
 
 /**
  * Replay batches (POST /v1/replays): replay many finished runs with one set of options, at most
@@ -96,7 +93,7 @@ export class ReplayBatchesOrchestrator {
           }
           const candidates = await this.batches.findCandidates(manager, command.tenantId, command.filter);
           const items = candidates.map((run, position): NewItem => {
-            const misfit = normaliseReplayOptions(command.replay, run.step_count).errors;
+            const misfit = lengthErrors(command.replay, run.step_count);
             return misfit.length > 0
               ? { position, run_id: run.id, state: 'failed', reason: misfitReason(misfit) }
               : { position, run_id: run.id, state: 'pending', reason: null };
@@ -250,5 +247,5 @@ function filterErrors(filter: BatchFilter): FieldError[] {
 
 /** Errors of the replay options whatever the run (the per-run ones, indexes beyond a plan, fail only that run's item). */
 function replayErrors(replay: Record<string, unknown>): FieldError[] {
-  return normaliseReplayOptions(replay as ReplayRequest, ANY_PLAN_LENGTH).errors.map((e) => ({ ...e, field: `replay.${e.field}` }));
+  return requestErrors(replay).map((e) => ({ ...e, field: `replay.${e.field}` }));
 }

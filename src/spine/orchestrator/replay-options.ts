@@ -1,7 +1,9 @@
+import { type Comparator, parseCompare } from '../../shared/comparators.js';
 import { isJsonPointer } from '../../shared/json-pointer.js';
 import { REPLAY_BEHAVIORS, type ReplayBehavior } from '../../shared/step.types.js';
-import type { NewRun, RunRecord } from '../run.types.js';
+import type { RunRecord } from '../run.types.js';
 import type { FieldError } from '../spine.exception.js';
+import { isOverridden, type StepOverrides, type WhatIfRequest } from './replay-overrides.js';
 
 export type OnMismatch = 'fail' | 'continue';
 
@@ -12,14 +14,23 @@ export interface ReplayOptions {
   from_step: number;
   on_mismatch: OnMismatch;
   ignore_paths: string[];
+  /** What-if overrides as sent (replay-overrides.ts); absent on replays without any. */
+  overrides?: StepOverrides;
+  /** True: `check` compares the skills' volatile paths too. Absent on replays stored before it existed (false). */
+  strict?: boolean;
+  /** Comparator by step index or "*" (validated); absent or empty: exact. */
+  compare?: Record<string, Comparator>;
 }
 
-export interface ReplayRequest {
+export interface ReplayRequest extends WhatIfRequest {
   default_behavior?: ReplayBehavior;
   behaviors?: Record<string, unknown>;
   from_step?: number;
   on_mismatch?: OnMismatch;
   ignore_paths?: string[];
+  strict?: boolean;
+  /** Checked here (shape and indexes): the DTO only knows it is an object. */
+  compare?: unknown;
 }
 
 /** Checks what depends on the original run (indexes within its plan); the DTO checked the shapes. */
@@ -42,6 +53,8 @@ export function normaliseReplayOptions(request: ReplayRequest, stepCount: number
     if (p === '' || !isJsonPointer(p))
       errors.push({ field: `ignore_paths[${i}]`, message: `"${p}" is not a non-empty RFC 6901 JSON Pointer` });
   });
+  const compared = parseCompare(request.compare, stepCount);
+  errors.push(...compared.errors);
   return {
     options: {
       default_behavior: request.default_behavior ?? null,
@@ -49,43 +62,21 @@ export function normaliseReplayOptions(request: ReplayRequest, stepCount: number
       from_step: fromStep,
       on_mismatch: request.on_mismatch ?? 'fail',
       ignore_paths: [...(request.ignore_paths ?? [])],
+      strict: request.strict ?? false,
+      compare: compared.compare,
     },
     errors,
   };
 }
 
-/** A step's behavior in a replay: before from_step skip; else behaviors[i], default, the recorded one. */
+/**
+ * A step's behavior in a replay: before from_step skip; else behaviors[i], default, the recorded one.
+ * An overridden step is never skipped: where it would be (default or recorded `skip`), it executes.
+ */
 export function behaviorFor(options: ReplayOptions, index: number, recorded: ReplayBehavior): ReplayBehavior {
   if (index < options.from_step) return 'skip';
-  return options.behaviors[String(index)] ?? options.default_behavior ?? recorded;
-}
-
-/** What a replay run of an original is made of, before it gets its id, key and creation time. */
-export type ReplayRunFields = Omit<NewRun, 'id' | 'idempotency_key' | 'created_at' | 'batch_id'>;
-
-/**
- * The replay run that `request` makes of `original`, or the field errors that keep it from being made.
- * The one path from a replay request to a replay run: POST /v1/runs/{id}/replay and every item of a
- * replay batch go through it, so a batch's `replay` options mean exactly what the single replay's body does.
- */
-export function prepareReplay(
-  original: RunRecord,
-  request: ReplayRequest,
-): { fields: ReplayRunFields; errors: [] } | { fields: null; errors: FieldError[] } {
-  const { options, errors } = normaliseReplayOptions(request, original.steps.length);
-  if (errors.length > 0) return { fields: null, errors };
-  return {
-    fields: {
-      tenant_id: original.tenant_id,
-      agent_id: original.agent_id,
-      input: original.input,
-      steps: original.steps,
-      metadata: original.metadata,
-      replay_of: original.id,
-      replay_options: options,
-    },
-    errors: [],
-  };
+  const behavior = options.behaviors[String(index)] ?? options.default_behavior ?? recorded;
+  return behavior === 'skip' && isOverridden(options, index) ? 'execute' : behavior;
 }
 
 /** Runs a replay accepts as originals. */

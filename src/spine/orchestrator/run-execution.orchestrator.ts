@@ -8,6 +8,7 @@ import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { RUN_QUEUE, type RunJobOutcome, type RunQueue } from '../../infra/queue/run-queue.port.js';
+import type { Comparison } from '../../shared/comparators.js';
 import { RunErrorType } from '../../shared/run-errors.js';
 import type { StepRecord } from '../../shared/step.types.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
@@ -73,9 +74,9 @@ export class RunExecutionOrchestrator {
   async executeRun(runId: string): Promise<RunJobOutcome> {
     const manager = this.dataSource.manager;
     const now = this.clock.now();
-    const taken = await this.runs.startAttempt(manager, runId, now, this.leaseFrom(now));
+    const taken = await this.runs.startAttempt(manager, runId, now, this.worker.lockDurationMs);
     if (!taken) return {}; // finished, cancelled or unknown: nothing to do
-    if ('busyUntil' in taken) return { retryInMs: Math.max(0, taken.busyUntil.getTime() - now.getTime()) + BUSY_MARGIN_MS };
+    if ('busyForMs' in taken) return { retryInMs: taken.busyForMs + BUSY_MARGIN_MS };
     const run = taken;
     const lease = this.holdLease(run, now);
     const halt = linkedAbort([lease.lost, this.shutdown.signal]);
@@ -99,7 +100,7 @@ export class RunExecutionOrchestrator {
     if (tries > this.config.maxAttempts) {
       // A replay that recorded its mismatch but never managed to fail still ends with its verdict.
       const mismatch = replay?.options.on_mismatch === 'fail' ? [...done.values()].find((s) => s.mismatch) : undefined;
-      if (mismatch && replay) return this.failOnMismatch(run, mismatch.index, replay);
+      if (mismatch && replay) return this.failOnMismatch(run, mismatch.index, replay, mismatch.comparison);
       const message = `The run was taken ${tries - 1} times without finishing (worker crashes).`;
       await this.fail(run, { type: RunErrorType.AttemptsExhausted, message }, 0, replay);
       return {};
@@ -120,7 +121,8 @@ export class RunExecutionOrchestrator {
       const finished = done.get(index);
       if (finished) {
         // A mismatch recorded by an attempt that died before failing the replay still fails it now.
-        if (finished.mismatch && replay?.options.on_mismatch === 'fail') return this.failOnMismatch(run, index, replay);
+        if (finished.mismatch && replay?.options.on_mismatch === 'fail')
+          return this.failOnMismatch(run, index, replay, finished.comparison);
         attempt.outputs.push(finished.output);
         continue;
       }
@@ -153,7 +155,9 @@ export class RunExecutionOrchestrator {
         }
         case 'succeeded':
           attempt.outputs.push(outcome.result.output_data);
-          if (outcome.result.mismatch && replay?.options.on_mismatch === 'fail') return this.failOnMismatch(run, index, replay);
+          if (outcome.result.mismatch && replay?.options.on_mismatch === 'fail') {
+            return this.failOnMismatch(run, index, replay, outcome.result.comparison);
+          }
       }
     }
     const summary = replay ? await this.replaySummary(manager, run.id) : undefined;
@@ -193,8 +197,17 @@ export class RunExecutionOrchestrator {
     }
   }
 
-  private async failOnMismatch(run: RunRecord, index: number, replay: ReplayContext): Promise<RunJobOutcome> {
-    const message = `Step ${index} produced an output that differs from the original run.`;
+  private async failOnMismatch(
+    run: RunRecord,
+    index: number,
+    replay: ReplayContext,
+    comparison: Comparison | null,
+  ): Promise<RunJobOutcome> {
+    const how =
+      comparison && comparison.mode !== 'exact'
+        ? ` (${comparison.mode} comparison${comparison.reason ? `: ${comparison.reason}` : ''})`
+        : '';
+    const message = `Step ${index} produced an output that differs from the original run${how}.`;
     await this.fail(run, { type: RunErrorType.ReplayMismatch, message, step_index: index }, index + 1, replay);
     return {};
   }
@@ -203,6 +216,8 @@ export class RunExecutionOrchestrator {
    * The run's lease, renewed every lease/3 while the attempt runs; `lost` aborts once it cannot be held
    * (refused: taken by another attempt; or run out locally: renewals failed). A cancel is not a loss: the
    * running step may finish (no further step can start: every start is fenced on `running`).
+   * The lease ends on PostgreSQL's clock; the local deadline counts from before each statement was sent,
+   * so it runs out no later than the lease itself, whatever the offset between the two clocks.
    */
   private holdLease(run: RunRecord, takenAt: Date): RunLease {
     const lost = new AbortController();
@@ -215,7 +230,7 @@ export class RunExecutionOrchestrator {
         if (renewing) return;
         renewing = true;
         this.runs
-          .renewLease(this.dataSource.manager, run.id, run.attempts, now, this.leaseFrom(now))
+          .renewLease(this.dataSource.manager, run.id, run.attempts, now, this.worker.lockDurationMs)
           .then(
             (state) => {
               if (state !== 'lost') heldUntil = this.leaseFrom(now).getTime();

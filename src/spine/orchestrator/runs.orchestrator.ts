@@ -21,7 +21,8 @@ import { decodeCursor, encodeCursor } from './cursors.js';
 import { SECRETS_ORCHESTRATOR } from './orchestrator.tokens.js';
 import { validatePlan } from './plan.js';
 import { noProgress, ReplayBatchAdvancer } from './replay-batch-advancer.js';
-import { isReplayable, prepareReplay, type ReplayRequest } from './replay-options.js';
+import { isReplayable, type ReplayRequest } from './replay-options.js';
+import { ReplayPlanner } from './replay-planner.js';
 import type { SecretsOrchestrator } from './secrets.orchestrator.js';
 
 export interface CreateRunCommand {
@@ -101,6 +102,7 @@ export class RunsOrchestrator {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
     @Inject(SECRETS_ORCHESTRATOR) private readonly secrets: SecretsOrchestrator,
+    private readonly planner: ReplayPlanner,
     private readonly batchAdvancer: ReplayBatchAdvancer,
   ) {}
 
@@ -131,7 +133,7 @@ export class RunsOrchestrator {
 
   async replayRun(command: ReplayRunCommand): Promise<CreatedRun> {
     const original = await this.findRun(command.tenantId, command.runId);
-    const prepared = prepareReplay(original, command.request);
+    const prepared = await this.planner.prepare(original, command.request);
     if (!prepared.fields) {
       throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request is invalid.', { errors: prepared.errors });
     }
@@ -149,6 +151,7 @@ export class RunsOrchestrator {
       created_at: createdAt,
     });
     // A replay's fingerprint names what is replayed, so one key cannot mean a create and a replay.
+    // The body is whole: input and overrides are part of the request a key stands for.
     return this.insertIdempotently(draft, command.idempotencyKey, { replay_of: original.id, body: command.body ?? {} });
   }
 
@@ -412,6 +415,7 @@ function unstartedStep(spec: StepSpec, index: number, status: 'pending' | 'cance
     from_cache: false,
     expected_hash: null,
     mismatch: null,
+    comparison: null,
     error: null,
     attempts: 0,
     started_at: null,

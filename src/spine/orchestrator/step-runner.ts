@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { REPLAY_ENFORCER, TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
 import {
   type EnforcedStep,
+  type Judge,
   type KeyClaim,
   type ReplayEnforcer,
   type ReplayResult,
@@ -18,6 +19,8 @@ import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { toHashedJson } from '../../shared/canonical-json.js';
+import { comparatorFor, JudgeFailedError, judgeMessages, parseJudgeVerdict } from '../../shared/comparators.js';
+import { redactText, redactValue } from '../../shared/redaction.js';
 import { RunErrorType, STEP_ERROR_CODES, StepErrorCode, StepFailure } from '../../shared/run-errors.js';
 import { parseWaitParams, WAIT_SKILL } from '../../shared/signals.js';
 import type { StepError } from '../../shared/step.types.js';
@@ -134,7 +137,11 @@ export class StepRunner {
         behavior,
         recorded: replay?.recorded.has(index) ? { output: replay.recorded.get(index) } : null,
         ignore_paths: replay?.options.ignore_paths ?? [],
+        // The skill's volatile paths are ignored by `check` unless the replay is strict.
+        volatile_paths: replay && !replay.options.strict ? this.skills.volatilePaths(spec.skill) : [],
+        comparator: comparatorFor(replay?.options.compare, index),
       };
+      const judge = this.judge(attempt, step, secrets);
       const durable = (key: string) => this.completedKeyFromTrace(run.tenant_id, key);
 
       // 1. lookup
@@ -143,7 +150,7 @@ export class StepRunner {
         if (skipped) return await this.recordSuccess(record, skipped);
       }
       // A wait step takes its signal, or parks the run (no claim: a signal is consumed by its own run only).
-      if (spec.skill === WAIT_SKILL) return await this.waitForSignal(record, step);
+      if (spec.skill === WAIT_SKILL) return await this.waitForSignal(record, step, judge);
       // 2. claim
       if (step.idempotency_key) {
         const acquired = await this.enforcer.acquire(
@@ -152,7 +159,7 @@ export class StepRunner {
           durable,
           attempt.halt,
         );
-        if ('cached' in acquired) return await this.recordSuccess(record, this.compared(step, acquired.cached));
+        if ('cached' in acquired) return await this.recordSuccess(record, await this.compared(step, acquired.cached, judge));
         claim = acquired.claim;
       }
       // 3. start, fenced (a step that waited for a claim re-checks here that the run is still this attempt's)
@@ -171,7 +178,7 @@ export class StepRunner {
         ? await claim.complete(hashed)
         : result({ executed: true, output_data: hashed.value, output_hash: hashed.hash });
       claim = null;
-      return await this.recordSuccess(record, this.compared(step, executed));
+      return await this.recordSuccess(record, await this.compared(step, executed, judge));
     } catch (error) {
       await claim?.release();
       if (attempt.lost.aborted) return { kind: 'lost' };
@@ -194,7 +201,7 @@ export class StepRunner {
    * `waiting` (this attempt ends, the run holds no worker). The deadline is set when the run first reaches
    * the step and kept across attempts, so a restart neither extends nor loses it.
    */
-  private async waitForSignal(record: StepAttempt, step: EnforcedStep): Promise<StepOutcome> {
+  private async waitForSignal(record: StepAttempt, step: EnforcedStep, judge: Judge): Promise<StepOutcome> {
     const params = parseWaitParams(step.params);
     if ('path' in params) throw new StepFailure(StepErrorCode.InvalidParams, params.message);
     const now = this.clock.now();
@@ -225,7 +232,7 @@ export class StepRunner {
         const hashed = toHashedJson(decided.payload);
         return this.recordSuccess(
           record,
-          this.compared(step, result({ executed: true, output_data: hashed.value, output_hash: hashed.hash })),
+          await this.compared(step, result({ executed: true, output_data: hashed.value, output_hash: hashed.hash }), judge),
         );
       }
     }
@@ -270,14 +277,73 @@ export class StepRunner {
     }
   }
 
-  private compared(step: EnforcedStep, executed: ReplayResult): ReplayResult {
-    return step.behavior === 'check' ? this.enforcer.check(step, executed) : executed;
+  private async compared(step: EnforcedStep, executed: ReplayResult, judge: Judge): Promise<ReplayResult> {
+    return step.behavior === 'check' ? this.enforcer.check(step, executed, judge) : executed;
+  }
+
+  /**
+   * The judge of a `judge` comparison: `llm.chat` (the registered skill, so LLM_BASE_URL and LLM_API_KEY)
+   * asked with the rubric and both outputs. The outputs it sees are as recorded (secrets masked when they
+   * were recorded) and redacted once more here. Its tokens are counted in a metric, not in the run's
+   * `usage` (which is the cost of the plan's own steps). Any failure, or an answer that is not exactly
+   * `{ "pass": boolean, "reason": string }`, throws JudgeFailedError: never a pass.
+   */
+  private judge(attempt: RunAttempt, step: EnforcedStep, secrets: StepSecrets): Judge {
+    return async (comparator, expected, actual) => {
+      const handler = this.skills.get(JUDGE_SKILL);
+      if (!handler) throw new JudgeFailedError(`the judge needs the ${JUDGE_SKILL} skill, which is not registered in this worker`);
+      const signal = linkedAbort([attempt.shutdown, attempt.lost]);
+      let output: unknown;
+      try {
+        output = await handler.execute(
+          {
+            model: comparator.model,
+            messages: judgeMessages(comparator.rubric, redactValue(expected), redactValue(actual)),
+            temperature: 0,
+          },
+          {
+            tenantId: attempt.run.tenant_id,
+            runId: attempt.run.id,
+            stepIndex: step.index,
+            idempotencyKey: null,
+            document: { input: null, steps: [] },
+            signal: signal.signal,
+            mayStartSideEffect: () => !signal.signal.aborted && attempt.isHeld(),
+            secretValues: [],
+          },
+        );
+      } catch (error) {
+        if (attempt.lost.aborted || attempt.shutdown.aborted) throw error; // the run loop handles these
+        this.metrics.judgeCalls.inc({ outcome: 'failed' });
+        throw new JudgeFailedError(
+          `the judge (${JUDGE_SKILL}, model ${comparator.model}) failed: ${(error as Error)?.message ?? String(error)}`,
+        );
+      } finally {
+        signal.dispose();
+      }
+      const usage = handler.usage?.(output);
+      if (usage) {
+        this.metrics.judgeTokens.inc({ kind: 'prompt' }, usage.prompt_tokens);
+        this.metrics.judgeTokens.inc({ kind: 'completion' }, usage.completion_tokens);
+      }
+      let verdict;
+      try {
+        verdict = parseJudgeVerdict((output as { content?: unknown } | null)?.content);
+      } catch (error) {
+        this.metrics.judgeCalls.inc({ outcome: 'unparsable' });
+        throw error;
+      }
+      this.metrics.judgeCalls.inc({ outcome: verdict.pass ? 'pass' : 'fail' });
+      return { pass: verdict.pass, reason: secrets.text(redactText(verdict.reason.slice(0, JUDGE_REASON_MAX))) };
+    };
   }
 
   private async recordSuccess(record: StepAttempt, stepResult: ReplayResult): Promise<StepOutcome> {
     const finishedAt = this.clock.now();
     this.observe(record.spec.skill, 'succeeded', record.startedAt, finishedAt);
     if (!(await this.traces.markSucceeded(this.dataSource.manager, record, stepResult, finishedAt))) return { kind: 'lost' };
+    const { comparison } = stepResult;
+    if (comparison) this.metrics.replayComparisons.inc({ mode: comparison.mode, passed: String(comparison.passed) });
     return { kind: 'succeeded', result: stepResult };
   }
 
@@ -300,6 +366,11 @@ export class StepRunner {
 }
 
 type RunDocument = { input: unknown; steps: Array<{ output: unknown }> };
+
+/** The skill a `judge` comparison asks. */
+const JUDGE_SKILL = 'llm.chat';
+/** A judge's reason is recorded up to this many characters. */
+const JUDGE_REASON_MAX = 1000;
 
 /** Maps what a step threw to the trace's error and whether a retry may help (STEP_ERROR_CODES). */
 export function classify(error: unknown): StepError & { retryable: boolean } {

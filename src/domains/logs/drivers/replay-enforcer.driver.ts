@@ -4,6 +4,17 @@ import { Logger } from '@nestjs/common';
 import type { Clock } from '../../../infra/clock.js';
 import type { ReplayBehavior, StepMismatch } from '../../../shared/step.types.js';
 import { jsonDiff, withoutPaths } from '../../../shared/json-pointer.js';
+import {
+  type Comparator,
+  type Comparison,
+  compareOutputs,
+  EXACT,
+  JudgeFailedError,
+  type JudgeComparator,
+  type JudgeVerdict,
+  pointersToIgnore,
+  type Verdict,
+} from '../../../shared/comparators.js';
 import { canonicalJson, hashOutput, sha256Hex, toHashedJson } from '../../../shared/canonical-json.js';
 import { StepErrorCode, StepFailure } from '../../../shared/run-errors.js';
 import type { CompleteResult, StepIdempotencyStore, StoredStepResult } from './step-idempotency-store.port.js';
@@ -54,7 +65,10 @@ export interface ReplayResult {
   /** Full 64-character SHA-256 of the canonical output. */
   output_hash: string;
   expected_hash: string | null;
+  /** Set exactly when a checked step's comparison did not pass. */
   mismatch: StepMismatch | null;
+  /** How a checked step was compared; null for steps that were not checked. */
+  comparison: Comparison | null;
 }
 
 /** A step as the enforcer sees it: resolved params, its behavior, and what the original run recorded. */
@@ -68,7 +82,18 @@ export interface EnforcedStep {
   recorded?: { output: unknown } | null;
   /** RFC 6901 pointers removed from both sides before a `check` compares them. */
   ignore_paths?: readonly string[];
+  /** The skill's volatile output paths, removed like ignore_paths (empty for a `strict` replay). */
+  volatile_paths?: readonly string[];
+  /** How a `check` compares (default exact). */
+  comparator?: Comparator;
 }
+
+/**
+ * Asks a judge (an LLM) whether the new output meets the rubric, given the original one. Provided by
+ * the caller (the step runner calls llm.chat through the skill registry): the enforcer makes no call.
+ * Throws JudgeFailedError when no verdict can be had.
+ */
+export type Judge = (comparator: JudgeComparator, expected: unknown, actual: unknown) => Promise<JudgeVerdict>;
 
 export interface ReplayEnforcerOptions {
   ttlSeconds: number;
@@ -209,8 +234,9 @@ export class KeyClaim {
  *   a key claimed elsewhere is waited for, never executed twice; a failed execution releases the claim.
  * - `skip`: no skill call; output = the key's stored result, else the recorded output; only where
  *   neither exists does the step execute.
- * - `check`: output as `execute`, then compared by full hash with the recorded output (ignore_paths
- *   removed from both) and a JSON Patch diff on mismatch.
+ * - `check`: output as `execute`, then compared with the recorded output (ignore_paths and the skill's
+ *   volatile paths removed from both) by the step's comparator (default: full hash), with a JSON Patch
+ *   diff on mismatch.
  * The same key with another fingerprint raises IdempotencyViolationError in every behavior.
  */
 export class ReplayEnforcer {
@@ -223,13 +249,19 @@ export class ReplayEnforcer {
     return hashOutput(data);
   }
 
-  async enforceStep(step: EnforcedStep, execute: StepExecutor, tenantId: string, durable?: CompletedKeyLookup): Promise<ReplayResult> {
+  async enforceStep(
+    step: EnforcedStep,
+    execute: StepExecutor,
+    tenantId: string,
+    durable?: CompletedKeyLookup,
+    judge?: Judge,
+  ): Promise<ReplayResult> {
     if (step.behavior === 'skip') {
       const skipped = await this.skipped(step, tenantId, durable);
       if (skipped) return skipped;
     }
     const executed = await this.executeKeyed(step, execute, tenantId, durable);
-    return step.behavior === 'check' ? this.check(step, executed) : executed;
+    return step.behavior === 'check' ? this.check(step, executed, judge) : executed;
   }
 
   /**
@@ -269,22 +301,52 @@ export class ReplayEnforcer {
     return null;
   }
 
-  /** A `check` step's comparison of its output with the recorded one. */
-  check(step: EnforcedStep, actual: ReplayResult): ReplayResult {
-    const ignore = step.ignore_paths ?? [];
+  /**
+   * A `check` step's comparison of its output with the recorded one: ignore_paths and the skill's
+   * volatile paths that hold a value on either side are removed from both, then the step's comparator
+   * decides (exact: SHA-256 of canonical JSON). `mismatch` (JSON Patch of what differs after the
+   * removal) is set exactly when the comparison did not pass. A judge comparison calls `judge`.
+   */
+  async check(step: EnforcedStep, actual: ReplayResult, judge?: Judge): Promise<ReplayResult> {
+    const comparator = step.comparator ?? EXACT;
+    const candidates = [...(step.ignore_paths ?? []), ...(step.volatile_paths ?? [])];
     if (!step.recorded) {
-      const diff = jsonDiff(null, withoutPaths(actual.output_data, ignore));
-      return { ...actual, checked: true, expected_hash: null, mismatch: { expected_hash: null, actual_hash: actual.output_hash, diff } };
+      const diff = jsonDiff(null, withoutPaths(actual.output_data, candidates));
+      const comparison: Comparison = {
+        mode: comparator.mode,
+        passed: false,
+        score: null,
+        reason: 'the original run recorded no output for this step',
+        ignored_paths: [],
+      };
+      return {
+        ...actual,
+        checked: true,
+        expected_hash: null,
+        mismatch: { expected_hash: null, actual_hash: actual.output_hash, diff },
+        comparison,
+      };
     }
     const expectedHash = hashOutput(step.recorded.output);
-    const expected = withoutPaths(step.recorded.output, ignore);
-    const got = withoutPaths(actual.output_data, ignore);
-    const same = ignore.length === 0 ? expectedHash === actual.output_hash : hashOutput(expected) === hashOutput(got);
+    const ignored = pointersToIgnore(step.recorded.output, actual.output_data, candidates);
+    const expected = withoutPaths(step.recorded.output, ignored);
+    const got = withoutPaths(actual.output_data, ignored);
+    let verdict: Verdict;
+    if (comparator.mode === 'judge') {
+      if (!judge) throw new JudgeFailedError('no judge is available to this comparison');
+      const { pass, reason } = await judge(comparator, expected, got);
+      verdict = { passed: pass, score: null, reason };
+    } else if (comparator.mode === 'exact' && ignored.length === 0) {
+      verdict = { passed: expectedHash === actual.output_hash, score: null, reason: null };
+    } else {
+      verdict = compareOutputs(expected, got, comparator);
+    }
     return {
       ...actual,
       checked: true,
       expected_hash: expectedHash,
-      mismatch: same ? null : { expected_hash: expectedHash, actual_hash: actual.output_hash, diff: jsonDiff(expected, got) },
+      mismatch: verdict.passed ? null : { expected_hash: expectedHash, actual_hash: actual.output_hash, diff: jsonDiff(expected, got) },
+      comparison: { mode: comparator.mode, ...verdict, ignored_paths: ignored },
     };
   }
 
@@ -374,5 +436,14 @@ export class StepClaimLostError extends StepFailure {
 }
 
 export function result(fields: Partial<ReplayResult> & Pick<ReplayResult, 'output_data' | 'output_hash'>): ReplayResult {
-  return { executed: false, skipped: false, checked: false, from_cache: false, expected_hash: null, mismatch: null, ...fields };
+  return {
+    executed: false,
+    skipped: false,
+    checked: false,
+    from_cache: false,
+    expected_hash: null,
+    mismatch: null,
+    comparison: null,
+    ...fields,
+  };
 }

@@ -29,6 +29,7 @@ export const RUN_STEPS = new Table<RunStepRow>('run_steps', {
   from_cache: 'boolean',
   expected_hash: 'char(64)',
   mismatch: 'json',
+  comparison: 'json',
   error: 'json',
   attempts: 'int',
   started_at: 'timestamptz',

@@ -112,7 +112,7 @@ export class TraceStoreDriver {
       a,
       'start',
       attemptValues(a, 'running'),
-      sql`output = NULL, output_hash = NULL, error = NULL, finished_at = NULL, duration_ms = NULL`,
+      sql`output = NULL, output_hash = NULL, error = NULL, finished_at = NULL, duration_ms = NULL, comparison = NULL`,
     );
   }
 
@@ -128,6 +128,7 @@ export class TraceStoreDriver {
       from_cache: result.from_cache,
       expected_hash: result.expected_hash,
       mismatch: result.mismatch ? JSON.stringify(result.mismatch) : null,
+      comparison: result.comparison ? JSON.stringify(result.comparison) : null,
       finished_at: at,
       duration_ms: at.getTime() - a.startedAt.getTime(),
       fingerprint: a.fingerprint ?? null,
@@ -143,7 +144,7 @@ export class TraceStoreDriver {
       finished_at: at,
       duration_ms: at.getTime() - a.startedAt.getTime(),
     };
-    return writeHeld(manager, a, a.started ? 'finish' : 'start', values, sql`output = NULL, output_hash = NULL`);
+    return writeHeld(manager, a, a.started ? 'finish' : 'start', values, sql`output = NULL, output_hash = NULL, comparison = NULL`);
   }
 
   /**
