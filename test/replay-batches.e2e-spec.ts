@@ -507,6 +507,40 @@ describe('replay batches (real PostgreSQL + Redis, BullMQ workers)', () => {
     expect(batch.counts).toEqual({ pending: 0, match: CONCURRENCY + 1, mismatch: 0, failed: 1, cancelled: 0 });
   }, 60_000);
 
+  it("takes the single replay's what-if options: input, overrides and compare reach every replay run; a patch that does not fit a run fails its item", async () => {
+    const agent = 'batch-whatif';
+    const double = { name: 'double', skill: 'transform', params: { expression: 'input.n * 2' } };
+    const plans = [1, 2, 3].map((n) => ({ agent, input: { n }, steps: [double] }));
+    const [, two] = await submitAll([...plans, { agent, input: { n: 9 }, steps: [{ name: 'pause', skill: 'delay', params: { ms: 1 } }] }]);
+    const overrides = { '0': { params: { expression: 'input.n * 2 + 0.001', ms: null } } };
+    const run = async (replay: Record<string, unknown>) => {
+      const res = await createBatch({ filter: { agent_id: agent }, replay }).expect(202);
+      expect(res.body.replay).toEqual(replay);
+      const batch = await batchDone(res.body.id);
+      return { batch, items: await allItems(res.body.id) };
+    };
+
+    // the override reaches every replay run; numeric tolerance absorbs it
+    const tolerant = await run({ default_behavior: 'check', overrides, compare: { '0': { mode: 'numeric', abs: 0.01 } } });
+    expect(tolerant.batch.counts).toEqual({ pending: 0, match: 3, mismatch: 0, failed: 1, cancelled: 0 });
+    const misfit = tolerant.items.find((i) => i.verdict === 'failed')!;
+    expect(misfit.replay_run_id).toBeNull();
+    expect(misfit.reason).toMatch(/^The replay options do not fit this run: overrides\.0\.params\.ms: /);
+    for (const item of tolerant.items.filter((i) => i.verdict === 'match')) {
+      const trace = (await t.http.get(`/v1/runs/${item.replay_run_id}/trace`).set('Authorization', auth).expect(200)).body;
+      expect(trace.steps[0]).toMatchObject({ params: { expression: 'input.n * 2 + 0.001' }, checked: true, mismatch: null });
+      expect(trace.steps[0].comparison).toMatchObject({ mode: 'numeric', passed: true });
+    }
+    // exact comparison: the same override is a mismatch at step 0
+    const exact = await run({ default_behavior: 'check', overrides });
+    expect(exact.batch.counts).toEqual({ pending: 0, match: 0, mismatch: 3, failed: 1, cancelled: 0 });
+    expect(exact.items.filter((i) => i.verdict === 'mismatch').every((i) => i.first_mismatch_step === 0)).toBe(true);
+    // another input for every run: only the run whose input it was matches
+    const input = await run({ default_behavior: 'check', input: { n: 2 } });
+    expect(input.batch.counts).toEqual({ pending: 0, match: 2, mismatch: 2, failed: 0, cancelled: 0 });
+    expect(input.items.find((i) => i.run_id === two)!.verdict).toBe('match');
+  }, 60_000);
+
   it('names the field of bad input (400 problem+json): filter, replay options checked as the single replay checks them', async () => {
     const cases: Array<[unknown, string, RegExp]> = [
       [{ filter: { status: ['cancelled'] } }, 'filter.status', /only finished runs that succeeded or failed/],
@@ -517,6 +551,8 @@ describe('replay batches (real PostgreSQL + Redis, BullMQ workers)', () => {
       [{ replay: { behaviors: { x: 'check' } } }, 'replay.behaviors.x', /not a step index/],
       [{ replay: { default_behavior: 'maybe' } }, 'replay.default_behavior', /one of execute, skip, check/],
       [{ replay: { extra: 1 } }, 'replay.extra', /should not exist/],
+      [{ replay: { overrides: { '0': { params: 5 } } } }, 'replay.overrides.0.params', /merge patch/],
+      [{ replay: { compare: { '*': { mode: 'fuzzy' } } } }, 'replay.compare.*.mode', /./],
     ];
     for (const [body, field, message] of cases) {
       const res = await createBatch(body).expect(400);
