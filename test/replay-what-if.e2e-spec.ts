@@ -21,6 +21,7 @@ interface Step {
 }
 
 const SECRET = `tok_${randomBytes(8).toString('hex')}`;
+const MAX_BODY_BYTES = 16_384;
 
 /**
  * What-if replays (API.md "What-if replays: input, overrides"): a replacement input and per-step
@@ -40,6 +41,8 @@ describe('what-if replays: input and overrides (real PostgreSQL + Redis, recordi
       RUN_RETRY_BACKOFF_MS: '50',
       LLM_BASE_URL: `${s.url}/v1`,
       SECRETS_KEY: randomBytes(32).toString('base64'),
+      // small, so a near-limit original is cheap to build
+      MAX_BODY_BYTES: String(MAX_BODY_BYTES),
     }));
     ({ app: t, server, auth } = h);
     await t.http.put('/v1/secrets/tok').set('Authorization', auth).send({ value: SECRET }).expect(204);
@@ -335,5 +338,136 @@ describe('what-if replays: input and overrides (real PostgreSQL + Redis, recordi
     expect(rows[0].replay_options.overrides).toEqual(overrides);
     const { rows: originalRows } = await db.query('SELECT input, steps FROM runs WHERE id = $1', [original.id]);
     expect(originalRows[0].steps[0]).toMatchObject({ params: { body: { n: { $ref: '/input/n' } } }, idempotency_key: 'wi-stored-1' });
+  });
+
+  it('a retried keyed what-if replay is answered with its run after a secret it names was deleted (as a create is)', async () => {
+    await t.http.put('/v1/secrets/tok2').set('Authorization', auth).send({ value: SECRET }).expect(204);
+    const original = await submit([
+      { skill: 'http.request', params: { url: `${server.url}/effect/wi-p1`, method: 'POST', headers: { 'x-t': { $secret: 'tok2' } } } },
+    ]);
+    expect(original.status).toBe('succeeded');
+    const body = { overrides: { '0': { params: { headers: { 'x-v': 'b' } } } } };
+    const first = await replay(original.id, body, 'wi-p1-key').expect(202);
+    expect(await finished(first.body.id)).toMatchObject({ status: 'succeeded' });
+    await t.http.delete('/v1/secrets/tok2').set('Authorization', auth).expect(204);
+    const before = await counts();
+
+    const retry = await replay(original.id, body, 'wi-p1-key');
+    expect([retry.status, retry.headers['idempotent-replayed'], retry.body.id]).toEqual([202, 'true', first.body.id]);
+    // not a retry (no key, another body under the key, another key): the deleted secret is refused
+    for (const [other, key] of [
+      [body, undefined],
+      [{ overrides: { '0': { params: { headers: { 'x-v': 'c' } } } } }, 'wi-p1-key'],
+      [body, 'wi-p1-other'],
+    ] as const) {
+      const refused = await replay(original.id, other, key);
+      expect([refused.status, refused.body.errors]).toEqual([
+        400,
+        [{ field: 'overrides.0.params.headers.x-t', message: expect.any(String) }],
+      ]);
+    }
+    expect(await counts()).toEqual(before);
+    // a step that is not overridden is not re-checked: it fails when it runs
+    const plain = await replayed(original.id, {});
+    expect(plain).toMatchObject({ status: 'failed', error: { type: 'secret_missing', step_index: 0 } });
+  });
+
+  it("a new input does not turn a skipped keyed step into idempotency_violation: skip takes the key's stored result", async () => {
+    const original = await submit(
+      [
+        {
+          name: 'pay',
+          skill: 'http.request',
+          params: { url: `${server.url}/pay/wi-p2`, method: 'POST', body: { n: { $ref: '/input/n' } } },
+          idempotency_key: 'wi-p2-key',
+        },
+        { name: 'times', skill: 'transform', params: { expression: 'input.n * 10' } },
+      ],
+      { n: 1 },
+    );
+    expect(original).toMatchObject({ status: 'succeeded', output: 10 });
+    const paid = (await trace(original.id)).steps[0];
+    for (const body of [
+      { input: { n: 2 }, default_behavior: 'skip', behaviors: { '1': 'execute' } },
+      { input: { n: 2 }, from_step: 1 },
+    ]) {
+      const run = await replayed(original.id, body);
+      expect([run.status, run.error, run.output]).toEqual(['succeeded', null, 20]);
+      const step = (await trace(run.id)).steps[0];
+      expect(step).toMatchObject({ skipped: true, from_cache: true, executed: false, output_hash: paid.output_hash });
+      // the params as this replay would have sent them (the new input), though nothing was sent
+      expect(step.params.body).toEqual({ n: 2 });
+    }
+    expect(sentTo('/pay/wi-p2')).toHaveLength(1);
+    // executing it with the new input under the same key is still a violation: the key protects its side effect
+    const executed = await replayed(original.id, { input: { n: 2 } });
+    expect(executed).toMatchObject({ status: 'failed', error: { type: 'idempotency_violation', step_index: 0 } });
+    expect(sentTo('/pay/wi-p2')).toHaveLength(1);
+  });
+
+  it('the size limit: an original accepted near MAX_BODY_BYTES takes small what-ifs; a replay growing past both is refused', async () => {
+    const steps = Array.from({ length: 30 }, () => ({ skill: 'transform', params: { expression: '1' } }));
+    const fill = MAX_BODY_BYTES - Buffer.byteLength(JSON.stringify({ input: { f: '' }, steps })) - 200;
+    const input = { f: 'x'.repeat(fill) };
+    const original = await finished(
+      (await t.http.post('/v1/agents/what-if/runs').set('Authorization', auth).send({ input, steps }).expect(202)).body.id,
+    );
+    expect(original.status).toBe('succeeded');
+    // the stored plan (defaults filled in) is larger than the body that created it
+    const { rows } = await db.query('SELECT input, steps FROM runs WHERE id = $1', [original.id]);
+    expect(Buffer.byteLength(JSON.stringify({ input: rows[0].input, steps: rows[0].steps }))).toBeGreaterThan(MAX_BODY_BYTES);
+
+    const tiny = await replay(original.id, { overrides: { '29': { params: { expression: '2' } } } });
+    expect([tiny.status, tiny.body.errors]).toEqual([202, undefined]);
+    expect(await finished(tiny.body.id)).toMatchObject({ status: 'succeeded', output: 2 });
+    const sameInput = await replay(original.id, { input });
+    expect([sameInput.status, sameInput.body.errors]).toEqual([202, undefined]);
+
+    const before = await counts();
+    // patches that add ~2 KB: the request is small, the plan it makes is larger than the original's
+    const pad = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [String(i), { params: { pad: 'p'.repeat(100) } }]));
+    const grown = await replay(original.id, { overrides: pad });
+    expect([grown.status, grown.body.errors]).toEqual([400, [{ field: 'overrides', message: expect.stringContaining('MAX_BODY_BYTES') }]]);
+    // a small original: the limit is MAX_BODY_BYTES
+    const small = await submit([{ skill: 'transform', params: { expression: '1', note: 'z'.repeat(7_000) } }]);
+    const big = await replay(small.id, { input: { f: 'x'.repeat(MAX_BODY_BYTES - 8_000) } });
+    expect([big.status, big.body.errors]).toEqual([202, undefined]);
+    const tooBig = await replay(small.id, { input: { f: 'x'.repeat(MAX_BODY_BYTES - 7_000) } });
+    expect([tooBig.status, tooBig.body.errors]).toEqual([400, [{ field: 'input', message: expect.stringContaining('MAX_BODY_BYTES') }]]);
+    expect((await counts()).runs).toBe(String(Number(before.runs) + 2)); // `small` and `big`
+  });
+
+  it('a 400 lists at most 100 field errors plus one that counts the rest', async () => {
+    const original = await submit([{ skill: 'transform', params: { expression: '1' } }]);
+    const many = (value: unknown) => Object.fromEntries(Array.from({ length: 600 }, (_, i) => [String(i + 5), value]));
+    for (const body of [{ overrides: many({}) }, { behaviors: many('check') }]) {
+      const res = await replay(original.id, body);
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toHaveLength(101);
+      expect(res.body.errors[99]).toMatchObject({ field: Object.keys(body)[0] + '.104' });
+      expect(res.body.errors[100]).toEqual({ field: '(more)', message: '...and 500 more errors' });
+    }
+  });
+
+  it('an override may not key a wait step (it has no side effect to key); its params may be overridden', async () => {
+    const original = (
+      await t.http
+        .post('/v1/agents/what-if/runs')
+        .set('Authorization', auth)
+        .send({ steps: [{ skill: 'wait', params: { signal: 'go', timeout_ms: 60_000 } }] })
+        .expect(202)
+    ).body;
+    await t.http.post(`/v1/runs/${original.id}/signals/go`).set('Authorization', auth).send({ ok: true }).expect(202);
+    expect(await finished(original.id)).toMatchObject({ status: 'succeeded' });
+    for (const idempotency_key of ['wi-wait', null]) {
+      const res = await replay(original.id, { overrides: { '0': { idempotency_key } } });
+      expect([res.status, res.body.errors]).toEqual([
+        400,
+        [{ field: 'overrides.0.idempotency_key', message: expect.stringContaining('wait step') }],
+      ]);
+    }
+    const waiting = await replay(original.id, { overrides: { '0': { params: { signal: 'again' } } } }).expect(202);
+    await t.http.post(`/v1/runs/${waiting.body.id}/signals/again`).set('Authorization', auth).send({ ok: 2 }).expect(202);
+    expect(await finished(waiting.body.id)).toMatchObject({ status: 'succeeded', output: { ok: 2 } });
   });
 });

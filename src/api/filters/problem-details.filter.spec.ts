@@ -2,6 +2,8 @@ import type { Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { loggableError } from '../../infra/logging/loggable-error.js';
+import { SpineErrorCode, SpineException } from '../../spine/spine.exception.js';
+import { problems } from '../problem.js';
 import { sendProblem, toProblem } from './problem-details.filter.js';
 
 describe('problem-details filter: what an unexpected error leaves in the log', () => {
@@ -55,5 +57,21 @@ describe('sendProblem', () => {
     expect(JSON.stringify(logged)).toContain('QueryFailedError');
     expect(JSON.stringify(logged)).not.toContain('sk_live_in_parameters');
     expect(sent).not.toContain('sk_live_in_parameters');
+  });
+});
+
+describe('toProblem: field errors', () => {
+  const errors = (n: number) => Array.from({ length: n }, (_, i) => ({ field: `f${i}`, message: `bad ${i}` }));
+
+  it.each([
+    ['a spine 400', (e: ReturnType<typeof errors>) => new SpineException(SpineErrorCode.InvalidRunRequest, 'invalid', { errors: e })],
+    ['an API 400 (class-validator, shape checks)', (e: ReturnType<typeof errors>) => problems.validation(e)],
+  ])('lists at most 100 field errors of %s, then one entry that counts the rest', (_, make) => {
+    const { problem } = toProblem(make(errors(250)));
+    expect(problem.errors).toHaveLength(101);
+    expect(problem.errors!.slice(0, 100)).toEqual(errors(100));
+    expect(problem.errors![100]).toEqual({ field: '(more)', message: '...and 150 more errors' });
+    expect(toProblem(make(errors(100))).problem.errors).toEqual(errors(100));
+    expect(toProblem(make(errors(101))).problem.errors![100]).toEqual({ field: '(more)', message: '...and 1 more error' });
   });
 });

@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { loggableError } from '../../infra/logging/loggable-error.js';
-import { SpineErrorCode, SpineException } from '../../spine/spine.exception.js';
+import { type FieldError, SpineErrorCode, SpineException } from '../../spine/spine.exception.js';
 import { PROBLEM_CONTENT_TYPE, type Problem, ProblemException } from '../problem.js';
 
 const SPINE_PROBLEMS: Record<SpineErrorCode, { status: number; type: string; title: string }> = {
@@ -84,6 +84,16 @@ export function isDependencyUnavailable(error: unknown): boolean {
   return false;
 }
 
+/** Field errors listed in one problem; the rest are counted in one more entry (a body of 600 bad indexes stays small). */
+export const MAX_FIELD_ERRORS = 100;
+
+/** The first MAX_FIELD_ERRORS field errors, then `{ field: "(more)", message: "...and N more errors" }`. */
+export function capErrors(errors: FieldError[]): FieldError[] {
+  if (errors.length <= MAX_FIELD_ERRORS) return errors;
+  const more = errors.length - MAX_FIELD_ERRORS;
+  return [...errors.slice(0, MAX_FIELD_ERRORS), { field: '(more)', message: `...and ${more} more error${more === 1 ? '' : 's'}` }];
+}
+
 /** Errors from Express' body parser (raised before Nest routing) carry a `type` and a `status`. */
 interface BodyParserError {
   type?: string;
@@ -97,7 +107,10 @@ interface BodyParserError {
  * 500 that names only the request id, never a stack, SQL or an internal name.
  */
 export function toProblem(error: unknown): { problem: Omit<Problem, 'request_id'>; headers: Record<string, string> } {
-  if (error instanceof ProblemException) return { problem: error.problem, headers: error.headers };
+  if (error instanceof ProblemException) {
+    const { errors, ...problem } = error.problem;
+    return { problem: { ...problem, ...(errors ? { errors: capErrors(errors) } : {}) }, headers: error.headers };
+  }
   if (error instanceof SpineException) {
     const mapped = SPINE_PROBLEMS[error.code];
     const headers: Record<string, string> = {};
@@ -108,7 +121,7 @@ export function toProblem(error: unknown): { problem: Omit<Problem, 'request_id'
         title: mapped.title,
         status: mapped.status,
         detail: error.message,
-        ...(error.details.errors ? { errors: error.details.errors } : {}),
+        ...(error.details.errors ? { errors: capErrors(error.details.errors) } : {}),
       },
       headers,
     };

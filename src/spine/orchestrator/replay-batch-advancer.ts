@@ -117,7 +117,7 @@ export class ReplayBatchAdvancer {
       for (const { position, original } of next) {
         const prepared = await this.planner.prepare(original, batch.replay, manager);
         let misfit: string | null = null;
-        if (!prepared.fields) misfit = misfitReason(prepared.errors);
+        if (!prepared.fields) misfit = misfitReason([...prepared.errors, ...prepared.secretErrors]);
         else if (!isReplayable(original))
           misfit = `Run ${original.id} is ${original.status}; only succeeded or failed runs can be replayed.`;
         if (misfit !== null || !prepared.fields) {

@@ -1,6 +1,13 @@
 import type { StepSpec } from '../../shared/step.types.js';
 import { behaviorFor, type ReplayOptions } from './replay-options.js';
-import { overriddenPlan, overrideBehaviorErrors, overrideErrors, parseWhatIf, whatIfLimitErrors } from './replay-overrides.js';
+import {
+  overriddenPlan,
+  overrideBehaviorErrors,
+  overrideErrors,
+  parseWhatIf,
+  waitOverrideErrors,
+  whatIfSizeErrors,
+} from './replay-overrides.js';
 
 const step = (params: Record<string, unknown>, idempotency_key: string | null = null): StepSpec => ({
   name: 's',
@@ -115,20 +122,47 @@ describe('what-if replays: input and overrides', () => {
     expect(behaviorFor(options({ default_behavior: 'skip' }), 1, 'execute')).toBe('skip'); // replays stored before overrides existed
   });
 
-  it('bounds the patched plan as a create would: nesting depth and MAX_BODY_BYTES', () => {
-    let deep: Record<string, unknown> = { leaf: 1 };
-    for (let i = 0; i < 60; i++) deep = { d: deep };
-    const plan = [step({ url: 'http://x', body: deep })];
-    const whatIf = parseWhatIf({ overrides: { '0': { params: { body: { d: { d: deep } } } } } }, 1).whatIf;
-    const patched = overriddenPlan(plan, whatIf.overrides);
-    expect(whatIfLimitErrors(patched, {}, whatIf, 1_000_000)).toEqual([]); // 63 levels
-    let deeper: Record<string, unknown> = deep;
-    for (let i = 0; i < 50; i++) deeper = { d: deeper };
-    const tooDeep = parseWhatIf({ overrides: { '0': { params: { body: deeper } } } }, 1).whatIf;
-    expect(whatIfLimitErrors(overriddenPlan(plan, tooDeep.overrides), {}, tooDeep, 1_000_000).map((e) => e.field)).toEqual([
-      'overrides.0.params',
+  it('bounds the replay by the larger of MAX_BODY_BYTES and the original as stored', () => {
+    const plan = [step({ url: 'http://x', body: 'b'.repeat(1500) })];
+    const original = { input: {}, steps: plan };
+    const originalBytes = Buffer.byteLength(JSON.stringify(original));
+    const sized = (request: Parameters<typeof parseWhatIf>[0], max: number) => {
+      const { whatIf } = parseWhatIf(request, 1);
+      return whatIfSizeErrors(original, overriddenPlan(plan, whatIf.overrides), whatIf.input ?? original.input, whatIf, max);
+    };
+    // the original is over MAX_BODY_BYTES (1000): a what-if as large is accepted, one byte more is not
+    expect(sized({ overrides: { '0': { params: { body: 'c'.repeat(1500) } } } }, 1000)).toEqual([]);
+    expect(sized({ overrides: { '0': { params: { body: 'c'.repeat(1501) } } } }, 1000)).toEqual([
+      { field: 'overrides', message: expect.stringContaining(`MAX_BODY_BYTES (1000) and the original's ${originalBytes}`) },
     ]);
-    const big = parseWhatIf({ input: { blob: 'x'.repeat(2000) } }, 1).whatIf;
-    expect(whatIfLimitErrors(plan, big.input, big, 1000).map((e) => e.field)).toEqual(['input']);
+    expect(sized({ input: { blob: 'x' } }, 1000).map((e) => e.field)).toEqual(['input']);
+    // under MAX_BODY_BYTES, it is the bound
+    expect(sized({ input: { blob: 'x'.repeat(2000) } }, 4000)).toEqual([]);
+    expect(sized({ input: { blob: 'x'.repeat(3000) } }, 4000).map((e) => e.field)).toEqual(['input']);
+    // a replay without input or overrides is the original: never measured
+    expect(sized({}, 10)).toEqual([]);
+  });
+
+  it('a merge patch nests no deeper than the params or the patch (so a patched plan needs no depth check)', () => {
+    const depth = (v: unknown): number => (v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v).map(depth)) : 0);
+    const nest = (n: number, leaf: unknown = 1): unknown => (n === 0 ? leaf : { d: nest(n - 1, leaf), e: [nest(n - 1, leaf)] });
+    for (const [a, b] of [
+      [3, 7],
+      [7, 3],
+      [5, 5],
+      [0, 6],
+    ]) {
+      const patched = overriddenPlan([step({ x: nest(a) })], { '0': { params: { x: nest(b, { z: null, y: [1] }) } } })[0].params;
+      expect(depth(patched)).toBeLessThanOrEqual(Math.max(depth({ x: nest(a) }), depth({ x: nest(b, { z: null, y: [1] }) })));
+    }
+  });
+
+  it('refuses a key override of a wait step (no side effect to key); its params may be overridden', () => {
+    const plan: StepSpec[] = [step({ url: 'http://x' }), { ...step({ signal: 'go' }), skill: 'wait' }];
+    expect(waitOverrideErrors(plan, { '1': { idempotency_key: 'k' } }).map((e) => e.field)).toEqual(['overrides.1.idempotency_key']);
+    expect(waitOverrideErrors(plan, { '1': { params: { signal: 'x' }, idempotency_key: null } }).map((e) => e.field)).toEqual([
+      'overrides.1.idempotency_key',
+    ]);
+    expect(waitOverrideErrors(plan, { '0': { idempotency_key: 'k' }, '1': { params: { signal: 'x' } } })).toEqual([]);
   });
 });

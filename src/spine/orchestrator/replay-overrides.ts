@@ -1,4 +1,5 @@
 import { apply as applyMergePatch } from 'tiny-merge-patch';
+import { WAIT_SKILL } from '../../shared/signals.js';
 import { IDEMPOTENCY_KEY_PATTERN, type StepSpec } from '../../shared/step.types.js';
 import type { FieldError } from '../spine.exception.js';
 
@@ -31,8 +32,6 @@ export interface WhatIf {
   overrides: StepOverrides;
 }
 
-/** Same bound as a request body's nesting (src/api/json-shape.ts): a patch may not nest params deeper than a create could. */
-const MAX_PARAMS_DEPTH = 100;
 const OVERRIDE_KEYS = new Set(['params', 'idempotency_key']);
 const INDEX = /^(0|[1-9]\d*)$/;
 
@@ -121,25 +120,40 @@ export function overrideErrors(planErrors: readonly FieldError[], overrides: Ste
 }
 
 /**
- * The limits a create would have put on the replay's plan and input: patched params nest at most as
- * deep as a request body may, and the plan with the input fits in MAX_BODY_BYTES as JSON.
+ * The size bound of a what-if replay: its input and plan, as stored, fit in the larger of MAX_BODY_BYTES
+ * and the original's stored input and plan (JSON bytes). The stored plan is larger than the body that
+ * created it (defaults filled in), so an original accepted near MAX_BODY_BYTES still takes small what-ifs;
+ * no replay grows past both. (Nesting needs no check: a patch merges into params as written, so every
+ * patched member sits where the original's or the patch's did, both as deep as a request body allows.)
  */
-export function whatIfLimitErrors(plan: readonly StepSpec[], input: unknown, whatIf: WhatIf, maxBodyBytes: number): FieldError[] {
-  const errors: FieldError[] = [];
-  for (const index of overriddenIndexes(whatIf.overrides)) {
-    if (whatIf.overrides[String(index)].params !== undefined && depthOver(plan[index].params, MAX_PARAMS_DEPTH)) {
-      errors.push({ field: `overrides.${index}.params`, message: `the patched params are nested deeper than ${MAX_PARAMS_DEPTH} levels` });
-    }
-  }
-  if (errors.length > 0 || (whatIf.input === undefined && overriddenIndexes(whatIf.overrides).length === 0)) return errors;
-  const bytes = Buffer.byteLength(JSON.stringify({ input, steps: plan }), 'utf8');
-  if (bytes > maxBodyBytes) {
-    errors.push({
+export function whatIfSizeErrors(
+  original: { input: unknown; steps: readonly StepSpec[] },
+  plan: readonly StepSpec[],
+  input: unknown,
+  whatIf: WhatIf,
+  maxBodyBytes: number,
+): FieldError[] {
+  if (whatIf.input === undefined && overriddenIndexes(whatIf.overrides).length === 0) return [];
+  const bytes = jsonBytes({ input, steps: plan });
+  if (bytes <= maxBodyBytes) return [];
+  const originalBytes = jsonBytes({ input: original.input, steps: original.steps });
+  if (bytes <= originalBytes) return [];
+  return [
+    {
       field: whatIf.input !== undefined ? 'input' : 'overrides',
-      message: `the replay's input and plan would be ${bytes} bytes of JSON, more than MAX_BODY_BYTES (${maxBodyBytes})`,
-    });
-  }
-  return errors;
+      message: `the replay's input and plan would be ${bytes} bytes of JSON, more than MAX_BODY_BYTES (${maxBodyBytes}) and the original's ${originalBytes}`,
+    },
+  ];
+}
+
+/** A `wait` step has no side effect to key: an override may not set its idempotency_key (its params it may). */
+export function waitOverrideErrors(steps: readonly StepSpec[], overrides: StepOverrides): FieldError[] {
+  return overriddenIndexes(overrides)
+    .filter((index) => steps[index].skill === WAIT_SKILL && overrides[String(index)].idempotency_key !== undefined)
+    .map((index) => ({
+      field: `overrides.${index}.idempotency_key`,
+      message: `step ${index} is a wait step: it has no side effect to key (its params may be overridden)`,
+    }));
 }
 
 /**
@@ -171,14 +185,6 @@ export function isOverridden(options: { overrides?: StepOverrides }, index: numb
   return options.overrides?.[String(index)] !== undefined;
 }
 
-/** Whether `value` nests deeper than `max` levels (iterative: a patched value may be deep). */
-function depthOver(value: unknown, max: number): boolean {
-  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
-  while (stack.length > 0) {
-    const top = stack.pop()!;
-    if (top.value === null || typeof top.value !== 'object') continue;
-    if (top.depth >= max) return true;
-    for (const child of Object.values(top.value)) stack.push({ value: child, depth: top.depth + 1 });
-  }
-  return false;
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }

@@ -16,14 +16,22 @@ import {
   overrideBehaviorErrors,
   overrideErrors,
   parseWhatIf,
-  whatIfLimitErrors,
+  waitOverrideErrors,
+  whatIfSizeErrors,
 } from './replay-overrides.js';
 import type { SecretsOrchestrator } from './secrets.orchestrator.js';
 
 /** What a replay run of an original is made of, before it gets its id, key and creation time. */
 export type ReplayRunFields = Omit<NewRun, 'id' | 'idempotency_key' | 'created_at' | 'batch_id'>;
 
-export type PreparedReplay = { fields: ReplayRunFields; errors: [] } | { fields: null; errors: FieldError[] };
+/**
+ * A replay run's fields, or why it cannot be made: `errors` (the request does not fit the run) and
+ * `secretErrors` (unknown `$secret` names of overridden steps, checked only when all else is valid, and
+ * kept apart: the retry of a request that created its replay is answered with its run though a secret
+ * was deleted since).
+ */
+export type PreparedReplay =
+  { fields: ReplayRunFields; errors: []; secretErrors: [] } | { fields: null; errors: FieldError[]; secretErrors: FieldError[] };
 
 /**
  * The one path from a replay request to a replay run: POST /v1/runs/{id}/replay and every item of a
@@ -46,7 +54,7 @@ export class ReplayPlanner {
     const { options, errors } = normaliseReplayOptions(request, original.steps.length);
     const whatIf = await this.whatIfPlan(original, request, options, manager);
     errors.push(...whatIf.errors);
-    if (errors.length > 0) return { fields: null, errors };
+    if (errors.length > 0 || whatIf.secretErrors.length > 0) return { fields: null, errors, secretErrors: whatIf.secretErrors };
     return {
       fields: {
         tenant_id: original.tenant_id,
@@ -58,6 +66,7 @@ export class ReplayPlanner {
         replay_options: whatIf.options,
       },
       errors: [],
+      secretErrors: [],
     };
   }
 
@@ -65,34 +74,33 @@ export class ReplayPlanner {
    * What a what-if replay runs (API.md "What-if replays"): the replacement input, the plan with its
    * overrides applied (each overridden step checked as on create: plan checks and `$secret` names, errors
    * named `overrides.<i>.params...`), and the options with the overrides kept. Stored with the replay
-   * run, so every attempt of it runs the same plan on the same input.
+   * run, so every attempt of it runs the same plan on the same input. The secrets are read only when the
+   * what-if part is otherwise valid.
    */
   private async whatIfPlan(
     original: RunRecord,
     request: ReplayRequest,
     options: ReplayOptions,
     manager?: EntityManager,
-  ): Promise<{ input: unknown; steps: StepSpec[]; options: ReplayOptions; errors: FieldError[] }> {
+  ): Promise<{ input: unknown; steps: StepSpec[]; options: ReplayOptions; errors: FieldError[]; secretErrors: FieldError[] }> {
     const { whatIf, errors } = parseWhatIf(request, original.steps.length);
     const input = whatIf.input ?? original.input;
     if (overriddenIndexes(whatIf.overrides).length === 0) {
-      return {
-        input,
-        steps: original.steps,
-        options,
-        errors: [...errors, ...whatIfLimitErrors(original.steps, input, whatIf, this.limits.maxBodyBytes)],
-      };
+      errors.push(...whatIfSizeErrors(original, original.steps, input, whatIf, this.limits.maxBodyBytes));
+      return { input, steps: original.steps, options, errors, secretErrors: [] };
     }
     const steps = overriddenPlan(original.steps, whatIf.overrides);
+    errors.push(...waitOverrideErrors(original.steps, whatIf.overrides));
     errors.push(...overrideBehaviorErrors(options, whatIf.overrides));
     errors.push(...overrideErrors(validatePlan(steps, this.skills, this.limits.maxSteps), whatIf.overrides));
-    errors.push(...whatIfLimitErrors(steps, input, whatIf, this.limits.maxBodyBytes));
+    errors.push(...whatIfSizeErrors(original, steps, input, whatIf, this.limits.maxBodyBytes));
+    const secretErrors: FieldError[] = [];
     if (errors.length === 0) {
       // Only the overridden steps' `$secret` names are checked (the others were checked when the original was created).
       const overridden = steps.map((step, index) => (whatIf.overrides[String(index)] ? step : { params: {} }));
-      errors.push(...overrideErrors(await this.secrets.referenceErrors(original.tenant_id, overridden, manager), whatIf.overrides));
+      secretErrors.push(...overrideErrors(await this.secrets.referenceErrors(original.tenant_id, overridden, manager), whatIf.overrides));
     }
-    return { input, steps, options: { ...options, overrides: whatIf.overrides }, errors };
+    return { input, steps, options: { ...options, overrides: whatIf.overrides }, errors, secretErrors };
   }
 }
 

@@ -112,7 +112,7 @@ export class RunsOrchestrator {
     const secretErrors = await this.secrets.referenceErrors(command.tenantId, command.steps);
     if (secretErrors.length > 0) {
       // A secret deleted since does not turn the retry of a request that created its run into a 400.
-      const replayed = await this.replayOfKey(command);
+      const replayed = await this.replayOfKey(command.tenantId, command.agentId, command.idempotencyKey, command.body);
       if (replayed) return replayed;
       throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The run request names secrets it cannot use.', { errors: secretErrors });
     }
@@ -134,8 +134,22 @@ export class RunsOrchestrator {
   async replayRun(command: ReplayRunCommand): Promise<CreatedRun> {
     const original = await this.findRun(command.tenantId, command.runId);
     const prepared = await this.planner.prepare(original, command.request);
+    // A replay's fingerprint names what is replayed, so one key cannot mean a create and a replay.
+    // The body is whole: input and overrides are part of the request a key stands for.
+    const keyed = { replay_of: original.id, body: command.body ?? {} };
     if (!prepared.fields) {
-      throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request is invalid.', { errors: prepared.errors });
+      if (prepared.errors.length === 0) {
+        // Only unknown secrets: as on create, a secret deleted since does not turn the retry of a request
+        // that created its replay into a 400.
+        const replayed = await this.replayOfKey(command.tenantId, original.agent_id, command.idempotencyKey, keyed);
+        if (replayed) return replayed;
+        throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request names secrets it cannot use.', {
+          errors: prepared.secretErrors,
+        });
+      }
+      throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request is invalid.', {
+        errors: [...prepared.errors, ...prepared.secretErrors],
+      });
     }
     if (!isReplayable(original)) {
       throw new SpineException(
@@ -150,9 +164,7 @@ export class RunsOrchestrator {
       idempotency_key: command.idempotencyKey,
       created_at: createdAt,
     });
-    // A replay's fingerprint names what is replayed, so one key cannot mean a create and a replay.
-    // The body is whole: input and overrides are part of the request a key stands for.
-    return this.insertIdempotently(draft, command.idempotencyKey, { replay_of: original.id, body: command.body ?? {} });
+    return this.insertIdempotently(draft, command.idempotencyKey, keyed);
   }
 
   async getRun(tenantId: string, runId: string): Promise<RunView> {
@@ -294,18 +306,14 @@ export class RunsOrchestrator {
     return runs.map((run) => ({ ...run, usage: sumUsage(byRun.get(run.id) ?? []) }));
   }
 
-  /** The run this request (same key, same body) already created, when it is one a retry is answered with. */
-  private async replayOfKey(command: CreateRunCommand): Promise<CreatedRun | null> {
-    if (command.idempotencyKey === null) return null;
-    const now = this.clock.now();
-    const existing = await this.idempotency.checkIdempotency(
-      this.dataSource.manager,
-      command.idempotencyKey,
-      command.tenantId,
-      command.agentId,
-      now,
-    );
-    if (!this.idempotency.shouldReturnCached(existing) || existing.fingerprint !== sha256Hex(canonicalJson(command.body))) return null;
+  /**
+   * The run this request (same key, same fingerprinted body: a create's body, or a replay's
+   * `{ replay_of, body }`) already created, when it is one a retry is answered with.
+   */
+  private async replayOfKey(tenantId: string, agentId: string, key: string | null, body: unknown): Promise<CreatedRun | null> {
+    if (key === null) return null;
+    const existing = await this.idempotency.checkIdempotency(this.dataSource.manager, key, tenantId, agentId, this.clock.now());
+    if (!this.idempotency.shouldReturnCached(existing) || existing.fingerprint !== requestFingerprint(body)) return null;
     this.metrics.idempotentReplays.inc();
     return { run: (await this.withUsage([existing.run!]))[0], replayed: true };
   }

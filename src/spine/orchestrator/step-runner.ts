@@ -86,7 +86,8 @@ export type StepOutcome =
  * 4. execute the skill; 5. record: the key's result (owner-fenced), then the trace row (attempt-fenced).
  * Secrets (lines marked `[secrets]`): `$secret` values are read only in 4, after `$ref` resolution and
  * just before the skill runs (a skipped or cached step reads none); the key's fingerprint is over the
- * params as written (`$secret` unresolved); params, output and errors are recorded masked and redacted.
+ * params with `$ref`s resolved and `$secret`s unresolved (a skip checks none: it sends nothing); params,
+ * output and errors are recorded masked and redacted.
  */
 @Injectable()
 export class StepRunner {

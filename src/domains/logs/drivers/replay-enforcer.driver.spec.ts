@@ -104,21 +104,35 @@ describe('ReplayEnforcer: faults of the original design, pinned', () => {
     expect(new Set(results.map((r) => r.output_hash)).size).toBe(1);
   });
 
-  it.each(['execute', 'skip', 'check'] as const)(
-    'raises IdempotencyViolationError for a reused key with other params (%s)',
-    async (behavior) => {
-      const { enforcer } = setUp();
-      await enforcer.enforceStep(step({ idempotency_key: 'k-v', params: { amount: 1 } }), counting('ok'), TENANT);
-      const exec = counting('again');
-      await expect(
-        enforcer.enforceStep(step({ idempotency_key: 'k-v', params: { amount: 2 }, behavior, recorded: { output: 'ok' } }), exec, TENANT),
-      ).rejects.toEqual(new IdempotencyViolationError('k-v'));
-      expect(exec).not.toHaveBeenCalled();
-    },
-  );
+  it.each(['execute', 'check'] as const)('raises IdempotencyViolationError for a reused key with other params (%s)', async (behavior) => {
+    const { enforcer } = setUp();
+    await enforcer.enforceStep(step({ idempotency_key: 'k-v', params: { amount: 1 } }), counting('ok'), TENANT);
+    const exec = counting('again');
+    await expect(
+      enforcer.enforceStep(step({ idempotency_key: 'k-v', params: { amount: 2 }, behavior, recorded: { output: 'ok' } }), exec, TENANT),
+    ).rejects.toEqual(new IdempotencyViolationError('k-v'));
+    expect(exec).not.toHaveBeenCalled();
+  });
 });
 
 describe('ReplayEnforcer: behaviors', () => {
+  it('skip calls no skill, so it takes the stored result of a key used with other params (no fingerprint check)', async () => {
+    const { enforcer, store } = setUp();
+    await enforcer.enforceStep(step({ idempotency_key: 'k-skip', params: { amount: 1 } }), counting({ charged: 1 }), TENANT);
+    const stored = await store.get(TENANT, 'k-skip');
+    const exec = counting('again');
+    // e.g. a what-if replay's new input changed the step's resolved params
+    const other = step({ idempotency_key: 'k-skip', params: { amount: 2 }, behavior: 'skip', recorded: { output: 'recorded' } });
+    const result = await enforcer.enforceStep(other, exec, TENANT);
+    expect(exec).not.toHaveBeenCalled();
+    expect(result).toMatchObject({ skipped: true, from_cache: true, executed: false, output_data: { charged: 1 } });
+    // the same from the durable record when the store lost the key
+    const fromTrace = await enforcer.enforceStep({ ...other, idempotency_key: 'k-skip-lost' }, exec, TENANT, async () => stored);
+    expect(fromTrace).toMatchObject({ skipped: true, from_cache: true, output_data: { charged: 1 } });
+    expect(exec).not.toHaveBeenCalled();
+    expect(await store.get(TENANT, 'k-skip')).toEqual(stored);
+  });
+
   it('skip returns the recorded output without calling the skill', async () => {
     const { enforcer } = setUp();
     const exec = counting('fresh');

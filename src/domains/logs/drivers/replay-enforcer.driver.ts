@@ -233,11 +233,13 @@ export class KeyClaim {
  * - `execute`: the skill runs unless its key already completed (then the stored output, `from_cache`);
  *   a key claimed elsewhere is waited for, never executed twice; a failed execution releases the claim.
  * - `skip`: no skill call; output = the key's stored result, else the recorded output; only where
- *   neither exists does the step execute.
+ *   neither exists does the step execute. A skip takes the key's result whatever the step's params now
+ *   (a what-if replay's new input may change them): nothing is sent, so there is nothing to protect.
  * - `check`: output as `execute`, then compared with the recorded output (ignore_paths and the skill's
  *   volatile paths removed from both) by the step's comparator (default: full hash), with a JSON Patch
  *   diff on mismatch.
- * The same key with another fingerprint raises IdempotencyViolationError in every behavior.
+ * The same key with another fingerprint raises IdempotencyViolationError wherever the skill would run
+ * (`execute`, `check`), never in a `skip` that takes a result.
  */
 export class ReplayEnforcer {
   constructor(
@@ -285,12 +287,14 @@ export class ReplayEnforcer {
     return results;
   }
 
-  /** A `skip` step's output without running it: the key's stored result, else the recorded output; null if neither. */
+  /**
+   * A `skip` step's output without running it: the key's stored result, else the recorded output; null if
+   * neither. No fingerprint check: the skill is not called, so no side effect is repeated (API.md `skip`).
+   */
   async skipped(step: EnforcedStep, tenantId: string, durable?: CompletedKeyLookup): Promise<ReplayResult | null> {
     if (step.idempotency_key) {
       const stored = (await this.store.get(tenantId, step.idempotency_key)) ?? (await durable?.(step.idempotency_key)) ?? null;
       if (stored) {
-        if (stored.fingerprint !== stepFingerprint(step.skill, step.params)) throw new IdempotencyViolationError(step.idempotency_key);
         return result({ skipped: true, from_cache: true, output_data: stored.output, output_hash: stored.output_hash });
       }
     }
