@@ -4,7 +4,8 @@
  *
  * Knobs: BENCH_DURATION (s per HTTP scenario, default 10), BENCH_CONNECTIONS (default 50),
  * BENCH_E2E_RUNS (default 2000), BENCH_ROUNDS (default 3), BENCH_REPLAY_STEPS (default 1000),
- * BENCH_DATABASE_URL / BENCH_REDIS_URL (the machine's services).
+ * BENCH_FAIR_FLOOD (tenant A's queued runs in the fair-share scenario, default 10000), BENCH_FAIR_PROBES
+ * (tenant B's runs measured meanwhile, default 50), BENCH_DATABASE_URL / BENCH_REDIS_URL (the machine's services).
  *
  * What counts: only 2xx answers count as requests served (req/s = 2xx / seconds; latencies of 2xx
  * only). A scenario with any non-2xx answer or connection error is shown with its status codes and
@@ -25,6 +26,7 @@ import { bullmqPrefix } from '../src/infra/queue/run-queue.port.js';
 import { hashOutput } from '../src/shared/canonical-json.js';
 import { MemoryStepIdempotencyStore } from '../src/domains/logs/drivers/memory-step-idempotency.store.js';
 import { type EnforcedStep, ReplayEnforcer } from '../src/domains/logs/drivers/replay-enforcer.driver.js';
+import { fairShare } from './fair-share.js';
 
 const BASE_DB = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -34,6 +36,8 @@ const E2E_RUNS = Number(process.env.BENCH_E2E_RUNS ?? 2000);
 const OUT = process.env.BENCH_OUT ?? 'BENCHMARKS.md';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const REPLAY_STEPS = Number(process.env.BENCH_REPLAY_STEPS ?? 1000);
+const FAIR_FLOOD = Number(process.env.BENCH_FAIR_FLOOD ?? 10_000);
+const FAIR_PROBES = Number(process.env.BENCH_FAIR_PROBES ?? 50);
 
 const tag = randomBytes(4).toString('hex');
 const dbName = `test_bench_${tag}`;
@@ -419,6 +423,19 @@ async function main(): Promise<void> {
         .map(([k, r]) => `${k} ${r.ms.toFixed(0)} ms${r.problem ? ` (${r.problem})` : ''}`)
         .join(', ')}`,
     );
+
+    // ---- fair share: tenant A keeps FAIR_FLOOD runs queued, tenant B's 1-step runs through the API ----
+    const fair = await fairShare({
+      databaseUrl: DATABASE_URL,
+      redisUrl: REDIS_URL,
+      redisPrefix: prefix,
+      apiUrl: api2,
+      auth: key2,
+      flood: FAIR_FLOOD,
+      probes: FAIR_PROBES,
+      intervalMs: 200,
+      log,
+    });
     for (const p of procs.splice(0)) await p.stop();
 
     // ---- in-process: replay engine and hashing ----------------------------------------------------
@@ -495,6 +512,27 @@ recorded in PostgreSQL included); a run counts only if it succeeded (and, for re
 | replay, \`check\` | ${stepsPerSecond(replays.check)} |
 
 Target: skip >= 10,000 steps/s, through the API: ${skipTarget}.
+
+## Fair share: tenant A keeps ${fair.flood} runs queued, tenant B submits ${fair.probes} 1-step runs
+
+Same API and 2 worker processes as above. A's runs (1-step transforms) are written to PostgreSQL and enqueued through the
+product's queue adapter, and refilled to ${fair.flood} + 10 % every 200 ms so A's backlog stays above ${fair.flood}; B submits one 1-step
+transform run every 200 ms through the API, each timed from the moment its POST is sent to its \`finished_at\` (written by the
+worker that finished it; same clock), read from PostgreSQL every 50 ms (polling the API for every run in flight would load
+the machine being measured).
+
+| A queued (at B's first run / least while measuring) | B runs succeeded | B p50 ms | **B p99 ms** | B max ms | A's runs/s meanwhile | FIFO estimate: A's backlog / A's runs/s |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| ${fair.queuedAtStart} / ${fair.minQueued} | ${fair.succeeded} of ${fair.probes}${fair.problems.length ? ` (${fair.problems.join(', ')})` : ''} | ${fair.p50.toFixed(0)} | **${fair.p99.toFixed(0)}** | ${fair.max.toFixed(0)} | ${fair.floodRunsPerSecond.toFixed(0)} | ${(fair.flood / fair.floodRunsPerSecond).toFixed(0)} s |
+
+Target: B's p99 <= 2,000 ms while A has ${fair.flood} queued: ${
+      fair.succeeded === fair.probes && fair.minQueued >= fair.flood
+        ? fair.p99 <= 2000
+          ? '**met**'
+          : '**missed**'
+        : `**not comparable** (a B run did not succeed, or A's backlog fell below ${fair.flood})`
+    }. The p99 is the nearest-rank percentile (of ${fair.probes} runs: the slowest). A FIFO queue would have put each of B's runs
+behind A's whole backlog (the last column, an estimate from A's measured rate).
 
 ## In-process microbenchmarks (engine only; not the product path, no product target applies)
 

@@ -497,10 +497,10 @@ export interface components {
              */
             run_id: string;
             /**
-             * @description The replay run's status; without a replay run, the item's verdict (pending: not started yet).
+             * @description The replay run's status; without one (not started yet, options that do not fit the run, or purged by RUN_RETENTION_DAYS), the item's verdict.
              * @enum {string}
              */
-            status: "queued" | "running" | "retry" | "waiting" | "succeeded" | "failed" | "cancelled" | "pending";
+            status: "queued" | "running" | "retry" | "waiting" | "succeeded" | "failed" | "cancelled" | "pending" | "match" | "mismatch";
             /** @enum {string} */
             verdict: "match" | "mismatch" | "failed" | "pending" | "cancelled";
         };

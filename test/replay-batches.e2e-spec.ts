@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { RunStoreDriver } from '../src/spine/drivers/run-store.driver.js';
 import { MAINTENANCE_ORCHESTRATOR } from '../src/spine/orchestrator/orchestrator.tokens.js';
 import type { MaintenanceOrchestrator } from '../src/spine/orchestrator/maintenance.orchestrator.js';
 import type { SideEffectServer } from './support/side-effect-server.js';
@@ -81,6 +83,7 @@ describe('replay batches (real PostgreSQL + Redis, BullMQ workers)', () => {
   let upstream: Upstream;
   let auth: string;
   let db: pg.Client;
+  let fiftyBatchId: string;
 
   beforeAll(async () => {
     upstream = await startUpstream();
@@ -213,6 +216,7 @@ describe('replay batches (real PostgreSQL + Redis, BullMQ workers)', () => {
 
     const replay = { default_behavior: 'check', behaviors: { '1': 'check' } };
     const res = await createBatch({ filter: { agent_id: agent, limit: 1000 }, replay }).expect(202);
+    fiftyBatchId = res.body.id;
     expect(res.headers.location).toBe(`/v1/replays/${res.body.id}`);
     expect(res.body).toMatchObject({
       status: 'running',
@@ -569,4 +573,32 @@ describe('replay batches (real PostgreSQL + Redis, BullMQ workers)', () => {
     expect(text).toMatch(/agentruns_replay_batches_created_total [1-9]/);
     expect(text).toMatch(/agentruns_replay_batches_running 0/);
   });
+
+  it('run retention keeps the originals a batch has yet to replay; a finished batch keeps its report once its runs are purged', async () => {
+    upstream.delayMs = 0;
+    const agent = 'batch-retention';
+    const originals = await submitAll(
+      Array.from({ length: CONCURRENCY + 1 }, (_, n) => ({
+        agent,
+        steps: [{ name: 'work', skill: 'http.request', params: { url: `${upstream.url}/retention/${n}` } }],
+      })),
+    );
+    upstream.delayMs = 2_000;
+    const res = await createBatch({ filter: { agent_id: agent }, replay: { default_behavior: 'execute' } }).expect(202);
+    await waitFor(async () => ((await activeReplayRuns(res.body.id)) === CONCURRENCY ? true : undefined));
+    const before = await getBatch(fiftyBatchId);
+    // RUN_RETENTION_DAYS' purge, with every finished run past its cutoff
+    const purged = await new RunStoreDriver().purgeFinished(t.app.get(DataSource).manager, new Date(Date.now() + 86_400_000), 100_000);
+    expect(purged.length).toBeGreaterThan(50);
+    expect(purged.filter((id) => originals.includes(id))).toEqual([]); // one item pending, three running: all kept
+    upstream.delayMs = 0;
+    const batch = await batchDone(res.body.id);
+    expect(batch.counts).toEqual({ pending: 0, match: CONCURRENCY + 1, mismatch: 0, failed: 0, cancelled: 0 });
+    // the 50-run batch's report outlives its runs: same counts, every item with its verdict and ids
+    expect(await getBatch(fiftyBatchId)).toEqual(before);
+    const items = await allItems(fiftyBatchId);
+    expect(items).toHaveLength(50);
+    expect(items.filter((i) => i.replay_run_id !== null).every((i) => i.status === i.verdict)).toBe(true);
+    await t.http.get(`/v1/runs/${items[0].run_id}`).set('Authorization', auth).expect(404);
+  }, 60_000);
 });

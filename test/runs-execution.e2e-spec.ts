@@ -166,6 +166,8 @@ describe('run execution through BullMQ workers (real PostgreSQL + Redis)', () =>
           : undefined;
       }, 30_000);
       expect((await queue.getActive()).filter((j) => ids.has(j.id!))).toHaveLength(6);
+      // the running row is written before the request leaves: wait for it to arrive (held by the upstream)
+      await waitFor(async () => (server.hits('/pay/race') >= 1 ? true : undefined), 10_000);
       expect(server.hits('/pay/race')).toBe(1);
       const releasedAt = Date.now();
       server.release('/pay/race');

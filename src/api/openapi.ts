@@ -280,8 +280,9 @@ export class ReplayBatchItemSchema {
   @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'Its replay run, once started.' })
   replay_run_id!: string | null;
   @ApiProperty({
-    enum: [...RUN_STATUSES, 'pending'],
-    description: "The replay run's status; without a replay run, the item's verdict (pending: not started yet).",
+    enum: [...RUN_STATUSES, 'pending', 'match', 'mismatch'],
+    description:
+      "The replay run's status; without one (not started yet, options that do not fit the run, or purged by RUN_RETENTION_DAYS), the item's verdict.",
   })
   status!: string;
   @ApiProperty({ enum: BATCH_VERDICTS }) verdict!: string;

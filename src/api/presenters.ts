@@ -95,7 +95,7 @@ export function presentBatch(batch: ReplayBatchView) {
   };
 }
 
-/** An item of a batch: `status` is its replay run's, or (no replay run) its verdict. */
+/** An item of a batch: `status` is its replay run's, or (none, or purged since) its verdict. */
 export function presentBatchItem(item: BatchItemView) {
   const verdict = verdictOf(item.state);
   return {

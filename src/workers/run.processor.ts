@@ -41,20 +41,25 @@ export class RunProcessor implements OnApplicationBootstrap, OnModuleDestroy {
     await this.queue.stopConsuming();
   }
 
-  /** Re-enqueues runs whose job was lost, moves replay batches a crash left behind, deletes expired idempotency keys. */
+  /**
+   * Re-enqueues runs whose job was lost, moves replay batches a crash left behind, deletes expired
+   * idempotency keys and the runs past RUN_RETENTION_DAYS.
+   */
   async sweep(): Promise<number> {
     if (this.sweeping) return 0;
     const run = Promise.all([
       this.maintenance.sweepStrandedRuns(),
       this.maintenance.purgeExpiredKeys(),
+      this.maintenance.purgeExpiredRuns(),
       this.maintenance.sweepReplayBatches(),
     ]);
     this.sweeping = run;
     try {
-      const [count, purged, batches] = await run;
+      const [count, purged, expiredRuns, batches] = await run;
       if (count > 0) this.logger.log(`sweep: re-enqueued ${count} stale run(s)`);
       if (batches > 0) this.logger.log(`sweep: moved ${batches} replay batch(es) left behind`);
       if (purged > 0) this.logger.log(`sweep: deleted ${purged} expired idempotency key(s)`);
+      if (expiredRuns > 0) this.logger.log(`sweep: deleted ${expiredRuns} run(s) past RUN_RETENTION_DAYS, with their traces`);
       return count;
     } catch (error) {
       this.logger.warn(`sweep failed: ${String(error)}`);

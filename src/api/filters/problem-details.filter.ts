@@ -21,7 +21,7 @@ const SPINE_PROBLEMS: Record<SpineErrorCode, { status: number; type: string; tit
     title: 'A request with this idempotency key is in progress',
   },
   [SpineErrorCode.RunNotCancellable]: { status: 409, type: 'run-not-cancellable', title: 'Run is finished' },
-  [SpineErrorCode.RunNotReplayable]: { status: 409, type: 'run-not-replayable', title: 'Run is not finished' },
+  [SpineErrorCode.RunNotReplayable]: { status: 409, type: 'run-not-replayable', title: 'Run cannot be replayed' },
   [SpineErrorCode.SignalAlreadySent]: {
     status: 409,
     type: 'signal-already-sent',

@@ -74,6 +74,7 @@ describe('loadConfig', () => {
       WORKER_LOCK_DURATION_MS: '1300',
       SWEEP_INTERVAL_MS: '1400',
       SWEEP_STALE_AFTER_MS: '1500',
+      RUN_RETENTION_DAYS: '25',
       DB_MIGRATIONS_RUN: 'false',
       DB_POOL_SIZE: '16',
       EMBEDDED_DATA_DIR: '/d',
@@ -88,7 +89,7 @@ describe('loadConfig', () => {
       TRANSFORM_POOL_SIZE: '22',
       STEP_MAX_OUTPUT_BYTES: '2300',
       WORKER_METRICS_PORT: '24',
-      REPLAY_BATCH_CONCURRENCY: '25',
+      REPLAY_BATCH_CONCURRENCY: '26',
     });
     expect(config).toEqual({
       http: { port: 1, host: '127.0.0.2' },
@@ -97,8 +98,9 @@ describe('loadConfig', () => {
       idempotency: { ttlSeconds: 5, keyRequired: true },
       runs: { maxAttempts: 10, retryBackoffMs: 11 },
       worker: { enabled: false, concurrency: 12, lockDurationMs: 1300, sweepIntervalMs: 1400, sweepStaleAfterMs: 1500, metricsPort: 24 },
+      retention: { runDays: 25 },
       transforms: { timeoutMs: 20, maxMemoryMb: 21, poolSize: 22 },
-      replayBatches: { concurrency: 25 },
+      replayBatches: { concurrency: 26 },
       stepClaims: { ttlSeconds: 6, leaseMs: 700, waitMs: 800 },
       httpSkill: { allowedHosts: 'example.org', timeoutMs: 3, maxResponseBytes: 2048 },
       llm: { baseUrl: 'http://llm', apiKey: 'k', timeoutMs: 18 },
@@ -128,6 +130,19 @@ describe('loadConfig', () => {
       expect((e as Error).message).toMatch(/SECRETS_KEY must be the base64 of exactly 32 bytes/);
       expect((e as Error).message).not.toContain(short);
     }
+  });
+
+  it('keeps runs forever by default; a RUN_RETENTION_DAYS shorter than an idempotency TTL is refused', () => {
+    expect(loadConfig({}).retention).toEqual({ runDays: 0 });
+    expect(loadConfig({ RUN_RETENTION_DAYS: '1' }).retention).toEqual({ runDays: 1 }); // = the 86400 s defaults
+    expect(() => loadConfig({ RUN_RETENTION_DAYS: '1', IDEMPOTENCY_TTL_SECONDS: '86401' })).toThrow(
+      /RUN_RETENTION_DAYS=1 \(86400 s\) must be at least IDEMPOTENCY_TTL_SECONDS=86401/,
+    );
+    expect(() => loadConfig({ RUN_RETENTION_DAYS: '2', STEP_IDEMPOTENCY_TTL_SECONDS: '200000' })).toThrow(
+      /must be at least STEP_IDEMPOTENCY_TTL_SECONDS=200000/,
+    );
+    expect(loadConfig({ RUN_RETENTION_DAYS: '0', IDEMPOTENCY_TTL_SECONDS: '31536000' }).retention.runDays).toBe(0);
+    expect(() => loadConfig({ RUN_RETENTION_DAYS: '-1' })).toThrow(/RUN_RETENTION_DAYS/);
   });
 
   it('refuses DATABASE_URL without REDIS_URL for processes that execute runs, saying why', () => {

@@ -145,6 +145,15 @@ export class EnvironmentVariables {
   @Max(86_400_000)
   SWEEP_STALE_AFTER_MS: number = 30_000;
 
+  /**
+   * Finished runs (and everything recorded with them) are deleted this many days after they finished;
+   * 0 = kept forever. At least IDEMPOTENCY_TTL_SECONDS and STEP_IDEMPOTENCY_TTL_SECONDS (checked in loadConfig).
+   */
+  @IsInt()
+  @Min(0)
+  @Max(36_500)
+  RUN_RETENTION_DAYS: number = 0;
+
   @Transform(toBoolean)
   @IsBoolean()
   DB_MIGRATIONS_RUN: boolean = true;
@@ -258,6 +267,11 @@ export interface AppConfig {
   };
   /** Replay batches: how many replay runs of one batch may be active at once (every process must use the same value). */
   readonly replayBatches: { readonly concurrency: number };
+  /**
+   * Retention: a finished run, its trace and its signals are purged `runDays` days after it finished
+   * (0: never). Never shorter than the request and step idempotency TTLs (a live key never points to a purged run).
+   */
+  readonly retention: { readonly runDays: number };
   /** The transform sandbox: child processes that evaluate JSONata, each bounded in time and heap. */
   readonly transforms: { readonly timeoutMs: number; readonly maxMemoryMb: number; readonly poolSize: number };
   /** Step idempotency keys: how long a completed key is remembered, the claim lease, how long to wait for a claim. */
@@ -311,6 +325,7 @@ function toSlices(env: EnvironmentVariables): AppConfig {
       metricsPort: env.WORKER_METRICS_PORT,
     },
     replayBatches: { concurrency: env.REPLAY_BATCH_CONCURRENCY },
+    retention: { runDays: env.RUN_RETENTION_DAYS },
     transforms: { timeoutMs: env.TRANSFORM_TIMEOUT_MS, maxMemoryMb: env.TRANSFORM_MAX_MEMORY_MB, poolSize: env.TRANSFORM_POOL_SIZE },
     stepClaims: { ttlSeconds: env.STEP_IDEMPOTENCY_TTL_SECONDS, leaseMs: env.STEP_CLAIM_LEASE_MS, waitMs: env.STEP_CLAIM_WAIT_MS },
     httpSkill: {
@@ -395,6 +410,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   }
   if (instance.SECRETS_KEY !== undefined && !decodeSecretsKey(instance.SECRETS_KEY)) {
     problems.push('SECRETS_KEY must be the base64 of exactly 32 bytes (make one with: openssl rand -base64 32)');
+  }
+  const retentionSeconds = instance.RUN_RETENTION_DAYS * 86_400;
+  for (const ttl of ['IDEMPOTENCY_TTL_SECONDS', 'STEP_IDEMPOTENCY_TTL_SECONDS'] as const) {
+    if (retentionSeconds > 0 && retentionSeconds < instance[ttl]) {
+      problems.push(
+        `RUN_RETENTION_DAYS=${instance.RUN_RETENTION_DAYS} (${retentionSeconds} s) must be at least ${ttl}=${instance[ttl]}: a live key must never point to a purged run`,
+      );
+    }
   }
   if (problems.length > 0) throw new ConfigValidationError(problems);
   const topology = options.executesRuns === false ? null : executionTopologyProblem(instance);

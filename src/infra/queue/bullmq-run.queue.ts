@@ -4,9 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type ConnectionOptions, DelayedError, type Job, type Queue, Worker } from 'bullmq';
 import type { ConsumerOptions, QueueDepth, RunJobHandler, RunQueue } from './run-queue.port.js';
 import { loggableError } from '../logging/loggable-error.js';
+import { TenantBacklog } from './tenant-backlog.js';
 
 export interface RunJobData {
   runId: string;
+  /** The run's tenant (fair share). Absent on jobs added before fair share existed. */
+  tenantId?: string;
 }
 
 /** Longest wait for an add: past it the enqueue fails (the caller logs it; the sweep enqueues the run later). */
@@ -24,43 +27,57 @@ class EnqueueTimeoutError extends Error {
  * retried is moved to `delayed` under the same job id; a job whose worker died is taken again by
  * BullMQ's stalled-job check (lockDuration). Handler errors (a dependency down) use BullMQ's
  * attempts with exponential backoff; failed and completed jobs are removed so the sweep can re-add.
+ *
+ * Fair share: every job is prioritized with its rank in its tenant's backlog (TenantBacklog), so the
+ * k-th pending job of a tenant is taken after every other tenant's (k-1)-th: a tenant with 10,000
+ * queued runs does not hold back another tenant's first run. A job keeps its priority through
+ * `moveToDelayed` (retries, busy leases); a stalled job goes back to BullMQ's wait list, which is
+ * served before prioritized jobs (it was already taken once).
  */
 export class BullmqRunQueue implements RunQueue {
   private readonly logger = new Logger(BullmqRunQueue.name);
   private worker: Worker<RunJobData> | null = null;
+  private readonly backlog: TenantBacklog;
 
   constructor(
     private readonly queue: Queue<RunJobData>,
     /** The workers' connection (blocking commands: no retry limit), apart from the producer's fail-fast one. */
     private readonly workerConnection: ConnectionOptions,
-  ) {}
-
-  async enqueue(runId: string): Promise<void> {
-    await this.add(runId, runId, 0);
+  ) {
+    this.backlog = new TenantBacklog(() => this.queue.getBackend().client, `${queue.opts.prefix}:${queue.name}`);
   }
 
-  async schedule(runId: string, tag: string, at: Date): Promise<void> {
-    await this.add(runId, `${runId}-${tag}`, Math.max(0, at.getTime() - Date.now()));
+  async enqueue(runId: string, tenantId: string): Promise<void> {
+    await this.add(runId, tenantId, runId, 0);
+  }
+
+  async schedule(runId: string, tenantId: string, tag: string, at: Date): Promise<void> {
+    await this.add(runId, tenantId, `${runId}-${tag}`, Math.max(0, at.getTime() - Date.now()));
   }
 
   /**
    * Bounded: the producer connection has no offline queue (fails at once while Redis is down) and an
    * add that gets no answer (a Redis that stopped answering) gives up after ENQUEUE_TIMEOUT_MS. An add
    * that still lands later is harmless: the job id is the run id (or the run id and a tag).
+   * A job due now joins its tenant's backlog; a timer due later (a wait's timeout) is ranked after
+   * the backlog without joining it (a run waiting for days holds no place).
    */
-  private async add(runId: string, jobId: string, delay: number): Promise<void> {
+  private async add(runId: string, tenantId: string, jobId: string, delay: number): Promise<void> {
     const timeout = new AbortController();
-    const add = this.queue.add(
-      'run',
-      { runId },
-      {
-        jobId,
-        delay,
-        attempts: 8,
-        backoff: { type: 'exponential', delay: 1_000 },
-        removeOnComplete: true,
-        removeOnFail: true,
-      },
+    const add = this.backlog.priority(tenantId, jobId, delay === 0).then((priority) =>
+      this.queue.add(
+        'run',
+        { runId, tenantId },
+        {
+          jobId,
+          delay,
+          priority,
+          attempts: 8,
+          backoff: { type: 'exponential', delay: 1_000 },
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      ),
     );
     try {
       await Promise.race([
@@ -80,6 +97,8 @@ export class BullmqRunQueue implements RunQueue {
         await job.moveToDelayed(Date.now() + outcome.retryInMs, token);
         throw new DelayedError();
       }
+      // Before the job completes: a crash in between re-runs the job (stalled), which leaves again.
+      await this.leaveBacklog(job);
     };
     this.worker = new Worker<RunJobData>(this.queue.name, processor, {
       connection: this.workerConnection,
@@ -91,8 +110,19 @@ export class BullmqRunQueue implements RunQueue {
       maxStalledCount: 100, // a re-taken run resumes from its first unfinished step: safe to repeat
     });
     this.worker.on('error', (error) => this.logger.warn(`worker error: ${loggableError(error).message}`));
-    this.worker.on('failed', (job, error) => this.logger.warn(`run ${job?.data.runId}: job failed: ${loggableError(error).message}`));
+    this.worker.on('failed', (job, error) => {
+      this.logger.warn(`run ${job?.data.runId}: job failed: ${loggableError(error).message}`);
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void this.leaveBacklog(job); // failed for good
+    });
     await this.worker.waitUntilReady();
+  }
+
+  /** Best effort: a finish that is not recorded stops counting after BACKLOG_MAX_AGE_MS. */
+  private async leaveBacklog(job: Job<RunJobData>): Promise<void> {
+    if (!job.data.tenantId || !job.id) return;
+    await this.backlog.leave(job.data.tenantId, job.id).catch((error: unknown) => {
+      this.logger.warn(`run ${job.data.runId}: could not leave its tenant's backlog: ${loggableError(error).message}`);
+    });
   }
 
   async stopConsuming(): Promise<void> {

@@ -31,14 +31,19 @@ export interface QueueDepth {
 /**
  * The run queue: one job per run, job id = run id, so adding a run that already has a job is a no-op
  * (what makes the stranded-run sweep safe). BullMQ on Redis in production, in-process when embedded.
+ *
+ * Fair share: every job names its run's tenant, and a tenant's backlog never delays another tenant's
+ * runs by more than the runs already in hand. BullMQ orders jobs by their rank in their tenant's
+ * backlog (the k-th pending job of a tenant goes after every tenant's (k-1)-th); the in-process queue
+ * serves tenants round robin (docs/architecture.md, "Fair share between tenants").
  */
 export interface RunQueue {
-  enqueue(runId: string): Promise<void>;
+  enqueue(runId: string, tenantId: string): Promise<void>;
   /**
    * A job for the run that becomes due at `at`, under job id `<runId>-<tag>` (deterministic: adding it
    * again is a no-op). Used for durable timers (a wait's timeout) and wake-ups, beside the run's own job.
    */
-  schedule(runId: string, tag: string, at: Date): Promise<void>;
+  schedule(runId: string, tenantId: string, tag: string, at: Date): Promise<void>;
   /** Starts taking jobs (worker side). Retries, delays and crash recovery are the queue's job. */
   startConsuming(handler: RunJobHandler, options: ConsumerOptions): Promise<void>;
   /** Stops taking jobs and waits for the jobs in hand to finish. */

@@ -73,11 +73,18 @@ export class ReplayBatchStoreDriver {
 
   /**
    * The tenant's finished runs the filter selects, newest first, at most `filter.limit`. Replay runs are
-   * left out unless `run_ids` names them. `created_after` and `created_before` are exclusive. Only the id and
+   * left out unless `run_ids` names them. `created_after` and `created_before` are exclusive; runs that
+   * finished before `finishedAfter` (about to be purged by run retention) are left out. Only the id and
    * the plan's length are read (a batch may select 1,000 runs; their plans are read one item at a time).
    */
-  async findCandidates(manager: EntityManager, tenantId: string, filter: BatchFilter): Promise<Array<{ id: string; step_count: number }>> {
+  async findCandidates(
+    manager: EntityManager,
+    tenantId: string,
+    filter: BatchFilter,
+    finishedAfter: Date | null,
+  ): Promise<Array<{ id: string; step_count: number }>> {
     const where = [sql`tenant_id = ${tenantId}`, sql`status = ANY(${filter.status}::text[])`];
+    if (finishedAfter !== null) where.push(sql`finished_at >= ${finishedAfter}`);
     if (filter.agent_id !== undefined) where.push(sql`agent_id = ${filter.agent_id}`);
     if (filter.created_after !== undefined) where.push(sql`created_at > ${filter.created_after}::timestamptz`);
     if (filter.created_before !== undefined) where.push(sql`created_at < ${filter.created_before}::timestamptz`);
@@ -181,15 +188,23 @@ export class ReplayBatchStoreDriver {
     return Number(rows[0]?.count ?? 0);
   }
 
-  /** The next `limit` items not started, in position order, each with its original run. */
-  async nextPending(manager: EntityManager, batchId: string, limit: number): Promise<Array<{ position: number; original: RunRecord }>> {
-    const rows = await queryRows<RunRecord & { item_position: number }>(
+  /** The next `limit` items not started, in position order, each with its original run (null: purged since). */
+  async nextPending(
+    manager: EntityManager,
+    batchId: string,
+    limit: number,
+  ): Promise<Array<{ position: number; run_id: string; original: RunRecord | null }>> {
+    const rows = await queryRows<RunRecord & { item_position: number; item_run_id: string }>(
       manager,
-      sql`SELECT i.position AS item_position, ${RUNS.columns(RUNS.columnNames, 'r')}
-       FROM replay_batch_items i JOIN runs r ON r.id = i.run_id
+      sql`SELECT i.position AS item_position, i.run_id AS item_run_id, ${RUNS.columns(RUNS.columnNames, 'r')}
+       FROM replay_batch_items i LEFT JOIN runs r ON r.id = i.run_id
        WHERE i.batch_id = ${batchId} AND i.state = 'pending' ORDER BY i.position LIMIT ${limit}`,
     );
-    return rows.map(({ item_position, ...original }) => ({ position: item_position, original }));
+    return rows.map(({ item_position, item_run_id, ...original }) => ({
+      position: item_position,
+      run_id: item_run_id,
+      original: original.id === null ? null : original,
+    }));
   }
 
   /** pending -> running with its replay run. False when the item was not pending. */

@@ -216,13 +216,35 @@ export class RunStoreDriver {
    * Queued/retry runs not updated since `before`, running runs whose lease expired (on PostgreSQL's
    * clock), waiting runs whose timeout passed: their job may be lost (the sweep is the durable timer's backstop).
    */
-  async findStale(manager: EntityManager, before: Date, now: Date, limit: number): Promise<string[]> {
-    const rows = await queryRows<{ id: string }>(
+  async findStale(manager: EntityManager, before: Date, now: Date, limit: number): Promise<Array<Pick<RunRecord, 'id' | 'tenant_id'>>> {
+    return queryRows<Pick<RunRecord, 'id' | 'tenant_id'>>(
       manager,
-      sql`SELECT id FROM runs
+      sql`SELECT id, tenant_id FROM runs
        WHERE (status IN ('queued', 'retry') AND updated_at < ${before}) OR (status = 'running' AND (lease_expires_at < clock_timestamp() OR (lease_expires_at IS NULL AND updated_at < ${now})))
          OR (status = 'waiting' AND wait_until <= ${now})
        ORDER BY updated_at LIMIT ${limit}`,
+    );
+  }
+
+  /**
+   * Deletes up to `limit` runs that finished (succeeded, failed, cancelled) before `before`, oldest
+   * finish first; their trace and signals go with them (ON DELETE CASCADE). Never an unfinished run,
+   * never an original whose replay has not finished (the replay still reads its trace), nor one a replay
+   * batch has yet to replay (an item pending or running: its replay will read the trace). SKIP LOCKED:
+   * purges running at once (every worker sweeps) take different runs, and a run someone holds a lock
+   * on waits for a later sweep. Returns the ids deleted.
+   */
+  async purgeFinished(manager: EntityManager, before: Date, limit: number): Promise<string[]> {
+    const rows = await queryRows<{ id: string }>(
+      manager,
+      sql`DELETE FROM runs WHERE id IN (
+         SELECT r.id FROM runs r
+         WHERE r.status IN ('succeeded', 'failed', 'cancelled') AND r.finished_at < ${before}
+           AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.replay_of = r.id AND x.status IN ('queued', 'running', 'retry', 'waiting'))
+           AND NOT EXISTS (SELECT 1 FROM replay_batch_items i WHERE i.run_id = r.id AND i.state IN ('pending', 'running'))
+         ORDER BY r.finished_at LIMIT ${limit}
+         FOR UPDATE OF r SKIP LOCKED)
+       RETURNING id`,
     );
     return rows.map((r) => r.id);
   }

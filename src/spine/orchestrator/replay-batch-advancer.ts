@@ -17,7 +17,7 @@ import { ReplayPlanner } from './replay-planner.js';
 /** What a transaction did to batches, acted on after it commits (enqueue, metrics). */
 export interface BatchProgress {
   /** Replay runs created for items: each gets its job after commit (a lost one is found by the stranded-run sweep). */
-  started: string[];
+  started: Array<{ runId: string; tenantId: string }>;
   /** Verdicts items reached. */
   verdicts: Array<ItemOutcome['state']>;
 }
@@ -114,13 +114,14 @@ export class ReplayBatchAdvancer {
     while (running < limit) {
       const next = await this.batches.nextPending(manager, batch.id, limit - running);
       if (next.length === 0) break;
-      for (const { position, original } of next) {
-        const prepared = await this.planner.prepare(original, batch.replay, manager);
+      for (const { position, run_id, original } of next) {
+        const prepared = original ? await this.planner.prepare(original, batch.replay, manager) : null;
         let misfit: string | null = null;
-        if (!prepared.fields) misfit = misfitReason([...prepared.errors, ...prepared.secretErrors]);
+        if (!original || !prepared) misfit = `Run ${run_id} no longer exists (purged after RUN_RETENTION_DAYS).`;
+        else if (!prepared.fields) misfit = misfitReason([...prepared.errors, ...prepared.secretErrors]);
         else if (!isReplayable(original))
           misfit = `Run ${original.id} is ${original.status}; only succeeded or failed runs can be replayed.`;
-        if (misfit !== null || !prepared.fields) {
+        if (misfit !== null || !prepared?.fields) {
           const outcome: ItemOutcome = { state: 'failed', first_mismatch_step: null, reason: misfit };
           if (await this.batches.settlePending(manager, batch.id, position, outcome, at)) progress.verdicts.push('failed');
           continue;
@@ -133,7 +134,7 @@ export class ReplayBatchAdvancer {
           created_at: at,
         });
         await this.batches.markStarted(manager, batch.id, position, run.id, at);
-        progress.started.push(run.id);
+        progress.started.push({ runId: run.id, tenantId: run.tenant_id });
         running++;
       }
     }
@@ -157,11 +158,11 @@ export class ReplayBatchAdvancer {
   /** After commit: a job for each replay run started, and the metrics. A failed enqueue is left to the stranded-run sweep. */
   async publish(progress: BatchProgress): Promise<void> {
     for (const verdict of progress.verdicts) this.metrics.replayBatchItems.inc({ verdict });
-    for (const runId of progress.started) {
+    for (const { runId, tenantId } of progress.started) {
       this.metrics.replayBatchRunsStarted.inc();
       this.metrics.runsCreated.inc({ kind: 'replay' });
       try {
-        await this.queue.enqueue(runId);
+        await this.queue.enqueue(runId, tenantId);
       } catch (error) {
         this.logger.warn(`replay run ${runId}: enqueue failed, the sweep will enqueue it: ${String(error)}`);
       }

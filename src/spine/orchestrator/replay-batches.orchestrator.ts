@@ -15,6 +15,7 @@ import { type FieldError, SpineErrorCode, SpineException } from '../spine.except
 import { decodeCursor, decodePositionCursor, encodeCursor, encodePositionCursor } from './cursors.js';
 import { itemOutcome, misfitReason, noProgress, ReplayBatchAdvancer } from './replay-batch-advancer.js';
 import { lengthErrors, requestErrors } from './replay-planner.js';
+import { purgeCutoff, REPLAY_BEFORE_PURGE_MARGIN_MS } from './retention.js';
 import { inProgress, isLockTimeout, KEY_LOCK_TIMEOUT_MS, MAX_KEY_ROUNDS, requestFingerprint } from './runs.orchestrator.js';
 
 export interface CreateBatchCommand {
@@ -62,6 +63,7 @@ export class ReplayBatchesOrchestrator {
     @Inject(TRACE_STORE_DRIVER) private readonly traces: TraceStoreDriver,
     private readonly advancer: ReplayBatchAdvancer,
     @InjectConfig('idempotency') private readonly idempotencyConfig: AppConfig['idempotency'],
+    @InjectConfig('retention') private readonly retention: AppConfig['retention'],
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
   ) {}
@@ -91,7 +93,10 @@ export class ReplayBatchesOrchestrator {
             const claim = { tenant_id: command.tenantId, key, fingerprint, batch_id: id, created_at: at, expires_at: expiresAt };
             if (!(await this.batches.claimKey(manager, claim, KEY_LOCK_TIMEOUT_MS))) return null;
           }
-          const candidates = await this.batches.findCandidates(manager, command.tenantId, command.filter);
+          // Runs about to be purged (RUN_RETENTION_DAYS) are not selected, as a single replay refuses them.
+          const cutoff = purgeCutoff(at, this.retention.runDays);
+          const finishedAfter = cutoff && new Date(cutoff.getTime() + REPLAY_BEFORE_PURGE_MARGIN_MS);
+          const candidates = await this.batches.findCandidates(manager, command.tenantId, command.filter, finishedAfter);
           const items = candidates.map((run, position): NewItem => {
             const misfit = lengthErrors(command.replay, run.step_count);
             return misfit.length > 0

@@ -138,7 +138,7 @@ export class RunExecutionOrchestrator {
           this.logger.warn(`run ${run.id}: attempt ${attempt.attempt} lost the run (cancelled or taken over); it writes nothing more`);
           return {};
         case 'waiting':
-          await this.scheduleWaitTimeout(run.id, index, outcome.until);
+          await this.scheduleWaitTimeout(run, index, outcome.until);
           return {};
         case 'interrupted':
           await this.runs.releaseAttempt(manager, run.id, attempt.attempt, this.clock.now());
@@ -189,11 +189,12 @@ export class RunExecutionOrchestrator {
    * that takes the run once the deadline passed and fails its wait step. If it is lost (Redis flushed,
    * the add failed), the sweep finds the overdue waiting run.
    */
-  private async scheduleWaitTimeout(runId: string, index: number, until: Date): Promise<void> {
+  private async scheduleWaitTimeout(run: RunRecord, index: number, until: Date): Promise<void> {
     try {
-      await this.queue.schedule(runId, `wait-${index}-${until.getTime()}`, new Date(until.getTime() + WAIT_TIMEOUT_MARGIN_MS));
+      const at = new Date(until.getTime() + WAIT_TIMEOUT_MARGIN_MS);
+      await this.queue.schedule(run.id, run.tenant_id, `wait-${index}-${until.getTime()}`, at);
     } catch (error) {
-      this.logger.warn(`run ${runId}: could not schedule its wait timeout, the sweep will fire it: ${String(error)}`);
+      this.logger.warn(`run ${run.id}: could not schedule its wait timeout, the sweep will fire it: ${String(error)}`);
     }
   }
 

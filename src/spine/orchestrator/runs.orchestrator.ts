@@ -23,6 +23,7 @@ import { validatePlan } from './plan.js';
 import { noProgress, ReplayBatchAdvancer } from './replay-batch-advancer.js';
 import { isReplayable, type ReplayRequest } from './replay-options.js';
 import { ReplayPlanner } from './replay-planner.js';
+import { tooCloseToPurge } from './retention.js';
 import type { SecretsOrchestrator } from './secrets.orchestrator.js';
 
 export interface CreateRunCommand {
@@ -104,6 +105,7 @@ export class RunsOrchestrator {
     @Inject(SECRETS_ORCHESTRATOR) private readonly secrets: SecretsOrchestrator,
     private readonly planner: ReplayPlanner,
     private readonly batchAdvancer: ReplayBatchAdvancer,
+    @InjectConfig('retention') private readonly retention: AppConfig['retention'],
   ) {}
 
   async createRun(command: CreateRunCommand): Promise<CreatedRun> {
@@ -155,6 +157,13 @@ export class RunsOrchestrator {
       throw new SpineException(
         SpineErrorCode.RunNotReplayable,
         `Run ${original.id} is ${original.status}; only succeeded or failed runs can be replayed.`,
+      );
+    }
+    if (tooCloseToPurge(original.finished_at, this.clock.now(), this.retention.runDays)) {
+      // Its purge must never leave a replay without the outputs it skips with.
+      throw new SpineException(
+        SpineErrorCode.RunNotReplayable,
+        `Run ${original.id} finished more than RUN_RETENTION_DAYS (${this.retention.runDays}) days minus an hour ago; it is about to be purged and can no longer be replayed.`,
       );
     }
     const { fields } = prepared;
@@ -256,7 +265,7 @@ export class RunsOrchestrator {
     this.metrics.signals.inc({ outcome: sent.outcome });
     if (sent.outcome === 'resumed') {
       // A job id of its own: the run's previous job (the one that parked it) may still be completing.
-      await this.queue.schedule(command.runId, `signal-${command.name}`, at).catch((error: unknown) => {
+      await this.queue.schedule(command.runId, command.tenantId, `signal-${command.name}`, at).catch((error: unknown) => {
         this.logger.warn(`run ${command.runId}: enqueue after signal failed, the sweep will enqueue it: ${String(error)}`);
       });
     }
@@ -339,7 +348,7 @@ export class RunsOrchestrator {
     const manager = this.dataSource.manager;
     if (key === null) {
       const run = await this.runs.insertRun(manager, draft(this.clock.now()));
-      await this.enqueue(run.id);
+      await this.enqueue(run.id, run.tenant_id);
       return { run: { ...run, usage: null }, replayed: false };
     }
     const fingerprint = requestFingerprint(body);
@@ -355,7 +364,7 @@ export class RunsOrchestrator {
           throw error;
         });
       if (inserted) {
-        await this.enqueue(inserted.id);
+        await this.enqueue(inserted.id, inserted.tenant_id);
         return { run: { ...inserted, usage: null }, replayed: false };
       }
       const existing = await this.idempotency.checkIdempotency(manager, key, scope.tenantId, scope.agentId, now);
@@ -373,9 +382,9 @@ export class RunsOrchestrator {
   }
 
   /** After commit. A lost enqueue (Redis down, crash) is repaired by the stranded-run sweep. */
-  private async enqueue(runId: string): Promise<void> {
+  private async enqueue(runId: string, tenantId: string): Promise<void> {
     try {
-      await this.queue.enqueue(runId);
+      await this.queue.enqueue(runId, tenantId);
     } catch (error) {
       this.logger.warn(`run ${runId}: enqueue failed, the sweep will enqueue it: ${String(error)}`);
     }

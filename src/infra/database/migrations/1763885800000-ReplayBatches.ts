@@ -5,6 +5,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * filter's order), and request keys of batch creation. A replay run started for an item points to its
  * batch (`runs.batch_id`); the unique index on (batch_id, replay_of) makes a second replay run of one
  * item impossible, whatever crashes and retries happen between the steps that start it.
+ *
+ * Items name their runs without foreign keys, as `runs.replay_of` does since run retention: a finished
+ * batch keeps its items (ids and verdicts) after RUN_RETENTION_DAYS purged their runs, and the purge
+ * keeps the originals of items not finished yet.
  */
 export class ReplayBatches1763885800000 implements MigrationInterface {
   name = 'ReplayBatches1763885800000';
@@ -45,9 +49,9 @@ export class ReplayBatches1763885800000 implements MigrationInterface {
       CREATE TABLE replay_batch_items (
         batch_id uuid NOT NULL REFERENCES replay_batches(id) ON DELETE CASCADE,
         position int NOT NULL,
-        run_id uuid NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        run_id uuid NOT NULL,
         state text NOT NULL CHECK (state IN ('pending','running','match','mismatch','failed','cancelled')),
-        replay_run_id uuid REFERENCES runs(id) ON DELETE SET NULL,
+        replay_run_id uuid,
         first_mismatch_step int,
         reason text,
         updated_at timestamptz NOT NULL,
@@ -61,6 +65,8 @@ export class ReplayBatches1763885800000 implements MigrationInterface {
     await q.query(
       `CREATE INDEX replay_batch_items_open_idx ON replay_batch_items (batch_id, position) WHERE state IN ('pending','running')`,
     );
+    // Run retention keeps the originals of open items (the purge looks them up by run id).
+    await q.query(`CREATE INDEX replay_batch_items_open_run_idx ON replay_batch_items (run_id) WHERE state IN ('pending','running')`);
   }
 
   async down(q: QueryRunner): Promise<void> {
