@@ -148,9 +148,14 @@ describe('replay batches survive crashes (real worker processes, PostgreSQL, Red
       .expect(202);
     const queue = runsQueue(env.redisPrefix);
     try {
-      await waitFor(async () => ((await queue.getWaitingCount()) === CONCURRENCY ? true : undefined));
+      // jobs due now wait as `prioritized` (fair share ranks them in their tenant's backlog)
+      const queued = async () => {
+        const counts = await queue.getJobCounts('waiting', 'prioritized');
+        return (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+      };
+      await waitFor(async () => ((await queued()) === CONCURRENCY ? true : undefined));
       await queue.drain(true); // the jobs are gone; the replay runs stay queued in PostgreSQL
-      expect(await queue.getWaitingCount()).toBe(0);
+      expect(await queued()).toBe(0);
     } finally {
       await queue.close();
     }
