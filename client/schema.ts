@@ -849,7 +849,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Revoked (also when it already was). */
+            /** @description Revoked (also when it already was): every API process refuses the key from now on (each confirmed it). */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -874,7 +874,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemSchema"];
                 };
             };
-            /** @description PostgreSQL is unavailable (Retry-After). */
+            /** @description PostgreSQL is unavailable, or revocation-unconfirmed: revoked, but not every API process confirmed it in time; retry (Retry-After). */
             503: {
                 headers: {
                     [name: string]: unknown;

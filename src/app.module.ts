@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ApiModule } from './api/api.module.js';
+import { BroadcastModule } from './infra/broadcast/broadcast.module.js';
 import type { AppConfig } from './infra/config/app.config.js';
 import { ConfigModule } from './infra/config/config.module.js';
 import { DatabaseModule } from './infra/database/database.module.js';
@@ -42,6 +43,7 @@ export class AppModule {
         }),
         ...(config.redis.url ? [RedisModule.forRoot(config.redis.url)] : []),
         QueueModule.forRoot(config.redis),
+        BroadcastModule.forRoot(config.redis),
         MetricsModule,
         OrchestratorModule,
         ...(options.api ? [ApiModule] : []),

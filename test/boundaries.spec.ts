@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/infra/config/app.config.js';
 import { ConfigModule } from '../src/infra/config/config.module.js';
 import { MetricsModule } from '../src/infra/metrics/metrics.js';
+import { BroadcastModule } from '../src/infra/broadcast/broadcast.module.js';
 import { QueueModule } from '../src/infra/queue/queue.module.js';
 import { IDEMPOTENCY_DRIVER } from '../src/spine/drivers/spine-drivers.tokens.js';
 import { OrchestratorModule } from '../src/spine/orchestrator/orchestrator.module.js';
@@ -67,7 +68,14 @@ describe('layer boundaries (ARCHITECTURE.md)', () => {
     const config = loadConfig({});
     const compile = (controller: new (...args: never[]) => unknown) =>
       Test.createTestingModule({
-        imports: [ConfigModule.forRoot(config), FakeDataSourceModule, QueueModule.forRoot(config.redis), MetricsModule, OrchestratorModule],
+        imports: [
+          ConfigModule.forRoot(config),
+          FakeDataSourceModule,
+          QueueModule.forRoot(config.redis),
+          BroadcastModule.forRoot(config.redis),
+          MetricsModule,
+          OrchestratorModule,
+        ],
         controllers: [controller],
       }).compile();
 

@@ -27,6 +27,7 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
       SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${s.port}`,
       RUN_RETRY_BACKOFF_MS: '50',
       LLM_BASE_URL: `${s.url}/v1`,
+      MAX_STEPS: '1000',
     }));
     ({ app: t, server, auth } = h);
   });
@@ -91,6 +92,52 @@ describe('POST /v1/runs/{id}/replay (real PostgreSQL + Redis, side-effect-counti
     expect(await trace(original.id)).toEqual(before);
     expect((await getRun(original.id)).replay).toBeNull();
   });
+
+  it('a skip replay of 1,000 steps (written in batches) records exactly the original outputs and hashes; a keyed step takes its key', async () => {
+    // Pure transforms with varied outputs (objects built in another key order, strings, nulls, earlier outputs), and a
+    // keyed side effect in the middle: skipped steps are recorded in batches, the keyed one at once.
+    const steps = Array.from({ length: 1000 }, (_, i) => {
+      if (i === 500) {
+        return {
+          name: 'keyed',
+          skill: 'http.request',
+          params: { url: `${server.url}/effect/skip-1000`, method: 'POST' },
+          idempotency_key: `skip-1000-${Date.now()}`,
+        };
+      }
+      if (i % 7 === 3) return { name: `prev${i}`, skill: 'transform', params: { expression: `steps[${i - 1}].output` } };
+      const expression = [
+        `{ "z": ${i}, "a": "s${i}", "m": [${i}, null, { "y": true, "b": ${i % 5} }] }`,
+        `${i} * 3`,
+        `"text ${i}"`,
+        'null',
+      ][i % 4];
+      return { name: `t${i}`, skill: 'transform', params: { expression } };
+    });
+    const original = await submit(steps);
+    expect(original.status).toBe('succeeded');
+    const before = await trace(original.id);
+    expect(before.steps).toHaveLength(1000);
+    const hits = server.hits('/effect/skip-1000');
+    expect(hits).toBe(1);
+    const run = await replayed(original.id, { default_behavior: 'skip' });
+    expect(run).toMatchObject({ status: 'succeeded', output: original.output });
+    expect(run.replay).toEqual({
+      verdict: 'match',
+      summary: { executed: 0, skipped: 1000, checked: 0, from_cache: 1000, mismatches: 0 },
+      mismatches: [],
+    });
+    expect(server.hits('/effect/skip-1000')).toBe(hits);
+    const tr = await trace(run.id);
+    expect(tr.steps.map((step) => step.index)).toEqual(before.steps.map((step) => step.index));
+    tr.steps.forEach((step, i) => {
+      expect(step).toMatchObject({ status: 'succeeded', skipped: true, from_cache: true, executed: false, mismatch: null });
+      expect(step.output).toEqual(before.steps[i].output);
+      expect(step.output_hash).toBe(before.steps[i].output_hash);
+      expect(step.output_hash).toBe(sha256(simpleCanonical(step.output))); // a second implementation agrees
+    });
+    expect(await trace(original.id)).toEqual(before);
+  }, 120_000);
 
   it('check of deterministic steps matches', async () => {
     const original = await submit(plan('check-ok').slice(1));

@@ -58,10 +58,10 @@ describe('driver SQL against the migrated schema', () => {
     const key = await tenants.insertApiKey(ds.manager, keyId, tenantId, 'a'.repeat(64));
     expect(key).toMatchObject({ id: keyId, tenant_id: tenantId, revoked_at: null });
     expect(key.created_at).toBeInstanceOf(Date);
-    expect(await tenants.findTenantIdByKeyHash(ds.manager, 'a'.repeat(64))).toBe(tenantId);
+    expect(await tenants.findLiveKeyByHash(ds.manager, 'a'.repeat(64))).toEqual({ id: keyId, tenant_id: tenantId });
     expect(await tenants.revokeApiKey(ds.manager, keyId, new Date())).toBe(true);
     expect(await tenants.revokeApiKey(ds.manager, keyId, new Date())).toBe(false);
-    expect(await tenants.findTenantIdByKeyHash(ds.manager, 'a'.repeat(64))).toBeNull();
+    expect(await tenants.findLiveKeyByHash(ds.manager, 'a'.repeat(64))).toBeNull();
     expect(await tenants.apiKeyExists(ds.manager, keyId)).toBe(true);
     expect(await tenants.tenantExists(ds.manager, randomUUID())).toBe(false);
   });
@@ -78,10 +78,20 @@ describe('driver SQL against the migrated schema', () => {
       updated_at: at,
     });
     expect(typeof plain.seq).toBe('string');
+    // The inserts return only seq and build the rest: exactly the row as a read returns it.
+    expect(plain).toEqual(await runs.findForTenant(ds.manager, tenantId, plain.id));
+    const replay = await runs.insertRun(ds.manager, {
+      ...newRun(at),
+      idempotency_key: 'k',
+      replay_of: plain.id,
+      replay_options: { default_behavior: 'skip', steps: { 1: 'check' } },
+    });
+    expect(replay).toEqual(await runs.findForTenant(ds.manager, tenantId, replay.id));
 
     const scope = { tenantId, agentId: 'a', key: 'idem-1' };
     const first = await keys.insertRunWithKey(ds.manager, newRun(at), scope, 'f'.repeat(64), new Date(at.getTime() + 60_000), 2_000);
     expect(first?.status).toBe('queued');
+    expect(first).toEqual(await runs.findForTenant(ds.manager, tenantId, first!.id));
     const second = await keys.insertRunWithKey(ds.manager, newRun(at), scope, 'f'.repeat(64), new Date(at.getTime() + 60_000), 2_000);
     expect(second).toBeNull();
     const check = await keys.checkIdempotency(ds.manager, 'idem-1', tenantId, 'a', at);

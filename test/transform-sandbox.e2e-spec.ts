@@ -108,6 +108,75 @@ describe('transforms in the sandbox: one worker process, a poison tenant and a q
     30_000,
   );
 
+  describe('consecutive transforms, evaluated as one chain in the sandbox', () => {
+    const traceOf = async (authorization: string, id: string) =>
+      (await api.http.get(`/v1/runs/${id}/trace`).set('Authorization', authorization).expect(200)).body.steps as Array<{
+        status: string;
+        output: unknown;
+        error: { message: string } | null;
+      }>;
+
+    it('later steps read the outputs as recorded: redacted, keys sorted (as one step at a time)', async () => {
+      const run = await submit(
+        quiet,
+        [
+          transform('{ "b": 2, "authorization": "Bearer abc", "a": input.n }', 'creds'),
+          transform('steps[0].output.authorization', 'read'),
+          transform('$keys(steps[0].output)', 'keys'),
+          transform('$string(steps[0].output)', 'text'),
+          transform('steps[1].output & "!"', 'after'),
+        ],
+        { n: 1 },
+      );
+      expect((await finished(quiet, run.id)).status).toBe('succeeded');
+      const steps = await traceOf(quiet, run.id);
+      expect(steps.map((s) => s.output)).toEqual([
+        { a: 1, authorization: '[redacted]', b: 2 },
+        '[redacted]', // the chain's own copy of step 0 held the credential; the step read the recorded one
+        ['a', 'authorization', 'b'],
+        '{"a":1,"authorization":"[redacted]","b":2}',
+        '[redacted]!',
+      ]);
+      // No redaction here: the whole chain's outputs are used, and the chain hands them on with sorted keys too.
+      const sorted = await submit(quiet, [transform('{ "b": 2, "a": 1 }', 'obj'), transform('$keys(steps[0].output)', 'keys')]);
+      expect((await finished(quiet, sorted.id)).status).toBe('succeeded');
+      expect((await traceOf(quiet, sorted.id)).map((s) => s.output)).toEqual([{ a: 1, b: 2 }, ['a', 'b']]);
+    }, 30_000);
+
+    it('an error in the middle of a chain fails that step, as it would alone; the steps before it stand', async () => {
+      const run = await submit(quiet, [
+        transform('1', 'one'),
+        transform('2', 'two'),
+        transform('$error("boom")', 'bad'),
+        transform('4', 'four'),
+      ]);
+      expect(await finished(quiet, run.id)).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        error: { type: 'step_failed', message: 'JSONata evaluation failed: boom', step_index: 2 },
+      });
+      expect((await traceOf(quiet, run.id)).map((s) => [s.status, s.output])).toEqual([
+        ['succeeded', 1],
+        ['succeeded', 2],
+        ['failed', null],
+        ['cancelled', null],
+      ]);
+    }, 30_000);
+
+    it('a CPU bomb in a chain fails its own step with the time limit, as alone', async () => {
+      const started = Date.now();
+      const run = await submit(poison, [transform('1', 'one'), transform(CPU_BOMB, 'bomb'), transform('3', 'three')]);
+      expect(await finished(poison, run.id, 30_000)).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        error: { type: 'step_failed', message: 'transform exceeded TRANSFORM_TIMEOUT_MS (1000 ms)', step_index: 1 },
+      });
+      expect(Date.now() - started).toBeLessThan(8_000); // the chain's limit, then the step's own
+      expect((await traceOf(poison, run.id)).map((s) => s.status)).toEqual(['succeeded', 'failed', 'cancelled']);
+      expect(worker.child.exitCode).toBeNull();
+    }, 40_000);
+  });
+
   it('a memory bomb fails cleanly, and the same worker process then runs the next run', async () => {
     await scrapeDelay();
     const bad = await submit(poison, [transform(MEMORY_BOMB, 'hog')]);

@@ -133,6 +133,53 @@ describe('crashed workers and lost jobs (real processes, PostgreSQL, Redis)', ()
     expect(trace.steps.map((s: { attempts: number }) => s.attempts)).toEqual([1, 2, 1]);
   }, 90_000);
 
+  it('a worker killed with SIGKILL during a batch of pure steps: only pure steps run again, the side effect before them never', async () => {
+    // Pure (transform) steps are recorded with the attempt's next durable write; a side-effect step is
+    // recorded before the run moves on. Killed while pure rows wait, the run loses only those rows.
+    while (workers.length > 0) await workers.pop()!.kill('SIGTERM'); // no other worker (default limits) may take the run
+    const slow = { TRANSFORM_TIMEOUT_MS: '60000', TRANSFORM_MAX_MEMORY_MB: '512' }; // the slow transform below: seconds, and memory
+    const victim = await spawnWorker({ ...env.env, ...slow });
+    workers.push(victim);
+    const res = await api.http
+      .post('/v1/agents/crashy/runs')
+      .set('Authorization', auth)
+      .send({
+        input: { n: 3 },
+        steps: [
+          { name: 'first', skill: 'transform', params: { expression: 'input.n + 1' } },
+          { name: 'effect', skill: 'http.request', params: { url: `${server.url}/effect/pure-batch`, method: 'POST' } },
+          { name: 'after', skill: 'transform', params: { expression: 'steps[0].output * 10' } },
+          { name: 'slow', skill: 'transform', params: { expression: '$count([1..3000000].($ * 2))' } },
+          { name: 'last', skill: 'transform', params: { expression: 'steps[2].output + 1' } },
+        ],
+      })
+      .expect(202);
+    const traceOf = async () =>
+      (await api.http.get(`/v1/runs/${res.body.id}/trace`).set('Authorization', auth).expect(200)).body as {
+        steps: Array<{ status: string; attempts: number; output: unknown; started_at: string | null }>;
+      };
+    // The side effect's row is written before the run moves on (with the pure row before it, in one statement).
+    await waitFor(async () => ((await traceOf()).steps[1].status === 'succeeded' ? true : undefined), 30_000);
+    await new Promise((r) => setTimeout(r, 500)); // `after` has run; `slow` is evaluating
+    await victim.kill('SIGKILL');
+    const killedAt = Date.now();
+    expect(victim.child.signalCode).toBe('SIGKILL');
+    // What the victim left: the steps up to the side effect; the pure step after it was never written.
+    expect((await traceOf()).steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'pending', 'pending', 'pending']);
+
+    workers.push(await spawnWorker({ ...env.env, ...slow }));
+    const done = await finished(res.body.id);
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 2, output: 41, error: null });
+    expect(server.hits('/effect/pure-batch')).toBe(1); // the side-effect step never ran twice
+    const tr = await traceOf();
+    expect(tr.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(tr.steps.map((s) => s.output)).toEqual([4, expect.objectContaining({ status: 200 }), 40, 3000000, 41]);
+    expect(tr.steps.map((s) => s.attempts)).toEqual([1, 1, 1, 1, 1]); // a re-run pure step had no row: it counts once
+    // The pure steps after the side effect ran again in the second attempt; those before it did not.
+    expect(tr.steps.slice(2).every((s) => new Date(s.started_at!).getTime() >= killedAt - 50)).toBe(true);
+    expect(tr.steps.slice(0, 2).every((s) => new Date(s.started_at!).getTime() < killedAt)).toBe(true);
+  }, 90_000);
+
   it('a run stranded in queued (its job lost) is enqueued again by the sweep', async () => {
     while (workers.length > 0) await workers.pop()!.kill('SIGTERM'); // no consumer may take the job first
     const res = await api.http

@@ -43,6 +43,26 @@ export interface SkillHandler {
   validate?(params: Record<string, unknown>, check: ParamCheck): Array<{ path: string; message: string }>;
   /** Runs the step; the result must be JSON-representable (it is hashed by RFC 8785). */
   execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown>;
+  /**
+   * True for a skill without side effects whose output depends only on its params and the document
+   * (transform): running it again after a crash is harmless, so its steps are recorded with the run's
+   * next durable write instead of one by one (a keyed step is recorded at once all the same).
+   */
+  readonly pure?: boolean;
+  /**
+   * Optional, for pure skills: runs consecutive steps of this skill in one go (one round trip where each
+   * step would take one), each over `document` extended with the outputs before it, in the order the
+   * step runner hands values on (keys sorted). Returns the outputs of the steps that succeeded, in order,
+   * up to the first that did not, and `lost` when the call ended without an answer (a limit killed it);
+   * it never throws: the step runner runs the step that did not succeed on its own, as usual.
+   * `chainable(params)` says whether params as written can run this way (a `$ref` or `$secret` cannot).
+   */
+  executeChain?(
+    params: ReadonlyArray<Record<string, unknown>>,
+    document: SkillContext['document'],
+    signal: AbortSignal,
+  ): Promise<{ outputs: unknown[]; lost: boolean }>;
+  chainable?(params: Record<string, unknown>): boolean;
   /** For skills that cost tokens (llm.chat): the usage an output of this skill reports, or null. */
   usage?(output: unknown): StepUsage | null;
   /**

@@ -15,6 +15,7 @@ export enum SpineErrorCode {
   SecretsDisabled = 'secrets_disabled',
   ReplayBatchNotFound = 'replay_batch_not_found',
   ReplayBatchFinished = 'replay_batch_finished',
+  RevocationUnconfirmed = 'revocation_unconfirmed',
 }
 
 export interface FieldError {

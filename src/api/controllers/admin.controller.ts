@@ -40,7 +40,13 @@ export class AdminController {
   @Delete('api-keys/:keyId')
   @HttpCode(204)
   @ApiOperation({ operationId: 'revokeApiKey', summary: 'Revoke an API key, at once.' })
-  @ApiNoContentResponse({ description: 'Revoked (also when it already was).' })
+  @ApiNoContentResponse({
+    description: 'Revoked (also when it already was): every API process refuses the key from now on (each confirmed it).',
+  })
+  @ApiProblem(
+    503,
+    'PostgreSQL is unavailable, or revocation-unconfirmed: revoked, but not every API process confirmed it in time; retry (Retry-After).',
+  )
   async revokeApiKey(@Param('keyId', uuidPipe) keyId: string): Promise<void> {
     await this.tenants.revokeApiKey(keyId);
   }

@@ -32,6 +32,11 @@ const SPINE_PROBLEMS: Record<SpineErrorCode, { status: number; type: string; tit
   [SpineErrorCode.SecretsDisabled]: { status: 503, type: 'secrets-disabled', title: 'Secrets are disabled' },
   [SpineErrorCode.ReplayBatchNotFound]: { status: 404, type: 'not-found', title: 'Not found' },
   [SpineErrorCode.ReplayBatchFinished]: { status: 409, type: 'replay-batch-finished', title: 'Replay batch is finished' },
+  [SpineErrorCode.RevocationUnconfirmed]: {
+    status: 503,
+    type: 'revocation-unconfirmed',
+    title: 'Revoked, but not yet confirmed by every API process',
+  },
 };
 
 const STATUS_TITLES: Record<number, [string, string]> = {

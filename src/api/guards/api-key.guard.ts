@@ -1,4 +1,4 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Request } from 'express';
 import { TENANTS_ORCHESTRATOR } from '../../spine/orchestrator/orchestrator.tokens.js';
 import type { TenantsOrchestrator } from '../../spine/orchestrator/tenants.orchestrator.js';
@@ -16,8 +16,13 @@ export function bearerToken(req: Request): string | null {
 
 /** Guards /v1: a live API key is required; the request carries its tenant from here on. */
 @Injectable()
-export class ApiKeyGuard implements CanActivate {
+export class ApiKeyGuard implements CanActivate, OnModuleInit {
   constructor(@Inject(TENANTS_ORCHESTRATOR) private readonly tenants: TenantsOrchestrator) {}
+
+  /** The API authenticates: its process listens for revoked keys from boot on (see TenantsOrchestrator). */
+  onModuleInit(): void {
+    this.tenants.watchRevocations();
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type CanActivate, type ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import type { Response } from 'express';
 import type { Redis } from 'ioredis';
@@ -6,6 +5,7 @@ import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimi
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { REDIS_CLIENT } from '../../infra/redis/redis.tokens.js';
+import { orAfter } from '../../infra/timeout.js';
 import { ProblemException } from '../problem.js';
 import type { AuthenticatedRequest } from './api-key.guard.js';
 
@@ -52,11 +52,7 @@ export class TenantRateLimitGuard implements CanActivate {
   private consume(limiter: RateLimiterAbstract, tenantId: string): Promise<RateLimiterRes> {
     const insurance = this.insurance;
     if (!insurance) return limiter.consume(tenantId);
-    const timeout = new AbortController();
-    return Promise.race([
-      limiter.consume(tenantId),
-      sleep(REDIS_ANSWER_TIMEOUT_MS, undefined, { signal: timeout.signal }).then(() => insurance.consume(tenantId)),
-    ]).finally(() => timeout.abort());
+    return orAfter(limiter.consume(tenantId), REDIS_ANSWER_TIMEOUT_MS, () => insurance.consume(tenantId));
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -90,11 +90,13 @@ describe('loadConfig', () => {
       STEP_MAX_OUTPUT_BYTES: '2300',
       WORKER_METRICS_PORT: '24',
       REPLAY_BATCH_CONCURRENCY: '26',
+      API_KEY_CACHE_TTL_MS: '25',
     });
     expect(config).toEqual({
       http: { port: 1, host: '127.0.0.2' },
       limits: { maxBodyBytes: 2000, maxSteps: 9, rateLimitPerSecond: 18, maxStepOutputBytes: 2300 },
       admin: { token: 'a-long-admin-token-123' },
+      auth: { apiKeyCacheTtlMs: 25 },
       idempotency: { ttlSeconds: 5, keyRequired: true },
       runs: { maxAttempts: 10, retryBackoffMs: 11 },
       worker: { enabled: false, concurrency: 12, lockDurationMs: 1300, sweepIntervalMs: 1400, sweepStaleAfterMs: 1500, metricsPort: 24 },

@@ -179,10 +179,20 @@ export class EnvironmentVariables {
   @IsIn(['auto', 'json', 'pretty'])
   LOG_FORMAT: string = 'auto';
 
-  /** Log one line per HTTP request (pino-http). */
+  /** Log one line per HTTP request (its id, method, URL, status and duration). */
   @Transform(toBoolean)
   @IsBoolean()
   LOG_REQUESTS: boolean = true;
+
+  /**
+   * How long an API process may answer from its in-process cache of live API keys before it reads the
+   * key again (0 = no cache: every request reads PostgreSQL). Revocations reach the caches at once over
+   * Redis pub/sub; this bounds what a process that missed one could serve.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  API_KEY_CACHE_TTL_MS: number = 10_000;
 
   /** Requests per second one tenant may make to /v1 (0 = no limit); counted in Redis when REDIS_URL is set. */
   @IsInt()
@@ -250,6 +260,8 @@ export interface AppConfig {
   };
   /** /admin: null when ADMIN_TOKEN is unset (the admin API answers 404). */
   readonly admin: { readonly token: string | null };
+  /** Authentication of API keys: how long a live key may be answered from the in-process cache (0: no cache). */
+  readonly auth: { readonly apiKeyCacheTtlMs: number };
   /** Idempotency keys of run creation and replay. */
   readonly idempotency: { readonly ttlSeconds: number; readonly keyRequired: boolean };
   /** Retries of a run. */
@@ -314,6 +326,7 @@ function toSlices(env: EnvironmentVariables): AppConfig {
       maxStepOutputBytes: env.STEP_MAX_OUTPUT_BYTES,
     },
     admin: { token: env.ADMIN_TOKEN ?? null },
+    auth: { apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_MS },
     idempotency: { ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS, keyRequired: env.IDEMPOTENCY_KEY_REQUIRED },
     runs: { maxAttempts: env.RUN_MAX_ATTEMPTS, retryBackoffMs: env.RUN_RETRY_BACKOFF_MS },
     worker: {

@@ -6,6 +6,7 @@ export const CONFIG_TOKENS: { readonly [S in ConfigSlice]: symbol } = {
   http: Symbol('config.http'),
   limits: Symbol('config.limits'),
   admin: Symbol('config.admin'),
+  auth: Symbol('config.auth'),
   idempotency: Symbol('config.idempotency'),
   runs: Symbol('config.runs'),
   worker: Symbol('config.worker'),

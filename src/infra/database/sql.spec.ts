@@ -28,6 +28,17 @@ describe('Table', () => {
     expect(T.setExcluded(['body', 'at']).text).toBe('body = EXCLUDED.body, at = EXCLUDED.at');
   });
 
+  it('builds unnest() over rows: one array parameter per column, whatever the number of rows', () => {
+    const at = new Date(0);
+    const q = T.unnest(['id', 'at'], [{ id: 'a', at }, { id: 'b' }], 'v');
+    expect(q.text).toBe('unnest($1::uuid[], $2::timestamptz[]) AS v(id, at)');
+    expect(q.values).toEqual([
+      ['a', 'b'],
+      [at, null],
+    ]);
+    expect(() => T.unnest(['id', 'nope' as 'id'], [], 'v')).toThrow('things has no column nope');
+  });
+
   it('refuses a column the table does not have (a value spread from a wider object)', () => {
     const wider = { id: 'a', extra: 1 } as unknown as Partial<Row>;
     expect(() => T.insert(wider)).toThrow('things has no column extra');

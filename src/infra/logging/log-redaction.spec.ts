@@ -3,7 +3,7 @@ import { AppLogger, createRootLogger } from './logger.js';
 describe('log redaction paths', () => {
   it('censor credentials of requests, responses and anything named like a secret, at the top and one level down', () => {
     const lines: string[] = [];
-    // The process's root logger (what AppLogger, pino-http and the TypeORM logger write through).
+    // The process's root logger (what AppLogger, the request lines and the TypeORM logger write through).
     const logger = createRootLogger({ level: 'info', requests: true, format: 'json' }, { write: (line: string) => lines.push(line) });
     logger.info(
       {

@@ -75,7 +75,33 @@ describe('logging', () => {
       context: 'Handler',
       req: { id: 'req-42', method: 'GET', url: '/v1/runs?x=1' },
     });
-    expect(lines.find((l) => l.msg === 'request completed')).toMatchObject({ req: { id: 'req-42' }, res: { statusCode: 200 } });
+    const completed = lines.find((l) => l.msg === 'request completed');
+    expect(completed).toMatchObject({ req: { id: 'req-42', method: 'GET', url: '/v1/runs?x=1' }, res: { statusCode: 200 } });
+    // exactly these fields: no headers, so the line needs no redaction
+    expect(Object.keys(completed!).sort()).toEqual(['hostname', 'level', 'msg', 'pid', 'req', 'res', 'responseTime', 'time']);
+    expect(completed?.res).toEqual({ statusCode: 200 });
     expect(JSON.stringify(lines)).not.toContain('ar_live_secret');
+  });
+
+  it('logs a 5xx as "request errored" at level error, and redacts lines logged while handling a request', async () => {
+    const { lines, stream } = capture();
+    const root = createRootLogger(settings, stream);
+    const logger = new AppLogger(root, 'json');
+    const http = createHttpLogger(root, settings);
+    const server = createServer((req, res) => {
+      (req as IncomingMessage & { id: string }).id = 'req-43';
+      http(req, res, () => {
+        logger.warn({ token: 'tok_secret_1', headers: { authorization: 'Bearer ar_live_2' } }, 'upstream refused', 'Handler');
+        res.statusCode = 503;
+        res.end('down');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    await fetch(`http://127.0.0.1:${port}/v1/runs`);
+    await new Promise<void>((r) => server.close(() => r()));
+    expect(lines.find((l) => l.msg === 'request errored')).toMatchObject({ level: 50, req: { id: 'req-43' }, res: { statusCode: 503 } });
+    expect(lines.find((l) => l.msg === 'upstream refused')).toMatchObject({ level: 40, req: { id: 'req-43' }, token: '[redacted]' });
+    expect(JSON.stringify(lines)).not.toMatch(/tok_secret_1|ar_live_2/);
   });
 });

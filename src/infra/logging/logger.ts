@@ -2,7 +2,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoggerService } from '@nestjs/common';
 import { pino, type DestinationStream, type Logger as Pino } from 'pino';
-import { pinoHttp } from 'pino-http';
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -81,35 +80,60 @@ export function createRootLogger(settings: LogSettings, destination?: Destinatio
   return pino(options);
 }
 
-/** The logger of the request being handled (bound to its id), for logs made while handling it. */
-const requestLogger = new AsyncLocalStorage<Pino>();
+/** What a line logged while handling a request is bound to: the request, and its logger once one is needed. */
+interface RequestContext {
+  req: { id: string; method: string; url: string };
+  logger?: Pino;
+}
 
-type LoggedRequest = IncomingMessage & { id?: string; log: Pino };
+/** The request being handled, for logs made while handling it (AppLogger writes them with its id). */
+const requestContext = new AsyncLocalStorage<RequestContext>();
+
+type LoggedRequest = IncomingMessage & { id?: string; originalUrl?: string };
 
 /**
- * pino-http (one line per request when `settings.requests`, with the X-Request-Id set by the request-id
- * middleware) followed by the binding that makes AppLogger write through the request's logger.
+ * One line per request when `settings.requests` (`request completed`, or `request errored` at level
+ * error for a 5xx), with the X-Request-Id set by the request-id middleware, then the binding that makes
+ * AppLogger write lines logged while handling the request with its id.
+ *
+ * The line is `{ req: { id, method, url }, res: { statusCode }, responseTime, msg }` (pino-http's
+ * shape, which this replaced: it built a child logger per request and ran the redaction over each line).
+ * Those fields are all it holds, none a credential, so it is written by a logger without the redaction
+ * paths (the redaction walked some forty paths per line: a fifth of the logging cost of a request);
+ * everything else keeps them, including lines logged while handling a request, whose logger is made
+ * only when one is logged.
  */
 export function createHttpLogger(root: Pino, settings: LogSettings) {
   const human = settings.format === 'pretty';
-  const http = pinoHttp({
-    logger: root,
-    autoLogging: settings.requests,
-    genReqId: (req) => (req as LoggedRequest).id ?? 'unknown',
-    serializers: {
-      req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-    },
-    ...(human
-      ? {
-          customSuccessMessage: (req: IncomingMessage, res: ServerResponse, ms: number) =>
-            `${req.method} ${req.url} ${res.statusCode} (${ms} ms)`,
-          customErrorMessage: (req: IncomingMessage, res: ServerResponse) => `${req.method} ${req.url} ${res.statusCode}`,
-        }
-      : {}),
-  });
-  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
-    http(req, res);
-    requestLogger.run((req as LoggedRequest).log, next);
+  const lines = root.child({}, { redact: [] });
+  return (incoming: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const req = incoming as LoggedRequest;
+    const context: RequestContext = { req: { id: req.id ?? 'unknown', method: req.method ?? '', url: req.originalUrl ?? req.url ?? '' } };
+    if (settings.requests) {
+      const started = Date.now();
+      let logged = false;
+      const done = () => {
+        if (logged) return;
+        logged = true;
+        res.removeListener('finish', done);
+        res.removeListener('close', done);
+        const responseTime = Date.now() - started;
+        const { statusCode } = res;
+        const failed = statusCode >= 500;
+        const aborted = !res.writableFinished;
+        const msg = human
+          ? `${context.req.method} ${context.req.url} ${statusCode}${failed ? '' : ` (${responseTime} ms)`}${aborted ? ' (aborted)' : ''}`
+          : failed
+            ? 'request errored'
+            : aborted
+              ? 'request aborted'
+              : 'request completed';
+        lines[failed ? 'error' : 'info']({ req: context.req, res: { statusCode }, responseTime }, msg);
+      };
+      res.on('finish', done);
+      res.on('close', done);
+    }
+    requestContext.run(context, next);
   };
 }
 
@@ -150,7 +174,8 @@ export class AppLogger implements LoggerService {
   }
 
   private write(level: Level, message: unknown, rest: unknown[]): void {
-    const logger = requestLogger.getStore() ?? this.root;
+    const context = requestContext.getStore();
+    const logger = context ? (context.logger ??= this.root.child({ req: context.req })) : this.root;
     const fields: Record<string, unknown> = {};
     const args = [...rest];
     if (args.length > 0 && typeof args[args.length - 1] === 'string') fields.context = args.pop();

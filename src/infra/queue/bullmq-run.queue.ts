@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type ConnectionOptions, DelayedError, type Job, type Queue, Worker } from 'bullmq';
 import type { ConsumerOptions, QueueDepth, RunJobHandler, RunQueue } from './run-queue.port.js';
 import { loggableError } from '../logging/loggable-error.js';
+import { orAfter } from '../timeout.js';
 import { TenantBacklog } from './tenant-backlog.js';
 
 export interface RunJobData {
@@ -63,7 +63,6 @@ export class BullmqRunQueue implements RunQueue {
    * the backlog without joining it (a run waiting for days holds no place).
    */
   private async add(runId: string, tenantId: string, jobId: string, delay: number): Promise<void> {
-    const timeout = new AbortController();
     const add = this.backlog.priority(tenantId, jobId, delay === 0).then((priority) =>
       this.queue.add(
         'run',
@@ -79,15 +78,8 @@ export class BullmqRunQueue implements RunQueue {
         },
       ),
     );
-    try {
-      await Promise.race([
-        add,
-        sleep(ENQUEUE_TIMEOUT_MS, undefined, { signal: timeout.signal }).then(() => Promise.reject(new EnqueueTimeoutError())),
-      ]);
-    } finally {
-      timeout.abort();
-      add.catch(() => undefined); // a late failure after the timeout is already reported
-    }
+    // a late failure after the timeout is ignored: the timeout was already reported
+    await orAfter(add, ENQUEUE_TIMEOUT_MS, () => Promise.reject(new EnqueueTimeoutError()));
   }
 
   async startConsuming(handler: RunJobHandler, options: ConsumerOptions): Promise<void> {

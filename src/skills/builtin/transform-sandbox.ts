@@ -85,6 +85,49 @@ export class TransformSandbox {
     throw new SkillError(StepErrorCode.SkillFailed, `JSONata evaluation failed: ${message}`);
   }
 
+  /**
+   * Evaluates consecutive expressions in one sandbox call, each over `document` extended with the
+   * outputs before it (see `evaluateChain` in the sandbox script); each evaluation has the time limit.
+   * Returns the outputs of the evaluations that succeeded, in order, up to the first that did not, and
+   * `lost` when the chain ended without an answer (a limit killed the process, or the signal aborted).
+   * Never throws: whatever went wrong the caller evaluates that step on its own, which reports it as
+   * `evaluate` does. The sandbox process keeps each evaluation's limit itself (it dies past it); this
+   * side stops a chain that outlives all its limits together.
+   */
+  async evaluateChain(
+    expressions: readonly string[],
+    document: { input: unknown; steps: Array<{ output: unknown }> },
+    signal: AbortSignal,
+  ): Promise<{ outputs: unknown[]; lost: boolean }> {
+    if (signal.aborted) return { outputs: [], lost: true };
+    const { timeoutMs, maxOutputBytes } = this.limits;
+    let timer: NodeJS.Timeout | undefined;
+    const task = this.getPool().exec('evaluateChain', [expressions, document, maxOutputBytes], {
+      on: (event: unknown) => {
+        if (event !== 'started') return;
+        timer = setTimeout(
+          () => {
+            task.cancel(); // kills the sandbox process; the pool starts another
+          },
+          expressions.length * timeoutMs + 2_000,
+        );
+      },
+    });
+    const onAbort = () => {
+      task.cancel();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const { results } = (await task) as { results: string[] };
+      return { outputs: results.map((json) => JSON.parse(json) as unknown), lost: false };
+    } catch {
+      return { outputs: [], lost: true };
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
   /** Stops the sandbox processes (at application shutdown, after the runs in hand finished). */
   async close(): Promise<void> {
     const pool = this.pool;

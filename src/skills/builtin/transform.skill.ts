@@ -36,6 +36,8 @@ function expressionProblem(expression: unknown): string | null {
 @Injectable()
 @Skill('transform')
 export class TransformSkill implements SkillHandler, OnApplicationShutdown {
+  /** No side effect, the output depends on params and document only: steps are recorded in batches. */
+  readonly pure = true;
   private readonly sandbox: TransformSandbox;
 
   constructor(@InjectConfig('transforms') transforms: AppConfig['transforms'], @InjectConfig('limits') limits: AppConfig['limits']) {
@@ -53,6 +55,20 @@ export class TransformSkill implements SkillHandler, OnApplicationShutdown {
     const problem = expressionProblem(params.expression);
     if (problem) throw new SkillError(StepErrorCode.InvalidParams, problem);
     return this.sandbox.evaluate(params.expression as string, context.document, context.signal);
+  }
+
+  /** An expression written as a literal string (not a `$ref` or `$secret`) that parses. */
+  chainable(params: Record<string, unknown>): boolean {
+    return typeof params.expression === 'string' && expressionProblem(params.expression) === null;
+  }
+
+  /** Consecutive transforms in one sandbox call (see SkillHandler.executeChain). */
+  executeChain(params: ReadonlyArray<Record<string, unknown>>, document: SkillContext['document'], signal: AbortSignal) {
+    return this.sandbox.evaluateChain(
+      params.map((p) => p.expression as string),
+      document,
+      signal,
+    );
   }
 
   /** After the workers stopped taking runs and the runs in hand finished (onModuleDestroy comes first). */

@@ -6,8 +6,13 @@ import { Worker } from 'node:worker_threads';
 import jsonata from 'jsonata';
 import workerpool from 'workerpool';
 
-/** Argument: TRANSFORM_TIMEOUT_MS. The parent stops an evaluation at that limit; this process stops itself 2 s later. */
-const HARD_LIMIT_MS = Number(process.argv[2] ?? 1000) + 2_000;
+/**
+ * Argument: TRANSFORM_TIMEOUT_MS. The parent stops an evaluation at that limit; this process stops itself 2 s later.
+ * In a chain (evaluateChain) the parent is not told when each evaluation starts, so this process stops
+ * itself at the limit (within the watchdog's 200 ms tick).
+ */
+const TIMEOUT_MS = Number(process.argv[2] ?? 1000);
+const HARD_LIMIT_MS = TIMEOUT_MS + 2_000;
 
 // Watchdog: a thread that kills this process when one evaluation outlives HARD_LIMIT_MS. The parent
 // normally stops it first; this covers a parent that died (SIGKILL) while an evaluation spins,
@@ -25,9 +30,15 @@ new Worker(
   { eval: true, workerData: deadline.buffer },
 ).unref();
 
-const CACHE_SIZE = 500;
-/** Parsed expressions, the last CACHE_SIZE used (expressions repeat across runs). */
+/**
+ * Parsed expressions, the most recently used (expressions repeat across runs, and a replay evaluates its
+ * original's again): at most CACHE_SIZE of them and CACHE_CHARS characters of source, so the cache stays
+ * far below the process's heap limit (parsing is two thirds of a small transform's cost in here).
+ */
+const CACHE_SIZE = 2_000;
+const CACHE_CHARS = 200_000;
 const compiled = new Map();
+let cachedChars = 0;
 
 function compile(expression) {
   let parsed = compiled.get(expression);
@@ -35,7 +46,16 @@ function compile(expression) {
     compiled.delete(expression); // re-inserted last: most recently used
   } else {
     parsed = jsonata(expression);
-    if (compiled.size >= CACHE_SIZE) compiled.delete(compiled.keys().next().value);
+    cachedChars += expression.length;
+    while (compiled.size > 0 && (compiled.size >= CACHE_SIZE || cachedChars > CACHE_CHARS)) {
+      const oldest = compiled.keys().next().value;
+      compiled.delete(oldest);
+      cachedChars -= oldest.length;
+    }
+    if (cachedChars > CACHE_CHARS) {
+      cachedChars -= expression.length; // larger than the whole cache: not kept
+      return parsed;
+    }
   }
   compiled.set(expression, parsed);
   return parsed;
@@ -59,9 +79,9 @@ const messageOf = (error) => (error && typeof error.message === 'string' ? error
  * counts from then, not from the wait for a free process). Returns { json } (the value as JSON text,
  * at most maxBytes of UTF-8) or { error: { kind: 'invalid' | 'evaluation' | 'not-json' | 'too-large', message } }.
  */
-async function evaluate(expression, document, maxBytes) {
-  workerpool.workerEmit('started');
-  Atomics.store(deadline, 0, BigInt(Date.now() + HARD_LIMIT_MS));
+async function evaluate(expression, document, maxBytes, chained = false) {
+  if (!chained) workerpool.workerEmit('started');
+  Atomics.store(deadline, 0, BigInt(Date.now() + (chained ? TIMEOUT_MS : HARD_LIMIT_MS)));
   try {
     let expr;
     try {
@@ -83,4 +103,32 @@ async function evaluate(expression, document, maxBytes) {
   }
 }
 
-workerpool.worker({ evaluate });
+/** Keys in sorted order at every level: the order in which the parent's canonical JSON gives values back. */
+function sortKeys(value) {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const sorted = {};
+  for (const key of Object.keys(value).sort()) sorted[key] = sortKeys(value[key]);
+  return sorted;
+}
+
+/**
+ * Evaluates consecutive transform steps in one call (the parent's prefetch of pure steps): each
+ * expression over `document` extended with the outputs before it (parsed back from their JSON with
+ * sorted keys, as the parent would hand them on). One message to the parent when the chain starts;
+ * each evaluation's time limit is kept by the watchdog (this process dies past it). Stops at the
+ * first error. Returns { results: [json...] }, the JSON texts of the evaluations that succeeded.
+ */
+async function evaluateChain(expressions, document, maxBytes) {
+  const results = [];
+  workerpool.workerEmit('started');
+  for (let i = 0; i < expressions.length; i++) {
+    const result = await evaluate(expressions[i], document, maxBytes, true);
+    if (!('json' in result)) break;
+    results.push(result.json);
+    document.steps.push({ output: sortKeys(JSON.parse(result.json)) });
+  }
+  return { results };
+}
+
+workerpool.worker({ evaluate, evaluateChain });

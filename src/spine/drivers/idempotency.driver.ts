@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { queryRows, sql } from '../../infra/database/sql.js';
 import type { NewRun, RunRecord, RunStatus } from '../run.types.js';
-import { newRunValues, RUN_IDEMPOTENCY_KEYS, RUNS } from './spine.tables.js';
+import { insertedRun, newRunValues, RUN_IDEMPOTENCY_KEYS, RUNS } from './spine.tables.js';
 
 export interface IdempotencyCheck {
   exists: boolean;
@@ -57,7 +57,8 @@ export class IdempotencyDriver {
       expires_at: expiresAt,
     });
     const lockTimeout = String(Math.max(1, Math.round(lockTimeoutMs)));
-    const rows = await queryRows<RunRecord>(
+    const values = newRunValues(run);
+    const rows = await queryRows<Pick<RunRecord, 'seq'>>(
       manager,
       sql`WITH claimed AS (
          ${key}
@@ -67,11 +68,12 @@ export class IdempotencyDriver {
            WHERE run_idempotency_keys.expires_at <= EXCLUDED.created_at
          RETURNING run_id
        )
-       ${RUNS.insertSelect(newRunValues(run))}
+       ${RUNS.insertSelect(values)}
        FROM claimed
-       RETURNING ${RUNS.columns()}`,
+       RETURNING seq`,
+      { prepared: true },
     );
-    return rows[0] ?? null;
+    return rows.length > 0 ? insertedRun(values, rows[0].seq) : null;
   }
 
   /** The run a live or expired key points to, or null when no key row exists. */

@@ -1,8 +1,16 @@
 import type { EntityManager } from 'typeorm';
-import { join, queryRows, sql } from '../../infra/database/sql.js';
+import { join, queryRows, sql, type Sql } from '../../infra/database/sql.js';
 import { RunErrorType } from '../../shared/run-errors.js';
 import type { NewRun, RunError, RunRecord, RunStatus, SignalRecord } from '../run.types.js';
-import { newRunValues, RUN_SIGNALS, RUNS } from './spine.tables.js';
+import { insertedRun, newRunValues, RUN_SIGNALS, RUNS } from './spine.tables.js';
+
+/** How a run ends. */
+export interface RunOutcome {
+  status: 'succeeded' | 'failed';
+  output: unknown;
+  error: RunError | null;
+  replay?: unknown;
+}
 
 export interface RunFilters {
   agentId?: string;
@@ -14,8 +22,9 @@ export interface RunFilters {
 /** Runs. Never opens a transaction: every method works in the manager it is handed. */
 export class RunStoreDriver {
   async insertRun(manager: EntityManager, run: NewRun): Promise<RunRecord> {
-    const rows = await queryRows<RunRecord>(manager, sql`${RUNS.insert(newRunValues(run))} RETURNING ${RUNS.columns()}`);
-    return rows[0];
+    const values = newRunValues(run);
+    const rows = await queryRows<Pick<RunRecord, 'seq'>>(manager, sql`${RUNS.insert(values)} RETURNING seq`, { prepared: true });
+    return insertedRun(values, rows[0].seq);
   }
 
   async findForTenant(manager: EntityManager, tenantId: string, id: string): Promise<RunRecord | null> {
@@ -104,23 +113,22 @@ export class RunStoreDriver {
   }
 
   /** running -> a final status. False when the attempt no longer holds the run (a cancel stands). */
-  async finish(
-    manager: EntityManager,
-    id: string,
-    attempt: number,
-    outcome: { status: 'succeeded' | 'failed'; output: unknown; error: RunError | null; replay?: unknown },
-    at: Date,
-  ): Promise<boolean> {
+  async finish(manager: EntityManager, id: string, attempt: number, outcome: RunOutcome, at: Date): Promise<boolean> {
+    const rows = await queryRows(manager, this.finishStatement(id, attempt, outcome, at));
+    return rows.length > 0;
+  }
+
+  /**
+   * The `UPDATE ... RETURNING id` of `finish`, for a statement that does more with it (the trace store
+   * writes the last step rows under it, so they and the run's end are one statement, fenced alike).
+   */
+  finishStatement(id: string, attempt: number, outcome: RunOutcome, at: Date): Sql {
     const output = JSON.stringify(outcome.output ?? null);
     const error = outcome.error ? JSON.stringify(outcome.error) : null;
     const replay = outcome.replay === undefined ? null : JSON.stringify(outcome.replay);
-    const rows = await queryRows(
-      manager,
-      sql`UPDATE runs SET status = ${outcome.status}, output = ${output}, error = ${error}, replay = COALESCE(${replay}, replay),
+    return sql`UPDATE runs SET status = ${outcome.status}, output = ${output}, error = ${error}, replay = COALESCE(${replay}, replay),
          finished_at = ${at}, updated_at = ${at}, lease_expires_at = NULL
-       WHERE id = ${id} AND attempts = ${attempt} AND status = 'running' RETURNING id`,
-    );
-    return rows.length > 0;
+       WHERE id = ${id} AND attempts = ${attempt} AND status = 'running' RETURNING id`;
   }
 
   /**

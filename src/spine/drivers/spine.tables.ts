@@ -63,6 +63,43 @@ export function newRunValues(run: NewRun): ColumnValues<RunRecord> {
   };
 }
 
+/**
+ * The row a run has right after its insert (`values` from newRunValues): what it was given, the columns'
+ * defaults, and `seq` from the database. The inserts return only `seq`, so a create does not read back
+ * (and parse) a row it just wrote; the JSON columns are parsed from the text that was stored, so the
+ * record is the one a later read returns (the sql-tables e2e test compares the two).
+ */
+export function insertedRun(values: ColumnValues<RunRecord>, seq: string): RunRecord {
+  const json = (text: unknown): unknown => (text === null ? null : JSON.parse(text as string));
+  return {
+    id: values.id as string,
+    seq,
+    tenant_id: values.tenant_id as string,
+    agent_id: values.agent_id as string,
+    status: 'queued',
+    idempotency_key: values.idempotency_key as string | null,
+    input: json(values.input),
+    steps: json(values.steps) as RunRecord['steps'],
+    metadata: json(values.metadata),
+    output: null,
+    error: null,
+    attempts: 0,
+    replay_of: values.replay_of as string | null,
+    replay_options: json(values.replay_options),
+    replay: null,
+    created_at: values.created_at as Date,
+    updated_at: values.updated_at as Date,
+    started_at: null,
+    finished_at: null,
+    lease_expires_at: null,
+    wait_signal: null,
+    wait_step: null,
+    wait_until: null,
+    waits: 0,
+    batch_id: (values.batch_id as string | null | undefined) ?? null,
+  };
+}
+
 /** A run-creation idempotency key (scope: tenant + agent + key) and the run it points to. */
 export interface IdempotencyKeyRecord {
   tenant_id: string;

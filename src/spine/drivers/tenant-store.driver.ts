@@ -23,13 +23,14 @@ export class TenantStoreDriver {
     return rows[0];
   }
 
-  /** The tenant of a live (not revoked) key with this hash, or null. */
-  async findTenantIdByKeyHash(manager: EntityManager, keyHash: string): Promise<string | null> {
-    const rows = await queryRows<Pick<ApiKeyRecord, 'tenant_id'>>(
+  /** The live (not revoked) key with this hash (its id and tenant), or null. */
+  async findLiveKeyByHash(manager: EntityManager, keyHash: string): Promise<Pick<ApiKeyRecord, 'id' | 'tenant_id'> | null> {
+    const rows = await queryRows<Pick<ApiKeyRecord, 'id' | 'tenant_id'>>(
       manager,
-      sql`SELECT tenant_id FROM api_keys WHERE key_hash = ${keyHash} AND revoked_at IS NULL`,
+      sql`SELECT id, tenant_id FROM api_keys WHERE key_hash = ${keyHash} AND revoked_at IS NULL`,
+      { prepared: true },
     );
-    return rows[0]?.tenant_id ?? null;
+    return rows[0] ?? null;
   }
 
   /** Revokes a key; false when no live key has this id. */

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 const PREFIX = 'ak_';
 
@@ -9,5 +9,5 @@ export function generateApiKey(): string {
 
 /** Keys are high-entropy secrets, so a plain SHA-256 is a sound at-rest hash (no slow KDF needed). */
 export function hashApiKey(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex'); // one-shot (UTF-8): every authenticated request hashes its key
 }

@@ -2,7 +2,7 @@ import { linkedAbort } from '../../shared/abort.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { TRACE_STORE_DRIVER } from '../../domains/logs/drivers/logs-drivers.tokens.js';
-import type { TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
+import type { StepOutcomeFlags, StepRow, TraceStoreDriver } from '../../domains/logs/drivers/trace-store.driver.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
 import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
@@ -10,7 +10,6 @@ import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { RUN_QUEUE, type RunJobOutcome, type RunQueue } from '../../infra/queue/run-queue.port.js';
 import type { Comparison } from '../../shared/comparators.js';
 import { RunErrorType } from '../../shared/run-errors.js';
-import type { StepRecord } from '../../shared/step.types.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
 import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { RunError, RunRecord } from '../run.types.js';
@@ -115,7 +114,11 @@ export class RunExecutionOrchestrator {
       replay,
       outputs: [],
       previousAttempts: new Map(recorded.map((s) => [s.index, s.attempts])),
+      deferred: [],
     };
+    const fence = { runId: run.id, runAttempt: attempt.attempt };
+    // How each succeeded step came by its output: the earlier attempts' rows, then this attempt's (a replay's verdict).
+    const outcomes = new Map<number, StepOutcomeFlags>(done);
 
     for (let index = 0; index < run.steps.length; index++) {
       const finished = done.get(index);
@@ -128,7 +131,8 @@ export class RunExecutionOrchestrator {
       }
       if (lost.aborted) return {};
       if (this.shutdown.signal.aborted) {
-        // Past the shutdown's grace: start no further step, give the attempt back.
+        // Past the shutdown's grace: start no further step, give the attempt back (steps done are kept).
+        await this.traces.writeSteps(manager, fence, attempt.deferred);
         await this.runs.releaseAttempt(manager, run.id, attempt.attempt, this.clock.now());
         return { retryInMs: 0 };
       }
@@ -141,6 +145,7 @@ export class RunExecutionOrchestrator {
           await this.scheduleWaitTimeout(run, index, outcome.until);
           return {};
         case 'interrupted':
+          await this.traces.writeSteps(manager, fence, attempt.deferred);
           await this.runs.releaseAttempt(manager, run.id, attempt.attempt, this.clock.now());
           return { retryInMs: 0 };
         case 'failed': {
@@ -155,24 +160,31 @@ export class RunExecutionOrchestrator {
         }
         case 'succeeded':
           attempt.outputs.push(outcome.result.output_data);
+          outcomes.set(index, { index, ...outcome.result });
           if (outcome.result.mismatch && replay?.options.on_mismatch === 'fail') {
-            return this.failOnMismatch(run, index, replay, outcome.result.comparison);
+            return this.failOnMismatch(run, index, replay, outcome.result.comparison, attempt.deferred);
           }
       }
     }
-    const summary = replay ? await this.replaySummary(manager, run.id) : undefined;
+    // The verdict of a replay from its steps' outcomes: the trace's succeeded rows once this statement is written.
+    const summary = replay ? summarize([...outcomes.values()].sort((a, b) => a.index - b.index)) : undefined;
     const at = this.clock.now();
     const output = attempt.outputs[attempt.outputs.length - 1] ?? null;
     const outcome = { status: 'succeeded', output, error: null, replay: summary } as const;
+    // The last deferred rows and the run's end: one statement, fenced by the run's own UPDATE.
+    const finish = (tx: EntityManager) =>
+      attempt.deferred.length > 0
+        ? this.traces.writeSteps(tx, fence, attempt.deferred, this.runs.finishStatement(run.id, run.attempts, outcome, at))
+        : this.runs.finish(tx, run.id, run.attempts, outcome, at);
     if (run.batch_id === null) {
-      if (await this.runs.finish(manager, run.id, run.attempts, outcome, at)) this.recordFinish(run, 'succeeded', at, summary);
+      if (await finish(manager)) this.recordFinish(run, 'succeeded', at, summary);
       return {};
     }
     // A replay run of a batch: its item takes the verdict and the next item starts in the same transaction.
     const progress = noProgress();
     const finished = await this.dataSource.transaction(async (tx) => {
       const batch = await this.batchAdvancer.lockBatch(tx, run.batch_id!); // the batch's row before the run's (lock order)
-      if (!(await this.runs.finish(tx, run.id, run.attempts, outcome, at))) return false;
+      if (!(await finish(tx))) return false;
       if (batch)
         await this.batchAdvancer.settle(tx, batch, { id: run.id, status: 'succeeded', error: null, replay: summary ?? null }, at, progress);
       return true;
@@ -203,13 +215,14 @@ export class RunExecutionOrchestrator {
     index: number,
     replay: ReplayContext,
     comparison: Comparison | null,
+    deferred: readonly StepRow[] = [],
   ): Promise<RunJobOutcome> {
     const how =
       comparison && comparison.mode !== 'exact'
         ? ` (${comparison.mode} comparison${comparison.reason ? `: ${comparison.reason}` : ''})`
         : '';
     const message = `Step ${index} produced an output that differs from the original run${how}.`;
-    await this.fail(run, { type: RunErrorType.ReplayMismatch, message, step_index: index }, index + 1, replay);
+    await this.fail(run, { type: RunErrorType.ReplayMismatch, message, step_index: index }, index + 1, replay, deferred);
     return {};
   }
 
@@ -256,15 +269,23 @@ export class RunExecutionOrchestrator {
   }
 
   /**
-   * Fails the run in one transaction: the failed status (fenced by the attempt), the steps after
-   * `cancelFrom` cancelled, and for a replay its verdict. No crash or retry can end it otherwise.
+   * Fails the run in one transaction: the deferred step rows, the failed status (fenced by the attempt), the
+   * steps after `cancelFrom` cancelled, and for a replay its verdict. No crash or retry can end it otherwise.
    */
-  private async fail(run: RunRecord, error: RunError, cancelFrom: number | null, replay?: ReplayContext | null): Promise<void> {
+  private async fail(
+    run: RunRecord,
+    error: RunError,
+    cancelFrom: number | null,
+    replay?: ReplayContext | null,
+    deferred: readonly StepRow[] = [],
+  ): Promise<void> {
     const now = this.clock.now();
     const progress = noProgress();
     const failed = await this.dataSource.transaction(async (manager) => {
       // A replay run of a batch: the batch's row is locked before the run's (the lock order of every batch path).
       const batch = run.batch_id === null ? null : await this.batchAdvancer.lockBatch(manager, run.batch_id);
+      // Steps that finished before the failure and were not written yet (see RunAttempt.deferred) go first.
+      if (!(await this.traces.writeSteps(manager, { runId: run.id, runAttempt: run.attempts }, deferred))) return null;
       const summary = replay ? await this.replaySummary(manager, run.id) : undefined;
       if (!(await this.runs.finish(manager, run.id, run.attempts, { status: 'failed', output: null, error, replay: summary }, now))) {
         return null;
@@ -287,33 +308,37 @@ export class RunExecutionOrchestrator {
   }
 
   private async loadReplayContext(run: RunRecord): Promise<ReplayContext> {
-    const original = await this.traces.getSteps(this.dataSource.manager, run.replay_of!);
-    const recorded = new Map<number, unknown>(original.filter((s) => s.status === 'succeeded').map((s) => [s.index, s.output]));
-    return { options: run.replay_options as ReplayOptions, recorded };
+    const original = await this.traces.getRecordedOutputs(this.dataSource.manager, run.replay_of!);
+    const recorded = new Map<number, unknown>(original.map((s) => [s.index, s.output]));
+    const recordedHashes = new Map(original.map((s) => [s.index, s.output_hash]));
+    return { options: run.replay_options as ReplayOptions, recorded, recordedHashes };
   }
 
   /** The replay verdict, from the replay run's own trace (so it is right across resumed attempts). */
   private async replaySummary(manager: EntityManager, runId: string): Promise<ReplaySummary> {
-    const steps: StepRecord[] = await this.traces.getSteps(manager, runId);
-    const ran = steps.filter((s) => s.status === 'succeeded');
-    const mismatches = ran
-      .filter((s) => s.mismatch)
-      .map((s) => ({
-        step_index: s.index,
-        expected_hash: s.mismatch!.expected_hash,
-        actual_hash: s.mismatch!.actual_hash,
-        diff: s.mismatch!.diff,
-      }));
-    return {
-      verdict: mismatches.length > 0 ? 'mismatch' : 'match',
-      summary: {
-        executed: ran.filter((s) => s.executed).length,
-        skipped: ran.filter((s) => s.skipped).length,
-        checked: ran.filter((s) => s.checked).length,
-        from_cache: ran.filter((s) => s.from_cache).length,
-        mismatches: mismatches.length,
-      },
-      mismatches,
-    };
+    return summarize(await this.traces.getOutcomeFlags(manager, runId));
   }
+}
+
+/** A replay's verdict from how each of its succeeded steps came by its output. */
+function summarize(ran: readonly StepOutcomeFlags[]): ReplaySummary {
+  const mismatches = ran
+    .filter((s) => s.mismatch)
+    .map((s) => ({
+      step_index: s.index,
+      expected_hash: s.mismatch!.expected_hash,
+      actual_hash: s.mismatch!.actual_hash,
+      diff: s.mismatch!.diff,
+    }));
+  return {
+    verdict: mismatches.length > 0 ? 'mismatch' : 'match',
+    summary: {
+      executed: ran.filter((s) => s.executed).length,
+      skipped: ran.filter((s) => s.skipped).length,
+      checked: ran.filter((s) => s.checked).length,
+      from_cache: ran.filter((s) => s.from_cache).length,
+      mismatches: mismatches.length,
+    },
+    mismatches,
+  };
 }

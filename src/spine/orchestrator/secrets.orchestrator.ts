@@ -4,7 +4,7 @@ import { SecretCipher, SecretsDisabledError, SecretUnreadableError } from '../..
 import type { SecretStoreDriver, SecretSummary } from '../../domains/secrets/drivers/secret-store.driver.js';
 import { SECRET_CIPHER, SECRET_STORE_DRIVER } from '../../domains/secrets/drivers/secrets-drivers.tokens.js';
 import { CLOCK, type Clock } from '../../infra/clock.js';
-import { collectSecretRefs, isSecretRef } from '../../shared/param-refs.js';
+import { collectSecretRefs, isSecretRef, planSecretNames } from '../../shared/param-refs.js';
 import type { StepSpec } from '../../shared/step.types.js';
 import { type FieldError, SpineErrorCode, SpineException } from '../spine.exception.js';
 import { SecretUnavailableError, StepSecrets } from './step-secrets.js';
@@ -18,6 +18,9 @@ const boundTo = (tenantId: string, name: string) => `${tenantId}\0${name}`;
  */
 @Injectable()
 export class SecretsOrchestrator {
+  /** The secret names of each plan in hand (a run's plan is scanned once, not once per step). */
+  private readonly planNames = new WeakMap<object, string[]>();
+
   constructor(
     private readonly dataSource: DataSource,
     @Inject(SECRET_STORE_DRIVER) private readonly store: SecretStoreDriver,
@@ -73,7 +76,9 @@ export class SecretsOrchestrator {
 
   /** The secrets of one step of a run of `tenantId`: read only if the skill runs, masked wherever the step is recorded. */
   forStep(tenantId: string, plan: ReadonlyArray<Pick<StepSpec, 'params'>>, params: unknown): StepSecrets {
-    return StepSecrets.of(plan, params, (names) => this.reveal(tenantId, names));
+    let names = this.planNames.get(plan);
+    if (!names) this.planNames.set(plan, (names = planSecretNames(plan)));
+    return StepSecrets.of(plan, params, (secretNames) => this.reveal(tenantId, secretNames), names);
   }
 
   /** Decrypts those of `names` the tenant has. */

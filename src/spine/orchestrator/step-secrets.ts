@@ -42,9 +42,13 @@ export class StepSecrets {
     private readonly load: SecretLoader,
   ) {}
 
-  /** `params`: the step's params as written (a replay override may differ from the plan's). */
-  static of(plan: ReadonlyArray<{ params: unknown }>, params: unknown, load: SecretLoader): StepSecrets {
-    return new StepSecrets(planSecretNames([...plan, { params }]), secretNames(params), load);
+  /**
+   * `params`: the step's params as written (a replay override may differ from the plan's); `planNames`:
+   * `planSecretNames(plan)` when the caller already has it (a run's plan is scanned once, not per step).
+   */
+  static of(plan: ReadonlyArray<{ params: unknown }>, params: unknown, load: SecretLoader, planNames = planSecretNames(plan)): StepSecrets {
+    const stepNames = secretNames(params);
+    return new StepSecrets(stepNames.length === 0 ? planNames : [...new Set([...planNames, ...stepNames])], stepNames, load);
   }
 
   /**

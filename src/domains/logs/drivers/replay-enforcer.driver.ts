@@ -78,8 +78,11 @@ export interface EnforcedStep {
   params: Record<string, unknown>;
   idempotency_key: string | null;
   behavior: ReplayBehavior;
-  /** The original run's recorded output of this step, when there is one (replays). */
-  recorded?: { output: unknown } | null;
+  /**
+   * The original run's recorded output of this step, when there is one (replays), and the hash recorded
+   * with it (the SHA-256 of its canonical JSON, as the trace holds it; computed here when absent).
+   */
+  recorded?: { output: unknown; hash?: string } | null;
   /** RFC 6901 pointers removed from both sides before a `check` compares them. */
   ignore_paths?: readonly string[];
   /** The skill's volatile output paths, removed like ignore_paths (empty for a `strict` replay). */
@@ -299,6 +302,9 @@ export class ReplayEnforcer {
       }
     }
     if (step.recorded) {
+      // A recorded output was normalised and hashed when it was recorded: its recorded hash stands.
+      if (step.recorded.hash)
+        return result({ skipped: true, from_cache: true, output_data: step.recorded.output, output_hash: step.recorded.hash });
       const { value, hash } = toHashedJson(step.recorded.output);
       return result({ skipped: true, from_cache: true, output_data: value, output_hash: hash });
     }
@@ -331,7 +337,7 @@ export class ReplayEnforcer {
         comparison,
       };
     }
-    const expectedHash = hashOutput(step.recorded.output);
+    const expectedHash = step.recorded.hash ?? hashOutput(step.recorded.output);
     const ignored = pointersToIgnore(step.recorded.output, actual.output_data, candidates);
     const expected = withoutPaths(step.recorded.output, ignored);
     const got = withoutPaths(actual.output_data, ignored);

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { queryRows, sql, type Column, type ColumnValues, type Sql } from '../../../infra/database/sql.js';
+import { queryRows, sql, type Column, type Sql } from '../../../infra/database/sql.js';
 import { redactValue } from '../../../shared/redaction.js';
 import type { StepError, StepRecord, StepSpec, StepStatus } from '../../../shared/step.types.js';
 import type { ReplayResult } from './replay-enforcer.driver.js';
@@ -14,6 +14,16 @@ export interface CompletedKeyRecord {
   fingerprint: string | null;
   finished_at: Date;
 }
+
+/** A succeeded step's recorded output and its hash (what a replay takes from its original). */
+export interface RecordedOutput {
+  index: number;
+  output: unknown;
+  output_hash: string;
+}
+
+/** How a succeeded step of a replay came by its output (what the replay's verdict is counted from). */
+export type StepOutcomeFlags = Pick<StepRecord, 'index' | 'executed' | 'skipped' | 'checked' | 'from_cache' | 'mismatch'>;
 
 /** The output of a step that executed and succeeded (what its usage is read from). */
 export interface ExecutedOutput {
@@ -49,8 +59,15 @@ export interface StepAttempt {
 /** A step's identity: a later write of the same step never changes these columns. */
 const IDENTITY: ReadonlySet<Column<RunStepRow>> = new Set(['run_id', 'index', 'name', 'skill', 'idempotency_key'] as const);
 
-/** The columns every write of an attempt sets. */
-function attemptValues(a: StepAttempt, status: StepStatus): ColumnValues<RunStepRow> {
+/** Every column a write sets: a write describes the whole row (columns it does not know are written empty). */
+const ROW_COLUMNS = RUN_STEPS.columnNames;
+const REPLACED = ROW_COLUMNS.filter((c) => !IDENTITY.has(c));
+
+/** A step row as one write sets it, every column given (see ROW_COLUMNS). */
+export type StepRow = { readonly [K in keyof RunStepRow]: unknown };
+
+/** The columns every write of an attempt sets; the others empty (a running row has no output, no error). */
+function attemptRow(a: StepAttempt, status: StepStatus): StepRow {
   return {
     run_id: a.runId,
     index: a.index,
@@ -60,9 +77,56 @@ function attemptValues(a: StepAttempt, status: StepStatus): ColumnValues<RunStep
     replay_behavior: a.spec.replay_behavior,
     idempotency_key: a.spec.idempotency_key,
     status,
+    output: null,
+    output_hash: null,
+    executed: false,
+    skipped: false,
+    checked: false,
+    from_cache: false,
+    expected_hash: null,
+    mismatch: null,
+    comparison: null,
+    error: null,
     attempts: a.attempt,
     started_at: a.startedAt,
+    finished_at: null,
+    duration_ms: null,
+    fingerprint: a.fingerprint ?? null,
   };
+}
+
+/** The row of a step that starts, before its skill runs. */
+export function runningRow(a: StepAttempt): StepRow {
+  return attemptRow(a, 'running');
+}
+
+/** The row of a step that succeeded. */
+export function succeededRow(a: StepAttempt, result: ReplayResult, at: Date): StepRow {
+  return {
+    ...attemptRow(a, 'succeeded'),
+    output: JSON.stringify(result.output_data),
+    output_hash: result.output_hash,
+    executed: result.executed,
+    skipped: result.skipped,
+    checked: result.checked,
+    from_cache: result.from_cache,
+    expected_hash: result.expected_hash,
+    mismatch: result.mismatch ? JSON.stringify(result.mismatch) : null,
+    comparison: result.comparison ? JSON.stringify(result.comparison) : null,
+    finished_at: at,
+    duration_ms: at.getTime() - a.startedAt.getTime(),
+  };
+}
+
+/** The row of a step that failed. */
+export function failedRow(a: StepAttempt, error: StepError, at: Date): StepRow {
+  return { ...attemptRow(a, 'failed'), error: JSON.stringify(error), finished_at: at, duration_ms: at.getTime() - a.startedAt.getTime() };
+}
+
+/** Which attempt of which run a write belongs to: the fencing token. */
+export interface StepFence {
+  runId: string;
+  runAttempt: number;
 }
 
 /**
@@ -71,26 +135,28 @@ function attemptValues(a: StepAttempt, status: StepStatus): ColumnValues<RunStep
  * that waited for it sees the new attempt number and writes nothing. A step's start needs the run
  * `running`; its finish may also land after a cancel (a running step may finish; no further step starts).
  */
-function heldBy(a: StepAttempt, to: 'start' | 'finish'): Sql {
+function heldBy(a: StepFence, to: 'start' | 'finish'): Sql {
   const statuses = to === 'start' ? sql`('running')` : sql`('running', 'cancelled')`;
   return sql`SELECT id FROM runs WHERE id = ${a.runId} AND attempts = ${a.runAttempt} AND status IN ${statuses} FOR SHARE`;
 }
 
 /**
- * Writes the step's row while the attempt holds the run: inserts it or, when it exists, overwrites every
- * written column but the identity; `clear` continues the SET list with the columns this write clears.
- * Returns whether it wrote.
+ * Writes step rows, in one statement, while the attempt holds the run: each row is inserted or, when it
+ * exists, every column but the identity is overwritten. `holder` is the statement's fence: a query that
+ * yields the run's id only while the attempt holds it (by default `heldBy`; the run loop passes the run's
+ * final UPDATE ... RETURNING id, so the last steps and the run's end are one statement). One parameter
+ * per column (arrays, `unnest`), whatever the number of rows. Returns whether it wrote.
  */
-async function writeHeld(manager: EntityManager, a: StepAttempt, to: 'start' | 'finish', values: ColumnValues<RunStepRow>, clear: Sql) {
-  const replaced = (Object.keys(values) as Column<RunStepRow>[]).filter((c) => !IDENTITY.has(c));
-  const rows = await queryRows(
+async function writeHeld(manager: EntityManager, rows: readonly StepRow[], holder: Sql): Promise<boolean> {
+  const result = await queryRows(
     manager,
-    sql`WITH holder AS (${heldBy(a, to)})
-     ${RUN_STEPS.insertSelect(values)} FROM holder
-     ON CONFLICT (run_id, index) DO UPDATE SET ${RUN_STEPS.setExcluded(replaced)}, ${clear}
+    sql`WITH holder AS (${holder})
+     INSERT INTO run_steps (${RUN_STEPS.columns(ROW_COLUMNS)})
+     SELECT ${RUN_STEPS.columns(ROW_COLUMNS, 'v')} FROM holder, ${RUN_STEPS.unnest(ROW_COLUMNS, rows, 'v')}
+     ON CONFLICT (run_id, index) DO UPDATE SET ${RUN_STEPS.setExcluded(REPLACED)}
      RETURNING run_id`,
   );
-  return rows.length > 0;
+  return result.length > 0;
 }
 
 /** Trace rows (run_steps), owned by the logs domain. Works in the manager it is handed. */
@@ -102,49 +168,56 @@ export class TraceStoreDriver {
     );
   }
 
-  /**
-   * Records that an attempt of a step starts, before its skill runs. False when the run's attempt no
-   * longer holds the run (cancelled, or taken by another worker): the step must not start.
-   */
-  async markRunning(manager: EntityManager, a: StepAttempt): Promise<boolean> {
-    return writeHeld(
+  /** The outputs (and their hashes) of a run's succeeded steps: only the columns a replay needs of its original. */
+  async getRecordedOutputs(manager: EntityManager, runId: string): Promise<RecordedOutput[]> {
+    return queryRows<RecordedOutput>(
       manager,
-      a,
-      'start',
-      attemptValues(a, 'running'),
-      sql`output = NULL, output_hash = NULL, error = NULL, finished_at = NULL, duration_ms = NULL, comparison = NULL`,
+      sql`SELECT ${RUN_STEPS.columns(['index', 'output', 'output_hash'])} FROM run_steps WHERE run_id = ${runId} AND status = 'succeeded'`,
     );
   }
 
-  /** The step's result. False (nothing written) when the run's attempt no longer holds the run. */
-  async markSucceeded(manager: EntityManager, a: StepAttempt, result: ReplayResult, at: Date): Promise<boolean> {
-    const values: ColumnValues<RunStepRow> = {
-      ...attemptValues(a, 'succeeded'),
-      output: JSON.stringify(result.output_data),
-      output_hash: result.output_hash,
-      executed: result.executed,
-      skipped: result.skipped,
-      checked: result.checked,
-      from_cache: result.from_cache,
-      expected_hash: result.expected_hash,
-      mismatch: result.mismatch ? JSON.stringify(result.mismatch) : null,
-      comparison: result.comparison ? JSON.stringify(result.comparison) : null,
-      finished_at: at,
-      duration_ms: at.getTime() - a.startedAt.getTime(),
-      fingerprint: a.fingerprint ?? null,
-    };
-    return writeHeld(manager, a, a.started ? 'finish' : 'start', values, sql`error = NULL`);
+  /** How each succeeded step of a run came by its output (no outputs, no params: what a replay's verdict needs). */
+  async getOutcomeFlags(manager: EntityManager, runId: string): Promise<StepOutcomeFlags[]> {
+    return queryRows<StepOutcomeFlags>(
+      manager,
+      sql`SELECT ${RUN_STEPS.columns(['index', 'executed', 'skipped', 'checked', 'from_cache', 'mismatch'])} FROM run_steps
+       WHERE run_id = ${runId} AND status = 'succeeded' ORDER BY index`,
+    );
   }
 
-  /** The step's failure. False (nothing written) when the run's attempt no longer holds the run. */
-  async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date): Promise<boolean> {
-    const values: ColumnValues<RunStepRow> = {
-      ...attemptValues(a, 'failed'),
-      error: JSON.stringify(error),
-      finished_at: at,
-      duration_ms: at.getTime() - a.startedAt.getTime(),
-    };
-    return writeHeld(manager, a, a.started ? 'finish' : 'start', values, sql`output = NULL, output_hash = NULL, comparison = NULL`);
+  /**
+   * Records that an attempt of a step starts, before its skill runs (with `earlier`: rows of steps that
+   * finished before it and were not written yet, in the same statement). False when the run's attempt no
+   * longer holds the run (cancelled, or taken by another worker): the step must not start.
+   */
+  async markRunning(manager: EntityManager, a: StepAttempt, earlier: readonly StepRow[] = []): Promise<boolean> {
+    return writeHeld(manager, [...earlier, runningRow(a)], heldBy(a, 'start'));
+  }
+
+  /** The step's result (with `earlier`, see markRunning). False (nothing written) when the run's attempt no longer holds the run. */
+  async markSucceeded(
+    manager: EntityManager,
+    a: StepAttempt,
+    result: ReplayResult,
+    at: Date,
+    earlier: readonly StepRow[] = [],
+  ): Promise<boolean> {
+    return writeHeld(manager, [...earlier, succeededRow(a, result, at)], heldBy(a, a.started ? 'finish' : 'start'));
+  }
+
+  /** The step's failure (with `earlier`, see markRunning). False (nothing written) when the run's attempt no longer holds the run. */
+  async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date, earlier: readonly StepRow[] = []): Promise<boolean> {
+    return writeHeld(manager, [...earlier, failedRow(a, error, at)], heldBy(a, a.started ? 'finish' : 'start'));
+  }
+
+  /**
+   * Rows of finished steps whose writing was deferred (pure steps, see the step runner), in one statement,
+   * while the attempt holds the run (`running`), or under `holder` when given (a query yielding the run's id
+   * only while the attempt holds it, such as the run's final UPDATE ... RETURNING id). False when not written.
+   */
+  async writeSteps(manager: EntityManager, fence: StepFence, rows: readonly StepRow[], holder?: Sql): Promise<boolean> {
+    if (rows.length === 0 && !holder) return true;
+    return writeHeld(manager, rows, holder ?? heldBy(fence, 'start'));
   }
 
   /**
