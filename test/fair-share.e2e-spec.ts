@@ -1,7 +1,9 @@
+import { jest } from '@jest/globals';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { RUN_QUEUE, type RunQueue } from '../src/infra/queue/run-queue.port.js';
+import { BACKLOG_MAX_AGE_MS, TenantBacklog } from '../src/infra/queue/tenant-backlog.js';
 import { TEST_REDIS_URL } from './support/env.js';
 import { runsQueue } from './support/queue.js';
 import { createTenant, createTestEnvironment, startTestApp, type TestApp, type TestEnvironment, waitFor } from './support/test-app.js';
@@ -63,7 +65,7 @@ describe('fair share between tenants (real PostgreSQL, Redis, 2 worker processes
   const enqueueAll = async (tenantId: string, ids: string[]) => {
     for (let i = 0; i < ids.length; i += 50) await Promise.all(ids.slice(i, i + 50).map((id) => runQueue.enqueue(id, tenantId)));
   };
-  const backlogKey = (tenantId: string) => `${env.redisPrefix}:{${env.redisPrefix}:bull}:runs:backlog:${tenantId}`;
+  const backlogKey = (tenantId: string) => `${env.redisPrefix}:{${env.redisPrefix}:bull}:runs:backlog2:${tenantId}`;
   const priorityOf = async (jobId: string) => (await queue.getJob(jobId))?.opts.priority;
   const count = async (tenantId: string, status: string) =>
     Number(
@@ -88,6 +90,33 @@ describe('fair share between tenants (real PostgreSQL, Redis, 2 worker processes
     expect(await priorityOf(`${dRun}-wait-0-1`)).toBe(2);
     expect(await redis.zcard(backlogKey(d.id))).toBe(1);
     await (await queue.getJob(`${dRun}-wait-0-1`))!.remove();
+  });
+
+  it("never ranks a tenant's new job ahead of its older pending ones (steady submission does not starve them)", async () => {
+    const backlog = new TenantBacklog(() => queue.getBackend().client, `${env.redisPrefix}:{${env.redisPrefix}:bull}:runs`);
+    const tenant = 'steady-tenant';
+    const given: number[] = [];
+    for (let i = 0; i < 1_000; i++) given.push(await backlog.priority(tenant, `job-${i}`, true));
+    expect(given.slice(0, 3)).toEqual([1, 2, 3]);
+    expect(given[999]).toBe(1_000);
+    for (let i = 0; i < 600; i++) await backlog.leave(tenant, `job-${i}`); // the 600 oldest finished
+    const pendingMax = Math.max(...given.slice(600));
+    const next = await backlog.priority(tenant, 'job-new', true);
+    expect(next).toBeGreaterThanOrEqual(pendingMax); // was 401: ahead of the 400 older ones still waiting
+    expect(await backlog.priority(tenant, 'job-new-timer', false)).toBeGreaterThanOrEqual(pendingMax);
+    // another tenant's first job still goes first
+    expect(await backlog.priority('other-tenant', 'job-x', true)).toBe(1);
+    // ageing still drops members that joined more than BACKLOG_MAX_AGE_MS ago (a finish never seen)
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now - BACKLOG_MAX_AGE_MS - 1_000);
+    try {
+      expect(await backlog.priority('aged-tenant', 'old', true)).toBe(1);
+      expect(await backlog.priority('aged-tenant', 'old-2', true)).toBe(2);
+    } finally {
+      clock.mockRestore();
+    }
+    expect(await backlog.priority('aged-tenant', 'fresh', true)).toBe(1);
+    expect(await redis.zcard(backlogKey('aged-tenant'))).toBe(1);
   });
 
   it(`while tenant A has ${FLOOD} runs queued, tenant B's new 1-step runs finish within ${P99_BOUND_MS} ms (p99 over ${PROBES})`, async () => {

@@ -163,6 +163,15 @@ describe('transforms in the sandbox: one worker process, a poison tenant and a q
       ]);
     }, 30_000);
 
+    it('a long chain of slow-but-legal transforms is evaluated in several budgeted calls; the run succeeds with every step right', async () => {
+      const slowStep = 'steps[-1].output + $count([1..10000].($ * 2)) * 0 + 1';
+      const steps = [transform('1', 's0'), ...Array.from({ length: 29 }, (_, i) => transform(slowStep, `s${i + 1}`))];
+      const run = await submit(quiet, steps);
+      expect((await finished(quiet, run.id, 40_000)).status).toBe('succeeded');
+      const trace = await traceOf(quiet, run.id);
+      expect(trace.map((s) => [s.status, s.output])).toEqual(Array.from({ length: 30 }, (_, i) => ['succeeded', i + 1]));
+    }, 60_000);
+
     it('a CPU bomb in a chain fails its own step with the time limit, as alone', async () => {
       const started = Date.now();
       const run = await submit(poison, [transform('1', 'one'), transform(CPU_BOMB, 'bomb'), transform('3', 'three')]);

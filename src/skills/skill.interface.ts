@@ -44,9 +44,14 @@ export interface SkillHandler {
   /** Runs the step; the result must be JSON-representable (it is hashed by RFC 8785). */
   execute(params: Record<string, unknown>, context: SkillContext): Promise<unknown>;
   /**
-   * True for a skill without side effects whose output depends only on its params and the document
-   * (transform): running it again after a crash is harmless, so its steps are recorded with the run's
+   * True for a skill without side effects whose output depends on its params and the document (and the
+   * clock or chance, see below) (transform): running it again after a crash is harmless, so its steps are recorded with the run's
    * next durable write instead of one by one (a keyed step is recorded at once all the same).
+   * Pure is not deterministic: JSONata's `$now()` / `$random()` give a re-run (after a crash lost the
+   * buffered rows) another output. That cannot become `idempotency_violation`: a side-effect step's
+   * `running` row is written in the same statement as the pure rows before it, so a pure output any side
+   * effect saw was already durable and is never recomputed. A cancel while pure rows are buffered records
+   * those steps `cancelled` (they ran, but their rows were not written).
    */
   readonly pure?: boolean;
   /**
@@ -54,14 +59,16 @@ export interface SkillHandler {
    * step would take one), each over `document` extended with the outputs before it, in the order the
    * step runner hands values on (keys sorted). Returns the outputs of the steps that succeeded, in order,
    * up to the first that did not, and `lost` when the call ended without an answer (a limit killed it);
-   * it never throws: the step runner runs the step that did not succeed on its own, as usual.
+   * it never throws: the step runner runs the step that did not succeed on its own, as usual. `stopped`:
+   * the call ended early by choice (its time budget was spent) after the outputs it returns; the rest are
+   * not failures and go in a later call.
    * `chainable(params)` says whether params as written can run this way (a `$ref` or `$secret` cannot).
    */
   executeChain?(
     params: ReadonlyArray<Record<string, unknown>>,
     document: SkillContext['document'],
     signal: AbortSignal,
-  ): Promise<{ outputs: unknown[]; lost: boolean }>;
+  ): Promise<{ outputs: unknown[]; lost: boolean; stopped?: boolean }>;
   chainable?(params: Record<string, unknown>): boolean;
   /** For skills that cost tokens (llm.chat): the usage an output of this skill reports, or null. */
   usage?(output: unknown): StepUsage | null;

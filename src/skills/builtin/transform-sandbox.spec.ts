@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import { StepOutputTooLargeError } from '../../shared/canonical-json.js';
 import { STEP_ERROR_CODES, StepErrorCode, type StepFailure } from '../../shared/run-errors.js';
 import { SkillError } from '../skill.interface.js';
-import { TransformSandbox } from './transform-sandbox.js';
+import { CHAIN_BUDGET_MS, TransformSandbox } from './transform-sandbox.js';
 
 const FIB_40 = '($fib := function($n){ $n < 2 ? $n : $fib($n - 1) + $fib($n - 2) }; $fib(40))';
 const CPU_BOMB = '$count([1..3000000].($ * 2))';
@@ -83,6 +83,32 @@ describe('TransformSandbox (sandbox processes, time and heap limits)', () => {
     expect(error.message).toMatch(message);
     expect(error.code).toBe(code);
     expect(retryable(error)).toBe(false);
+  });
+
+  it('stops a chain between evaluations once its time budget is spent: the outputs so far, `stopped`, not lost; later calls finish it', async () => {
+    // Slow but legal: tens of ms each here (well under the 1 s limit); 40 of them are far past CHAIN_BUDGET_MS.
+    const slowStep = 'steps[-1].output + $count([1..10000].($ * 2)) * 0 + 1';
+    const expressions = ['1', ...Array.from({ length: 39 }, () => slowStep)];
+    const document = { input: {}, steps: [] as Array<{ output: unknown }> };
+    const outputs: unknown[] = [];
+    let calls = 0;
+    while (outputs.length < expressions.length) {
+      const started = Date.now();
+      const chain = await sandbox.evaluateChain(expressions.slice(outputs.length), structuredClone(document), live);
+      calls++;
+      expect(chain.lost).toBe(false);
+      expect(chain.outputs.length).toBeGreaterThan(0);
+      if (outputs.length + chain.outputs.length < expressions.length) {
+        expect(chain.stopped).toBe(true);
+        expect(Date.now() - started).toBeLessThan(CHAIN_BUDGET_MS + 1_000 + 500); // budget + one evaluation's limit
+      }
+      for (const output of chain.outputs) {
+        outputs.push(output);
+        document.steps.push({ output });
+      }
+    }
+    expect(calls).toBeGreaterThan(1);
+    expect(outputs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 
   it('counts the time limit from the start of evaluation, not from the wait for a free process', async () => {

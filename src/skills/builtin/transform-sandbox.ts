@@ -18,6 +18,12 @@ export interface TransformSandboxLimits {
 type WorkerResult =
   { json: string } | { error: { kind: 'invalid' | 'evaluation' | 'not-json' | 'too-large'; message?: string; bytes?: number } };
 
+/**
+ * Total evaluation time of one chain (`evaluateChain`), at most TRANSFORM_TIMEOUT_MS: past it the chain
+ * stops between evaluations and the rest go in a later call.
+ */
+export const CHAIN_BUDGET_MS = 50;
+
 /** The sandbox script, next to this module in src/ (tests) and in dist/ (copied by the build). */
 const SCRIPT = fileURLToPath(new URL('./transform.worker.mjs', import.meta.url));
 
@@ -90,6 +96,10 @@ export class TransformSandbox {
    * outputs before it (see `evaluateChain` in the sandbox script); each evaluation has the time limit.
    * Returns the outputs of the evaluations that succeeded, in order, up to the first that did not, and
    * `lost` when the chain ended without an answer (a limit killed the process, or the signal aborted).
+   * A chain has a total budget (CHAIN_BUDGET_MS, at most TRANSFORM_TIMEOUT_MS): once spent the sandbox
+   * stops between evaluations and returns the outputs so far with `stopped` (not a failure: the caller
+   * evaluates the rest in a later call), so a chain holds a sandbox process for at most its budget plus
+   * one evaluation's limit, however many expressions it has.
    * Never throws: whatever went wrong the caller evaluates that step on its own, which reports it as
    * `evaluate` does. The sandbox process keeps each evaluation's limit itself (it dies past it); this
    * side stops a chain that outlives all its limits together.
@@ -98,18 +108,19 @@ export class TransformSandbox {
     expressions: readonly string[],
     document: { input: unknown; steps: Array<{ output: unknown }> },
     signal: AbortSignal,
-  ): Promise<{ outputs: unknown[]; lost: boolean }> {
-    if (signal.aborted) return { outputs: [], lost: true };
+  ): Promise<{ outputs: unknown[]; lost: boolean; stopped: boolean }> {
+    if (signal.aborted) return { outputs: [], lost: true, stopped: false };
     const { timeoutMs, maxOutputBytes } = this.limits;
+    const budgetMs = Math.min(CHAIN_BUDGET_MS, timeoutMs);
     let timer: NodeJS.Timeout | undefined;
-    const task = this.getPool().exec('evaluateChain', [expressions, document, maxOutputBytes], {
+    const task = this.getPool().exec('evaluateChain', [expressions, document, maxOutputBytes, budgetMs], {
       on: (event: unknown) => {
         if (event !== 'started') return;
         timer = setTimeout(
           () => {
             task.cancel(); // kills the sandbox process; the pool starts another
           },
-          expressions.length * timeoutMs + 2_000,
+          budgetMs + timeoutMs + 2_000,
         );
       },
     });
@@ -118,10 +129,10 @@ export class TransformSandbox {
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const { results } = (await task) as { results: string[] };
-      return { outputs: results.map((json) => JSON.parse(json) as unknown), lost: false };
+      const { results, stopped } = (await task) as { results: string[]; stopped?: boolean };
+      return { outputs: results.map((json) => JSON.parse(json) as unknown), lost: false, stopped: stopped === true };
     } catch {
-      return { outputs: [], lost: true };
+      return { outputs: [], lost: true, stopped: false };
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);

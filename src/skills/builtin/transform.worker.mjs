@@ -119,16 +119,23 @@ function sortKeys(value) {
  * each evaluation's time limit is kept by the watchdog (this process dies past it). Stops at the
  * first error. Returns { results: [json...] }, the JSON texts of the evaluations that succeeded.
  */
-async function evaluateChain(expressions, document, maxBytes) {
+/**
+ * A chain stops between evaluations once `budgetMs` of it have passed (`stopped`: the rest are evaluated
+ * in a later call), so a chain holds this process for at most its budget plus one evaluation's limit,
+ * whatever its length: one run's long chain does not keep other runs' transforms waiting.
+ */
+async function evaluateChain(expressions, document, maxBytes, budgetMs = Infinity) {
   const results = [];
+  const startedAt = Date.now();
   workerpool.workerEmit('started');
   for (let i = 0; i < expressions.length; i++) {
+    if (i > 0 && Date.now() - startedAt >= budgetMs) return { results, stopped: true };
     const result = await evaluate(expressions[i], document, maxBytes, true);
     if (!('json' in result)) break;
     results.push(result.json);
     document.steps.push({ output: sortKeys(JSON.parse(result.json)) });
   }
-  return { results };
+  return { results, stopped: false };
 }
 
 workerpool.worker({ evaluate, evaluateChain });

@@ -72,9 +72,36 @@ export interface RunAttempt {
   deferred: StepRow[];
 }
 
-/** Deferred step rows are written on their own once this many wait, or once the oldest waited this long. */
-export const MAX_DEFERRED_ROWS = 500;
+/**
+ * Deferred step rows are written on their own once this many wait, once their text (outputs, params)
+ * passes MAX_DEFERRED_BYTES, or once the oldest waited MAX_DEFER_MS: what an attempt holds in memory and
+ * what a crash makes run again stay small. The row bound is below the default MAX_STEPS (100), so it applies.
+ */
+export const MAX_DEFERRED_ROWS = 50;
+export const MAX_DEFERRED_BYTES = 4 * 1024 * 1024;
 export const MAX_DEFER_MS = 250;
+
+/** Each deferred row's text size in bytes, computed once. */
+const rowBytes = new WeakMap<StepRow, number>();
+function bytesOf(row: StepRow): number {
+  let bytes = rowBytes.get(row);
+  if (bytes === undefined) {
+    bytes = 0;
+    for (const value of Object.values(row)) if (typeof value === 'string') bytes += Buffer.byteLength(value);
+    rowBytes.set(row, bytes);
+  }
+  return bytes;
+}
+
+/** Whether the deferred rows must be written now (see MAX_DEFERRED_ROWS), the newest finished at `now`. */
+export function deferredFlushDue(rows: readonly StepRow[], now: Date): boolean {
+  if (rows.length === 0) return false;
+  if (rows.length >= MAX_DEFERRED_ROWS) return true;
+  if (now.getTime() - (rows[0].finished_at as Date).getTime() >= MAX_DEFER_MS) return true;
+  let bytes = 0;
+  for (const row of rows) if ((bytes += bytesOf(row)) >= MAX_DEFERRED_BYTES) return true;
+  return false;
+}
 
 export type StepOutcome =
   | { kind: 'succeeded'; result: ReplayResult }
@@ -98,7 +125,7 @@ export type StepOutcome =
  * Pure steps (the skill declares `pure`: no side effect, so running it again after a crash is harmless; no
  * idempotency key) and skipped steps write no `running` row, and their finished row is deferred: it is written
  * in the same statement as the attempt's next durable write (a side-effect step's start, a failure, the
- * run's end), or on its own past MAX_DEFERRED_ROWS / MAX_DEFER_MS. Every write stays fenced by the attempt.
+ * run's end), or on its own past MAX_DEFERRED_ROWS / MAX_DEFERRED_BYTES / MAX_DEFER_MS. Every write stays fenced by the attempt.
  * A crash loses only deferred rows, whose steps the next attempt runs again; a side-effect step's rows are
  * written before the run moves on, as before.
  * Secrets (lines marked `[secrets]`): `$secret` values are read only in 4, after `$ref` resolution and
@@ -327,6 +354,7 @@ export class StepRunner {
    * A pure step's output from a chain: a skill that can (`executeChain`) runs this step and the consecutive
    * steps after it that it can run the same way (same skill, pure, no key, not skipped, params it accepts;
    * at most MAX_CHAIN) in one call; the outputs wait for their steps, which record them as usual. A chain
+   * that spent its time budget (`stopped`) goes on with another call from the first step it did not run. A chain
    * stopped by an error is not tried again before the step where it stopped, which runs on its own (so it
    * fails as it would alone); a chain lost to a limit (the sandbox process died) ends chains for the
    * attempt. NOT_PREFETCHED: run the step as usual.
@@ -346,10 +374,13 @@ export class StepRunner {
         params.push(spec.params);
       }
       if (params.length < 2) return NOT_PREFETCHED;
-      const { outputs, lost } = await handler.executeChain(params, documentOf(attempt), signal);
+      const { outputs, lost, stopped } = await handler.executeChain(params, documentOf(attempt), signal);
       outputs.forEach((output, k) => chain.outputs.set(step.index + k, output));
-      // Stopped by an error: the failing step runs on its own; lost (a limit): no more chains in this attempt.
-      if (outputs.length < params.length) chain.resumeAt = lost ? Infinity : step.index + outputs.length + 1;
+      // Stopped by its time budget: the next step starts another chain; stopped by an error: the failing
+      // step runs on its own; lost (a limit): no more chains in this attempt.
+      if (outputs.length < params.length) {
+        chain.resumeAt = lost ? Infinity : stopped ? step.index + outputs.length : step.index + outputs.length + 1;
+      }
       if (!chain.outputs.has(step.index)) return NOT_PREFETCHED;
     }
     const output = chain.outputs.get(step.index);
@@ -432,8 +463,7 @@ export class StepRunner {
     this.observe(record.spec.skill, 'succeeded', record.startedAt, finishedAt);
     if (deferrable) {
       attempt.deferred.push(succeededRow(record, stepResult, finishedAt));
-      const oldest = attempt.deferred[0].finished_at as Date;
-      if (attempt.deferred.length >= MAX_DEFERRED_ROWS || finishedAt.getTime() - oldest.getTime() >= MAX_DEFER_MS) {
+      if (deferredFlushDue(attempt.deferred, finishedAt)) {
         if (!(await this.traces.writeSteps(this.dataSource.manager, record, attempt.deferred))) return { kind: 'lost' };
         attempt.deferred = [];
       }
