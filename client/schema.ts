@@ -104,6 +104,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/replays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List replay batches, newest first (cursor pagination). */
+        get: operations["listReplayBatches"];
+        put?: never;
+        /**
+         * Replay many finished runs with one set of replay options; one report (a verdict per run).
+         * @description The items are the finished runs the filter selects, newest first, frozen now. At most REPLAY_BATCH_CONCURRENCY replay runs of the batch are active at once; the others wait their turn, so a batch never fills the queue ahead of other runs.
+         */
+        post: operations["createReplayBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/replays/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a replay batch: status and counts by verdict. */
+        get: operations["getReplayBatch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/replays/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a running batch: pending items never start, active replay runs are cancelled. */
+        post: operations["cancelReplayBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/replays/{id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A batch's items in its order (newest original first), filtered by verdict. */
+        get: operations["listReplayBatchItems"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/runs": {
         parameters: {
             query?: never;
@@ -280,6 +352,12 @@ export interface components {
             id: string;
             name: string;
         };
+        CreateReplayBatchDto: {
+            /** @description Default: the 100 newest finished runs of the tenant. */
+            filter?: components["schemas"]["ReplayBatchFilterDto"];
+            /** @description Replay options of every run: the body of POST /v1/runs/{id}/replay, validated the same way. Step indexes and from_step are checked per run: a run they do not fit is an item with verdict failed and the reason. */
+            replay?: components["schemas"]["ReplayRunDto"];
+        };
         CreateRunDto: {
             /**
              * @example {
@@ -350,6 +428,103 @@ export interface components {
         PutSecretDto: {
             /** @description The secret value (1 to 8192 characters). Stored encrypted (AES-256-GCM); never returned, logged or recorded. */
             value: string;
+        };
+        ReplayBatchCountsSchema: {
+            cancelled: number;
+            /** @description Replay runs that failed for another reason than a mismatch, and runs the options do not fit. */
+            failed: number;
+            match: number;
+            mismatch: number;
+            /** @description Items not started yet, or whose replay run is still active. */
+            pending: number;
+        };
+        ReplayBatchFilterDto: {
+            /** @example support-bot */
+            agent_id?: string;
+            /**
+             * Format: date-time
+             * @description Only runs created after this time (exclusive).
+             */
+            created_after?: string;
+            /**
+             * Format: date-time
+             * @description Only runs created before this time (exclusive).
+             */
+            created_before?: string;
+            /**
+             * @description Most runs in the batch.
+             * @default 100
+             */
+            limit?: number;
+            /** @description Only these runs (at most `limit` of them). Replay runs are left out unless named here; ids of runs that are not finished, or not the tenant's, select nothing. */
+            run_ids?: string[];
+            /**
+             * @description Statuses of the runs to replay: the finished runs a replay accepts (succeeded, failed). Default: both.
+             * @default [
+             *       "succeeded",
+             *       "failed"
+             *     ]
+             */
+            status?: ("succeeded" | "failed")[];
+        };
+        ReplayBatchFilterSchema: {
+            agent_id?: string;
+            /** Format: date-time */
+            created_after?: string;
+            /** Format: date-time */
+            created_before?: string;
+            limit: number;
+            run_ids?: string[];
+            status: ("succeeded" | "failed")[];
+        };
+        ReplayBatchItemPageSchema: {
+            data: components["schemas"]["ReplayBatchItemSchema"][];
+            next_cursor: string | null;
+        };
+        ReplayBatchItemSchema: {
+            /** @description Index of the replay's first mismatching step. */
+            first_mismatch_step: number | null;
+            /** @description Why the item failed or was cancelled. */
+            reason: string | null;
+            /**
+             * Format: uuid
+             * @description Its replay run, once started.
+             */
+            replay_run_id: string | null;
+            /**
+             * Format: uuid
+             * @description The original run.
+             */
+            run_id: string;
+            /**
+             * @description The replay run's status; without one (not started yet, options that do not fit the run, or purged by RUN_RETENTION_DAYS), the item's verdict.
+             * @enum {string}
+             */
+            status: "queued" | "running" | "retry" | "waiting" | "succeeded" | "failed" | "cancelled" | "pending" | "match" | "mismatch";
+            /** @enum {string} */
+            verdict: "match" | "mismatch" | "failed" | "pending" | "cancelled";
+        };
+        ReplayBatchPageSchema: {
+            data: components["schemas"]["ReplayBatchSchema"][];
+            next_cursor: string | null;
+        };
+        ReplayBatchSchema: {
+            /** @description Items by verdict; they add up to total. */
+            counts: components["schemas"]["ReplayBatchCountsSchema"];
+            /** Format: date-time */
+            created_at: string;
+            /** @description The filter, defaults applied. */
+            filter: components["schemas"]["ReplayBatchFilterSchema"];
+            /** Format: date-time */
+            finished_at: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description The replay options as sent. */
+            replay: components["schemas"]["ReplayRunDto"];
+            /** @enum {string} */
+            status: "running" | "completed" | "cancelled";
+            /** @description Runs the filter selected (frozen when the batch was created). */
+            total: number;
         };
         ReplayMismatchSchema: {
             /** @description Hash of the whole new output. */
@@ -943,6 +1118,354 @@ export interface operations {
             };
             /** @description idempotency-key-reused: the key was used with another body. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description Rate limit of the tenant exceeded (Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable (Retry-After). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+        };
+    };
+    listReplayBatches: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor: next_cursor of the previous page. */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of batches and the cursor of the next one. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayBatchPageSchema"];
+                };
+            };
+            /** @description Invalid limit or cursor. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description Rate limit of the tenant exceeded (Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable (Retry-After). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+        };
+    };
+    createReplayBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1 to 255 printable ASCII characters (required when IDEMPOTENCY_KEY_REQUIRED=true); scope: tenant + key. Same key + same body: the same batch, Idempotent-Replayed: true. Another body: 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CreateReplayBatchDto"];
+            };
+        };
+        responses: {
+            /** @description The batch (no match: total 0, completed). Location: /v1/replays/{id}. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayBatchSchema"];
+                };
+            };
+            /** @description Invalid filter or replay options (field errors), or Idempotency-Key. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description idempotency-request-in-progress (Retry-After). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description The body exceeds MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description idempotency-key-reused: the key was used with another body. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description Rate limit of the tenant exceeded (Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable (Retry-After). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+        };
+    };
+    getReplayBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The batch. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayBatchSchema"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description No replay batch of this tenant has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description Rate limit of the tenant exceeded (Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable (Retry-After). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+        };
+    };
+    cancelReplayBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancelled batch. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayBatchSchema"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description No replay batch of this tenant has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description replay-batch-finished: the batch is completed or cancelled. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description Rate limit of the tenant exceeded (Retry-After). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable (Retry-After). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+        };
+    };
+    listReplayBatchItems: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor: next_cursor of the previous page. */
+                cursor?: string;
+                limit?: number;
+                /** @description pending: not started yet, or its replay run is still active. */
+                verdict?: "match" | "mismatch" | "failed" | "pending" | "cancelled";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of items and the cursor of the next one. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayBatchItemPageSchema"];
+                };
+            };
+            /** @description Invalid verdict, limit or cursor. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemSchema"];
+                };
+            };
+            /** @description No replay batch of this tenant has this id. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -59,7 +59,9 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
     const { rows } = await db.query(`SELECT
       (SELECT count(*) FROM tenants) AS tenants, (SELECT count(*) FROM api_keys WHERE revoked_at IS NULL) AS keys,
       (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM run_idempotency_keys) AS idem,
-      (SELECT count(*) FROM run_steps) AS steps, (SELECT count(*) FROM run_signals) AS signals, (SELECT string_agg(id::text || status, ',' ORDER BY id) FROM runs) AS statuses,
+      (SELECT count(*) FROM run_steps) AS steps, (SELECT count(*) FROM run_signals) AS signals,
+      (SELECT count(*) FROM replay_batches) AS batches, (SELECT count(*) FROM replay_batch_items) AS batch_items,
+      (SELECT count(*) FROM replay_batch_keys) AS batch_keys, (SELECT string_agg(id::text || status, ',' ORDER BY id) FROM runs) AS statuses,
       (SELECT string_agg(name || updated_at::text || encode(ciphertext, 'hex'), ',' ORDER BY name) FROM tenant_secrets) AS secrets`);
     return rows[0];
   };
@@ -320,6 +322,105 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
       '{',
       '[]',
     ].map((body): Case => ({ name: `replay ${body}`, method: 'POST', path: '/RUN/replay', body })),
+    // replay batches: the filter, the replay options (the single replay's body, validated the same way), paging
+    ...[
+      '{',
+      '[]',
+      'null',
+      '5',
+      '"filter"',
+      json({ extra: 1 }),
+      json({ filter: 5 }),
+      json({ filter: [] }),
+      json({ filter: null }),
+      json({ filter: 'agent' }),
+      json({ replay: 'check' }),
+      json({ replay: null }),
+      json({ replay: [] }),
+      json({ filter: { extra: 1 } }),
+      json({ filter: { agent_id: 'bad id' } }),
+      json({ filter: { agent_id: 5 } }),
+      json({ filter: { agent_id: 'x'.repeat(129) } }),
+      json({ filter: { status: 'succeeded' } }),
+      json({ filter: { status: [] } }),
+      json({ filter: { status: ['cancelled'] } }),
+      json({ filter: { status: ['running'] } }),
+      json({ filter: { status: ['succeeded', 'succeeded'] } }),
+      json({ filter: { status: [5] } }),
+      json({ filter: { created_after: 'yesterday' } }),
+      json({ filter: { created_after: '2026-11-01' } }),
+      json({ filter: { created_after: '2026-11-01T00:00:00' } }),
+      json({ filter: { created_after: '2026-02-30T00:00:00Z' } }),
+      json({ filter: { created_after: '2026-11-01T25:00:00Z' } }),
+      json({ filter: { created_before: 1764000000 } }),
+      json({ filter: { created_after: '2026-11-02T00:00:00Z', created_before: '2026-11-01T00:00:00Z' } }),
+      json({ filter: { created_after: '2026-11-01T00:00:00Z', created_before: '2026-11-01T01:00:00+01:00' } }),
+      json({ filter: { run_ids: 'x' } }),
+      json({ filter: { run_ids: [] } }),
+      json({ filter: { run_ids: ['not-a-uuid'] } }),
+      json({ filter: { run_ids: [5] } }),
+      json({ filter: { run_ids: ['00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000001'] } }),
+      json({ filter: { run_ids: Array.from({ length: 101 }, (_, i) => `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`) } }),
+      json({
+        filter: { run_ids: Array.from({ length: 1001 }, (_, i) => `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`), limit: 1000 },
+      }),
+      json({ filter: { limit: 0 } }),
+      json({ filter: { limit: 1001 } }),
+      json({ filter: { limit: 1.5 } }),
+      json({ filter: { limit: '5' } }),
+      json({ filter: { limit: null, extra: true } }),
+      json({ replay: { default_behavior: 'sometimes' } }),
+      json({ replay: { behaviors: [] } }),
+      json({ replay: { behaviors: { '0': 5 } } }),
+      json({ replay: { behaviors: { '-1': 'skip' } } }),
+      json({ replay: { behaviors: { first: 'skip' } } }),
+      json({ replay: { from_step: -1 } }),
+      json({ replay: { from_step: 1.5 } }),
+      json({ replay: { from_step: 1e9 } }),
+      json({ replay: { on_mismatch: 'explode' } }),
+      json({ replay: { ignore_paths: '/a' } }),
+      json({ replay: { ignore_paths: [''] } }),
+      json({ replay: { ignore_paths: ['/a/~2'] } }),
+      json({ replay: { extra: true } }),
+      String.raw`{"replay":{"ignore_paths":["/a\ud800"]}}`,
+      String.raw`{"filter":{"agent_id":"\udfff"}}`,
+      '{"filter":{"limit":1e400}}',
+    ].map((body): Case => ({ name: `create batch ${body.slice(0, 80)}`, method: 'POST', path: '/v1/replays', body })),
+    {
+      name: 'create batch with an Idempotency-Key of 256 characters',
+      method: 'POST',
+      path: '/v1/replays',
+      body: json({}),
+      headers: { 'idempotency-key': 'k'.repeat(256) },
+      status: 400,
+    },
+    {
+      name: 'create batch as a form',
+      method: 'POST',
+      path: '/v1/replays',
+      body: 'filter=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    },
+    {
+      name: 'create batch over MAX_BODY_BYTES',
+      method: 'POST',
+      path: '/v1/replays',
+      body: json({ filter: { agent_id: 'x'.repeat(70_000) } }),
+      status: 413,
+    },
+    { name: 'create batch without auth', method: 'POST', path: '/v1/replays', body: json({}), headers: { authorization: '' }, status: 401 },
+    ...['limit=0', 'limit=101', 'limit=x', 'cursor=nope', 'cursor=eyJzIjoiOTk5OTk5OTk5OTk5OTk5OTk5OTk5In0', 'extra=1'].map((q): Case => ({
+      name: `list batches ?${q}`,
+      method: 'GET',
+      path: `/v1/replays?${q}`,
+    })),
+    ...['verdict=nope', 'verdict=running', 'limit=0', 'limit=101', 'cursor=nope', 'cursor=eyJwIjotMX0', 'cursor=eyJzIjoiMSJ9'].map(
+      (q): Case => ({ name: `batch items ?${q}`, method: 'GET', path: `/v1/replays/00000000-0000-0000-0000-000000000000/items?${q}` }),
+    ),
+    { name: 'an unknown batch', method: 'GET', path: '/v1/replays/00000000-0000-0000-0000-000000000000', status: 404 },
+    { name: 'a batch id that is no uuid', method: 'GET', path: '/v1/replays/%00', status: 404 },
+    { name: 'items of an unknown batch', method: 'GET', path: '/v1/replays/00000000-0000-0000-0000-000000000000/items', status: 404 },
+    { name: 'cancel an unknown batch', method: 'POST', path: '/v1/replays/00000000-0000-0000-0000-000000000000/cancel', status: 404 },
     // what-if replays: input and overrides (the seed run has one transform step); with a key, so a stored key would show
     ...[
       json({ input: [] }),
@@ -657,6 +758,24 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
       prop: 'pollutedBehaviors',
     },
     {
+      name: '__proto__ in a batch filter',
+      path: 'batch',
+      body: '{"filter":{"__proto__":{"pollutedFilter":true}}}',
+      prop: 'pollutedFilter',
+    },
+    {
+      name: '__proto__ in batch replay behaviors',
+      path: 'batch',
+      body: '{"replay":{"behaviors":{"__proto__":{"pollutedBatchBehaviors":"skip"}}}}',
+      prop: 'pollutedBatchBehaviors',
+    },
+    {
+      name: 'constructor.prototype in a batch body',
+      path: 'batch',
+      body: '{"filter":{"limit":1},"constructor":{"prototype":{"pollutedBatchCtor":true}}}',
+      prop: 'pollutedBatchCtor',
+    },
+    {
       name: '__proto__ in a replay override patch',
       path: 'replay',
       body: '{"overrides":{"0":{"params":{"__proto__":{"pollutedPatch":true}}}}}',
@@ -673,7 +792,14 @@ describe('bad input: every endpoint answers 4xx problem+json and changes nothing
 
   it.each(pollution.map((p) => [p.name, p] as const))('prototype pollution: %s', async (_name, p) => {
     const before = await snapshot();
-    const path = p.path === 'create' ? '/v1/agents/a/runs' : p.path === 'replay' ? `/v1/runs/${runId}/replay` : '/admin/tenants';
+    const path =
+      p.path === 'create'
+        ? '/v1/agents/a/runs'
+        : p.path === 'replay'
+          ? `/v1/runs/${runId}/replay`
+          : p.path === 'batch'
+            ? '/v1/replays'
+            : '/admin/tenants';
     const res = await raw(port, { name: p.name, method: 'POST', path, body: p.body }, p.path === 'admin' ? adminAuth : auth);
     if (res.status === 202) {
       // accepted: stored exactly as sent (the same JSON text, own "__proto__" keys included), and it runs

@@ -289,11 +289,37 @@ describe('web console at /console (Chromium, real service, worker process)', () 
     await page.getByText('No step diverged').waitFor();
   }, 60_000);
 
-  it('says plainly that this server does not serve replay batches yet', async () => {
+  it('starts a replay batch from its form and follows it to one report: progress, counts, items by verdict, links to diffs', async () => {
     await page.getByRole('link', { name: 'Replay batches' }).click();
-    await page.getByText('This server does not serve replay batches yet.').waitFor();
-    await page.screenshot({ path: shots.path('batches.png') });
+    await page.getByRole('heading', { name: 'Replay batches' }).waitFor();
+    await page.getByText('No replay batches yet.').waitFor();
+    await page.getByRole('link', { name: 'New batch' }).first().click();
+    await page.waitForURL(/#\/batches\/new$/);
+    await page.getByLabel('Agent').fill('pager'); // the 21 transform runs above: deterministic, so every check matches
+    await page.getByLabel('Behavior of every step').selectOption('check');
     await expectAccessible();
+    await page.getByRole('button', { name: 'Start batch' }).click();
+    await page.waitForURL(/#\/batches\/[0-9a-f-]{36}$/);
+    const batchId = /batches\/([0-9a-f-]{36})$/.exec(page.url())![1];
+    await page.getByRole('heading', { name: /Batch/ }).getByText('completed').waitFor({ timeout: 30_000 });
+    const batch = (await t.http.get(`/v1/replays/${batchId}`).set('Authorization', auth).expect(200)).body;
+    expect(batch).toMatchObject({
+      status: 'completed',
+      total: 21,
+      counts: { match: 21, mismatch: 0, failed: 0, pending: 0, cancelled: 0 },
+      filter: { agent_id: 'pager' },
+      replay: { default_behavior: 'check' },
+    });
+    await page.getByText('21 of 21 done').waitFor();
+    const diffs = page.getByRole('link', { name: /^diff [0-9a-f]+: the replay of run / });
+    await waitFor(async () => ((await diffs.count()) === 21 ? true : undefined));
+    await page.screenshot({ path: shots.path('batches.png'), fullPage: true });
+    await expectAccessible();
+    await page.getByLabel('Verdict', { exact: true }).selectOption('mismatch');
+    await page.getByText('No mismatch items.').waitFor();
+    expect(page.url()).toContain('verdict=mismatch');
+    await page.getByRole('link', { name: 'Replay batches' }).first().click();
+    await page.getByRole('link', { name: `Batch ${batchId}` }).waitFor();
   }, 60_000);
 
   it('fits a 390 px wide screen', async () => {

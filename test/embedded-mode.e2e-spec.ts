@@ -71,7 +71,7 @@ describe('embedded mode: `npm start` with nothing configured', () => {
   it('boots embedded PostgreSQL + in-process queue, serves an authenticated run, and keeps data (and its secrets key) across a restart', async () => {
     const [port, pgPort] = [await freePort(), await freePort()];
     const echo = await startEchoServer();
-    const extraEnv = { SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${echo.port}` };
+    const extraEnv = { SKILL_HTTP_ALLOWED_HOSTS: `127.0.0.1:${echo.port}`, REPLAY_BATCH_CONCURRENCY: '2' };
     const secretStep = {
       name: 'call',
       skill: 'http.request',
@@ -108,6 +108,33 @@ describe('embedded mode: `npm start` with nothing configured', () => {
         return res.body.status === 'succeeded' ? res.body : undefined;
       });
       expect(done.output).toBe(42);
+
+      // A replay batch in this mode too (the in-process queue): every run of the agent, checked, one report.
+      const double = { name: 'double', skill: 'transform', params: { expression: 'input.n * 2 + 2' } };
+      for (let n = 0; n < 4; n++)
+        await http
+          .post('/v1/agents/local/runs')
+          .set('Authorization', auth)
+          .send({ input: { n }, steps: [double] })
+          .expect(202);
+      await waitFor(async () => {
+        const res = await http.get('/v1/runs?agent_id=local&status=succeeded').set('Authorization', auth).expect(200);
+        return res.body.data.length === 5 ? true : undefined;
+      });
+      const batch = await http
+        .post('/v1/replays')
+        .set('Authorization', auth)
+        .send({ filter: { agent_id: 'local' }, replay: { default_behavior: 'check' } })
+        .expect(202);
+      const report = await waitFor(async () => {
+        const res = await http.get(`/v1/replays/${batch.body.id}`).set('Authorization', auth).expect(200);
+        return res.body.status === 'running' ? undefined : res.body;
+      });
+      expect(report).toMatchObject({
+        status: 'completed',
+        total: 5,
+        counts: { match: 5, mismatch: 0, failed: 0, pending: 0, cancelled: 0 },
+      });
 
       // No SECRETS_KEY: the embedded mode generates one in the data directory, once, mode 0600.
       await http.put('/v1/secrets/api').set('Authorization', auth).send({ value: 'embedded-secret-value' }).expect(204);

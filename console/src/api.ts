@@ -149,7 +149,8 @@ export function useBatch(id: string) {
 export function useBatchItems(id: string, verdict: BatchVerdict | undefined, cursor: string | undefined, live: boolean) {
   const { client } = useSession();
   return useQuery({
-    queryKey: ['batch-items', id, verdict ?? null, cursor ?? null],
+    // `live` in the key: when the batch stops running, its items are read once more (their final verdicts).
+    queryKey: ['batch-items', id, verdict ?? null, cursor ?? null, live],
     queryFn: ({ signal }) =>
       call(client.GET('/v1/replays/{id}/items', { params: { path: { id }, query: { verdict, cursor, limit: 50 } }, signal })) as Promise<{
         data: ReplayBatchItem[];

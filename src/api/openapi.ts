@@ -13,6 +13,8 @@ import { COMPARE_MODES } from '../shared/comparators.js';
 import { REPLAY_BEHAVIORS } from '../shared/step.types.js';
 import { RUN_STATUSES } from '../shared/run.types.js';
 import { RUN_ERROR_TYPES, RunErrorType } from '../shared/run-errors.js';
+import { BATCH_VERDICTS, REPLAYABLE_STATUSES } from '../spine/replay-batch.types.js';
+import { ReplayRunDto } from './dto/runs.dto.js';
 
 /** Response schemas of the contract (../shared/docs/API.md), for the OpenAPI document only. */
 export class ProblemSchema {
@@ -244,6 +246,61 @@ export class TraceSchema {
   @ApiProperty({ type: [StepSchema] }) steps!: StepSchema[];
 }
 
+export class ReplayBatchCountsSchema {
+  @ApiProperty({ description: 'Items not started yet, or whose replay run is still active.' }) pending!: number;
+  @ApiProperty() match!: number;
+  @ApiProperty() mismatch!: number;
+  @ApiProperty({ description: 'Replay runs that failed for another reason than a mismatch, and runs the options do not fit.' })
+  failed!: number;
+  @ApiProperty() cancelled!: number;
+}
+
+export class ReplayBatchFilterSchema {
+  @ApiPropertyOptional() agent_id?: string;
+  @ApiProperty({ type: 'array', items: { type: 'string', enum: [...REPLAYABLE_STATUSES] } }) status!: string[];
+  @ApiPropertyOptional({ format: 'date-time' }) created_after?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) created_before?: string;
+  @ApiPropertyOptional({ type: [String], format: 'uuid' }) run_ids?: string[];
+  @ApiProperty() limit!: number;
+}
+
+export class ReplayBatchSchema {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ enum: ['running', 'completed', 'cancelled'] }) status!: string;
+  @ApiProperty({ description: 'Runs the filter selected (frozen when the batch was created).' }) total!: number;
+  @ApiProperty({ type: ReplayBatchCountsSchema, description: 'Items by verdict; they add up to total.' }) counts!: ReplayBatchCountsSchema;
+  @ApiProperty({ type: ReplayBatchFilterSchema, description: 'The filter, defaults applied.' }) filter!: ReplayBatchFilterSchema;
+  @ApiProperty({ type: ReplayRunDto, description: 'The replay options as sent.' }) replay!: ReplayRunDto;
+  @ApiProperty({ format: 'date-time' }) created_at!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) finished_at!: string | null;
+}
+
+export class ReplayBatchPageSchema {
+  @ApiProperty({ type: [ReplayBatchSchema] }) data!: ReplayBatchSchema[];
+  @ApiProperty({ nullable: true, type: String }) next_cursor!: string | null;
+}
+
+export class ReplayBatchItemSchema {
+  @ApiProperty({ format: 'uuid', description: 'The original run.' }) run_id!: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'Its replay run, once started.' })
+  replay_run_id!: string | null;
+  @ApiProperty({
+    enum: [...RUN_STATUSES, 'pending', 'match', 'mismatch'],
+    description:
+      "The replay run's status; without one (not started yet, options that do not fit the run, or purged by RUN_RETENTION_DAYS), the item's verdict.",
+  })
+  status!: string;
+  @ApiProperty({ enum: BATCH_VERDICTS }) verdict!: string;
+  @ApiProperty({ nullable: true, type: Number, description: "Index of the replay's first mismatching step." })
+  first_mismatch_step!: number | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Why the item failed or was cancelled.' }) reason!: string | null;
+}
+
+export class ReplayBatchItemPageSchema {
+  @ApiProperty({ type: [ReplayBatchItemSchema] }) data!: ReplayBatchItemSchema[];
+  @ApiProperty({ nullable: true, type: String }) next_cursor!: string | null;
+}
+
 export class SecretSummarySchema {
   @ApiProperty({ example: 'stripe-live', pattern: '^[A-Za-z0-9_.-]{1,128}$' }) name!: string;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
@@ -278,6 +335,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'Idempotent AI agent runs with step traces and replay. Errors are RFC 9457 application/problem+json; every response carries X-Request-Id. ' +
         'Idempotency-Key (run creation and replay): scope tenant + agent_id + key; same key and body (RFC 8785 canonical JSON) replays the run with ' +
         'Idempotent-Replayed: true; another body answers 422; a cancelled run is replayed too (send a new key to run the request again); keys expire after IDEMPOTENCY_TTL_SECONDS. ' +
+        'Replay batches (POST /v1/replays) take an Idempotency-Key with the same rules, scope tenant + key. ' +
         'Rate limit: RATE_LIMIT_PER_SECOND requests per tenant (429 with Retry-After). ' +
         'Secrets: { "$secret": "<name>" } anywhere in step params is replaced by the tenant secret just before the skill runs; a secret\'s value ' +
         'reads "[secret:<name>]" wherever a step is recorded or returned, and credential headers and query parameters read "[redacted]".',

@@ -1,6 +1,7 @@
-import { redactRunFields, redactStep } from '../shared/redaction.js';
+import { redactRunFields, redactStep, redactValue } from '../shared/redaction.js';
 import type { StepSpec } from '../shared/step.types.js';
 import type { RunTrace, TraceStep } from '../spine/orchestrator/runs.orchestrator.js';
+import { type BatchItemView, type ReplayBatchView, verdictOf } from '../spine/replay-batch.types.js';
 import type { RunView, SignalRecord } from '../spine/run.types.js';
 import type { StepDto } from './dto/runs.dto.js';
 
@@ -78,4 +79,31 @@ export function toStepSpecs(rawSteps: unknown, validated: StepDto[]): StepSpec[]
     replay_behavior: step.replay_behavior ?? 'execute',
     idempotency_key: step.idempotency_key ?? null,
   }));
+}
+
+/** The ReplayBatch object of the contract; the replay options as sent, through the one redaction function. */
+export function presentBatch(batch: ReplayBatchView) {
+  return {
+    id: batch.id,
+    status: batch.status,
+    total: batch.total,
+    counts: batch.counts,
+    filter: batch.filter,
+    replay: redactValue(batch.replay),
+    created_at: batch.created_at,
+    finished_at: batch.finished_at,
+  };
+}
+
+/** An item of a batch: `status` is its replay run's, or (none, or purged since) its verdict. */
+export function presentBatchItem(item: BatchItemView) {
+  const verdict = verdictOf(item.state);
+  return {
+    run_id: item.run_id,
+    replay_run_id: item.replay_run_id,
+    status: item.replay_status ?? verdict,
+    verdict,
+    first_mismatch_step: item.first_mismatch_step,
+    reason: item.reason,
+  };
 }

@@ -32,6 +32,8 @@ export interface RunRecord {
   wait_until: Date | null;
   /** Attempts that ended by waiting for a signal (they do not count against RUN_MAX_ATTEMPTS). */
   waits: number;
+  /** The replay batch this replay run was started for (internal: not part of the Run object). */
+  batch_id: string | null;
 }
 
 /** A signal kept with its run (one per name). */
@@ -55,6 +57,8 @@ export interface NewRun {
   metadata: unknown;
   replay_of: string | null;
   replay_options: unknown;
+  /** Set on the replay runs a replay batch starts. */
+  batch_id?: string | null;
   created_at: Date;
 }
 

@@ -13,6 +13,8 @@ export enum SpineErrorCode {
   RunFinished = 'run_finished',
   SecretNotFound = 'secret_not_found',
   SecretsDisabled = 'secrets_disabled',
+  ReplayBatchNotFound = 'replay_batch_not_found',
+  ReplayBatchFinished = 'replay_batch_finished',
   RevocationUnconfirmed = 'revocation_unconfirmed',
 }
 

@@ -8,7 +8,8 @@ import type { RunExecutionOrchestrator } from '../spine/orchestrator/run-executi
 
 /**
  * Takes run jobs from the queue (BullMQ, or in-process when embedded) and hands each to the
- * orchestrator; also runs the periodic sweep that re-enqueues runs whose job was lost.
+ * orchestrator; also runs the periodic sweep that re-enqueues runs whose job was lost and moves replay
+ * batches a crash left behind.
  */
 @Injectable()
 export class RunProcessor implements OnApplicationBootstrap, OnModuleDestroy {
@@ -40,18 +41,23 @@ export class RunProcessor implements OnApplicationBootstrap, OnModuleDestroy {
     await this.queue.stopConsuming();
   }
 
-  /** Re-enqueues runs whose job was lost, deletes expired idempotency keys and the runs past RUN_RETENTION_DAYS. */
+  /**
+   * Re-enqueues runs whose job was lost, moves replay batches a crash left behind, deletes expired
+   * idempotency keys and the runs past RUN_RETENTION_DAYS.
+   */
   async sweep(): Promise<number> {
     if (this.sweeping) return 0;
     const run = Promise.all([
       this.maintenance.sweepStrandedRuns(),
       this.maintenance.purgeExpiredKeys(),
       this.maintenance.purgeExpiredRuns(),
+      this.maintenance.sweepReplayBatches(),
     ]);
     this.sweeping = run;
     try {
-      const [count, purged, expiredRuns] = await run;
+      const [count, purged, expiredRuns, batches] = await run;
       if (count > 0) this.logger.log(`sweep: re-enqueued ${count} stale run(s)`);
+      if (batches > 0) this.logger.log(`sweep: moved ${batches} replay batch(es) left behind`);
       if (purged > 0) this.logger.log(`sweep: deleted ${purged} expired idempotency key(s)`);
       if (expiredRuns > 0) this.logger.log(`sweep: deleted ${expiredRuns} run(s) past RUN_RETENTION_DAYS, with their traces`);
       return count;

@@ -99,7 +99,10 @@ export function BatchView({ id, query }: { id: string; query: URLSearchParams })
                 </td>
                 <td>
                   {item.replay_run_id ? (
-                    <a href={href(`/runs/${item.replay_run_id}/diff`)} aria-label={`Diff of the replay of run ${shortId(item.run_id)}`}>
+                    <a
+                      href={href(`/runs/${item.replay_run_id}/diff`)}
+                      aria-label={`diff ${shortId(item.replay_run_id)}: the replay of run ${shortId(item.run_id)}`}
+                    >
                       diff <code>{shortId(item.replay_run_id)}</code>
                     </a>
                   ) : (

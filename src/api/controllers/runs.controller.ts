@@ -5,7 +5,8 @@ import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { RUNS_ORCHESTRATOR } from '../../spine/orchestrator/orchestrator.tokens.js';
 import type { CreatedRun, RunsOrchestrator } from '../../spine/orchestrator/runs.orchestrator.js';
-import { AGENT_ID_PATTERN, CreateRunDto, IDEMPOTENCY_KEY_PATTERN, ListRunsQueryDto, ReplayRunDto } from '../dto/runs.dto.js';
+import { AGENT_ID_PATTERN, CreateRunDto, ListRunsQueryDto, ReplayRunDto } from '../dto/runs.dto.js';
+import { idempotencyKeyOf } from '../idempotency-key.js';
 import { ApiKeyGuard } from '../guards/api-key.guard.js';
 import { CurrentTenant } from '../guards/current-tenant.decorator.js';
 import { TenantRateLimitGuard } from '../guards/tenant-rate-limit.guard.js';
@@ -191,20 +192,7 @@ export class RunsController {
   }
 
   private idempotencyKey(header: string | undefined): string | null {
-    if (header === undefined) {
-      if (this.idempotency.keyRequired) {
-        throw problems.badRequest('idempotency-key-required', 'The Idempotency-Key header is required.', 'Idempotency-Key');
-      }
-      return null;
-    }
-    if (!IDEMPOTENCY_KEY_PATTERN.test(header)) {
-      throw problems.badRequest(
-        'invalid-idempotency-key',
-        'Idempotency-Key must be 1 to 255 printable ASCII characters.',
-        'Idempotency-Key',
-      );
-    }
-    return header;
+    return idempotencyKeyOf(header, this.idempotency.keyRequired);
   }
 
   private accepted(created: CreatedRun, res: Response) {

@@ -91,7 +91,7 @@ export class CreateRunDto {
 }
 
 /** `?status=` (empty) means no filter, as an omitted parameter does (the raw value is read: @Type already made '' a 0). */
-const emptyAsAbsent = () =>
+export const emptyAsAbsent = () =>
   Transform(({ value, obj, key }: { value: unknown; obj: Record<string, unknown>; key: string }) => (obj[key] === '' ? undefined : value));
 
 export class ListRunsQueryDto {

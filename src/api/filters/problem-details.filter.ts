@@ -30,6 +30,8 @@ const SPINE_PROBLEMS: Record<SpineErrorCode, { status: number; type: string; tit
   [SpineErrorCode.RunFinished]: { status: 409, type: 'run-finished', title: 'Run is finished' },
   [SpineErrorCode.SecretNotFound]: { status: 404, type: 'not-found', title: 'Not found' },
   [SpineErrorCode.SecretsDisabled]: { status: 503, type: 'secrets-disabled', title: 'Secrets are disabled' },
+  [SpineErrorCode.ReplayBatchNotFound]: { status: 404, type: 'not-found', title: 'Not found' },
+  [SpineErrorCode.ReplayBatchFinished]: { status: 409, type: 'replay-batch-finished', title: 'Replay batch is finished' },
   [SpineErrorCode.RevocationUnconfirmed]: {
     status: 503,
     type: 'revocation-unconfirmed',

@@ -89,6 +89,7 @@ describe('loadConfig', () => {
       TRANSFORM_POOL_SIZE: '22',
       STEP_MAX_OUTPUT_BYTES: '2300',
       WORKER_METRICS_PORT: '24',
+      REPLAY_BATCH_CONCURRENCY: '26',
       API_KEY_CACHE_TTL_MS: '25',
     });
     expect(config).toEqual({
@@ -101,6 +102,7 @@ describe('loadConfig', () => {
       worker: { enabled: false, concurrency: 12, lockDurationMs: 1300, sweepIntervalMs: 1400, sweepStaleAfterMs: 1500, metricsPort: 24 },
       retention: { runDays: 25 },
       transforms: { timeoutMs: 20, maxMemoryMb: 21, poolSize: 22 },
+      replayBatches: { concurrency: 26 },
       stepClaims: { ttlSeconds: 6, leaseMs: 700, waitMs: 800 },
       httpSkill: { allowedHosts: 'example.org', timeoutMs: 3, maxResponseBytes: 2048 },
       llm: { baseUrl: 'http://llm', apiKey: 'k', timeoutMs: 18 },

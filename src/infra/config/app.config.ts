@@ -230,6 +230,12 @@ export class EnvironmentVariables {
   @Max(65535)
   WORKER_METRICS_PORT: number = 0;
 
+  /** Replay runs of one replay batch active at once (queued or running); the rest of the batch waits in PostgreSQL. */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  REPLAY_BATCH_CONCURRENCY: number = 4;
+
   /** On SIGTERM: how long running steps may take to finish before they are asked to stop. */
   @IsInt()
   @Min(0)
@@ -271,6 +277,8 @@ export interface AppConfig {
     /** A worker process (`npm run start:worker`) serves GET /metrics on this port; 0: not served. */
     readonly metricsPort: number;
   };
+  /** Replay batches: how many replay runs of one batch may be active at once (every process must use the same value). */
+  readonly replayBatches: { readonly concurrency: number };
   /**
    * Retention: a finished run, its trace and its signals are purged `runDays` days after it finished
    * (0: never). Never shorter than the request and step idempotency TTLs (a live key never points to a purged run).
@@ -329,6 +337,7 @@ function toSlices(env: EnvironmentVariables): AppConfig {
       sweepStaleAfterMs: env.SWEEP_STALE_AFTER_MS,
       metricsPort: env.WORKER_METRICS_PORT,
     },
+    replayBatches: { concurrency: env.REPLAY_BATCH_CONCURRENCY },
     retention: { runDays: env.RUN_RETENTION_DAYS },
     transforms: { timeoutMs: env.TRANSFORM_TIMEOUT_MS, maxMemoryMb: env.TRANSFORM_MAX_MEMORY_MB, poolSize: env.TRANSFORM_POOL_SIZE },
     stepClaims: { ttlSeconds: env.STEP_IDEMPOTENCY_TTL_SECONDS, leaseMs: env.STEP_CLAIM_LEASE_MS, waitMs: env.STEP_CLAIM_WAIT_MS },

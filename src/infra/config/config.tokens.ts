@@ -19,6 +19,7 @@ export const CONFIG_TOKENS: { readonly [S in ConfigSlice]: symbol } = {
   shutdown: Symbol('config.shutdown'),
   secrets: Symbol('config.secrets'),
   transforms: Symbol('config.transforms'),
+  replayBatches: Symbol('config.replayBatches'),
   retention: Symbol('config.retention'),
 };
 

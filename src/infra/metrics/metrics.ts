@@ -67,6 +67,28 @@ export class Metrics implements OnModuleDestroy {
     registers: [this.registry],
   });
 
+  readonly replayBatchesCreated = new Counter({
+    name: 'agentruns_replay_batches_created_total',
+    help: 'Replay batches created (POST /v1/replays that made a new batch).',
+    registers: [this.registry],
+  });
+  readonly replayBatchItems = new Counter({
+    name: 'agentruns_replay_batch_items_total',
+    help: 'Items of replay batches that reached their verdict (match, mismatch, failed, cancelled).',
+    labelNames: ['verdict'],
+    registers: [this.registry],
+  });
+  readonly replayBatchRunsStarted = new Counter({
+    name: 'agentruns_replay_batch_runs_started_total',
+    help: 'Replay runs started for items of replay batches.',
+    registers: [this.registry],
+  });
+  readonly replayBatchesRunning = new Gauge({
+    name: 'agentruns_replay_batches_running',
+    help: 'Replay batches still running, counted in the database when /metrics is scraped.',
+    registers: [this.registry],
+  });
+
   readonly signals = new Counter({
     name: 'agentruns_signals_total',
     help: 'Signals received (outcome: resumed a waiting run, stored for later, duplicate of a stored one).',

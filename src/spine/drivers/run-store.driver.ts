@@ -237,7 +237,8 @@ export class RunStoreDriver {
   /**
    * Deletes up to `limit` runs that finished (succeeded, failed, cancelled) before `before`, oldest
    * finish first; their trace and signals go with them (ON DELETE CASCADE). Never an unfinished run,
-   * never an original whose replay has not finished (the replay still reads its trace). SKIP LOCKED:
+   * never an original whose replay has not finished (the replay still reads its trace), nor one a replay
+   * batch has yet to replay (an item pending or running: its replay will read the trace). SKIP LOCKED:
    * purges running at once (every worker sweeps) take different runs, and a run someone holds a lock
    * on waits for a later sweep. Returns the ids deleted.
    */
@@ -248,6 +249,7 @@ export class RunStoreDriver {
          SELECT r.id FROM runs r
          WHERE r.status IN ('succeeded', 'failed', 'cancelled') AND r.finished_at < ${before}
            AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.replay_of = r.id AND x.status IN ('queued', 'running', 'retry', 'waiting'))
+           AND NOT EXISTS (SELECT 1 FROM replay_batch_items i WHERE i.run_id = r.id AND i.state IN ('pending', 'running'))
          ORDER BY r.finished_at LIMIT ${limit}
          FOR UPDATE OF r SKIP LOCKED)
        RETURNING id`,

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { IdempotencyDriver } from './idempotency.driver.js';
+import { ReplayBatchStoreDriver } from './replay-batch-store.driver.js';
 import { RunStoreDriver } from './run-store.driver.js';
-import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER, TENANT_STORE_DRIVER } from './spine-drivers.tokens.js';
+import { IDEMPOTENCY_DRIVER, REPLAY_BATCH_STORE_DRIVER, RUN_STORE_DRIVER, TENANT_STORE_DRIVER } from './spine-drivers.tokens.js';
 import { TenantStoreDriver } from './tenant-store.driver.js';
 
 /**
@@ -13,7 +14,8 @@ import { TenantStoreDriver } from './tenant-store.driver.js';
     { provide: TENANT_STORE_DRIVER, useClass: TenantStoreDriver },
     { provide: RUN_STORE_DRIVER, useClass: RunStoreDriver },
     { provide: IDEMPOTENCY_DRIVER, useClass: IdempotencyDriver },
+    { provide: REPLAY_BATCH_STORE_DRIVER, useClass: ReplayBatchStoreDriver },
   ],
-  exports: [TENANT_STORE_DRIVER, RUN_STORE_DRIVER, IDEMPOTENCY_DRIVER],
+  exports: [TENANT_STORE_DRIVER, RUN_STORE_DRIVER, IDEMPOTENCY_DRIVER, REPLAY_BATCH_STORE_DRIVER],
 })
 export class SpineDriversModule {}

@@ -1,4 +1,5 @@
 import { Table, type ColumnValues } from '../../infra/database/sql.js';
+import type { BatchItemRecord, BatchKeyRecord, ReplayBatchRecord } from '../replay-batch.types.js';
 import type { NewRun, RunRecord, SignalRecord } from '../run.types.js';
 
 /**
@@ -30,6 +31,7 @@ export const RUNS = new Table<RunRecord>('runs', {
   wait_step: 'int',
   wait_until: 'timestamptz',
   waits: 'int',
+  batch_id: 'uuid',
 });
 
 export const RUN_SIGNALS = new Table<SignalRecord>('run_signals', {
@@ -55,6 +57,7 @@ export function newRunValues(run: NewRun): ColumnValues<RunRecord> {
     attempts: 0,
     replay_of: run.replay_of,
     replay_options: run.replay_options === undefined || run.replay_options === null ? null : JSON.stringify(run.replay_options),
+    batch_id: run.batch_id ?? null,
     created_at: run.created_at,
     updated_at: run.created_at,
   };
@@ -93,6 +96,7 @@ export function insertedRun(values: ColumnValues<RunRecord>, seq: string): RunRe
     wait_step: null,
     wait_until: null,
     waits: 0,
+    batch_id: (values.batch_id as string | null | undefined) ?? null,
   };
 }
 
@@ -145,4 +149,38 @@ export const API_KEYS = new Table<ApiKeyRecord>('api_keys', {
   key_hash: 'char(64)',
   created_at: 'timestamptz',
   revoked_at: 'timestamptz',
+});
+
+export const REPLAY_BATCHES = new Table<ReplayBatchRecord>('replay_batches', {
+  id: 'uuid',
+  seq: 'bigint',
+  tenant_id: 'uuid',
+  status: 'text',
+  filter: 'json',
+  replay: 'json',
+  total: 'int',
+  idempotency_key: 'text',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+  finished_at: 'timestamptz',
+});
+
+export const REPLAY_BATCH_ITEMS = new Table<BatchItemRecord>('replay_batch_items', {
+  batch_id: 'uuid',
+  position: 'int',
+  run_id: 'uuid',
+  state: 'text',
+  replay_run_id: 'uuid',
+  first_mismatch_step: 'int',
+  reason: 'text',
+  updated_at: 'timestamptz',
+});
+
+export const REPLAY_BATCH_KEYS = new Table<BatchKeyRecord>('replay_batch_keys', {
+  tenant_id: 'uuid',
+  key: 'text',
+  fingerprint: 'char(64)',
+  batch_id: 'uuid',
+  created_at: 'timestamptz',
+  expires_at: 'timestamptz',
 });

@@ -5,8 +5,10 @@ import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { RUN_QUEUE, type RunQueue } from '../../infra/queue/run-queue.port.js';
 import type { IdempotencyDriver } from '../drivers/idempotency.driver.js';
+import type { ReplayBatchStoreDriver } from '../drivers/replay-batch-store.driver.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
-import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
+import { IDEMPOTENCY_DRIVER, REPLAY_BATCH_STORE_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
+import { noProgress, ReplayBatchAdvancer } from './replay-batch-advancer.js';
 import { purgeCutoff } from './retention.js';
 
 const SWEEP_BATCH = 500;
@@ -16,15 +18,21 @@ export const RETENTION_BATCH = 200;
 /** A sweep stops purging runs after this long; the next sweep goes on. */
 const RETENTION_BUDGET_MS = 5_000;
 
-/** Periodic upkeep the workers run: re-enqueue runs whose job was lost, delete expired request keys and runs past retention. */
+/**
+ * Periodic upkeep the workers run: re-enqueue runs whose job was lost, move replay batches a crash left
+ * behind, delete expired request keys and runs past retention.
+ */
 @Injectable()
 export class MaintenanceOrchestrator {
   constructor(
     private readonly dataSource: DataSource,
     @Inject(RUN_STORE_DRIVER) private readonly runs: RunStoreDriver,
     @Inject(IDEMPOTENCY_DRIVER) private readonly idempotency: IdempotencyDriver,
+    @Inject(REPLAY_BATCH_STORE_DRIVER) private readonly batches: ReplayBatchStoreDriver,
+    private readonly advancer: ReplayBatchAdvancer,
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
     @InjectConfig('worker') private readonly worker: AppConfig['worker'],
+    @InjectConfig('replayBatches') private readonly replayBatches: AppConfig['replayBatches'],
     @InjectConfig('retention') private readonly retention: AppConfig['retention'],
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -46,9 +54,34 @@ export class MaintenanceOrchestrator {
     }
   }
 
-  /** Deletes expired request idempotency keys (their runs stay), a batch at a time. */
+  /** Deletes expired request idempotency keys of runs and replay batches (what they created stays), a batch at a time. */
   async purgeExpiredKeys(): Promise<number> {
-    return this.idempotency.purgeExpired(this.dataSource.manager, this.clock.now(), PURGE_BATCH);
+    const now = this.clock.now();
+    const runs = await this.idempotency.purgeExpired(this.dataSource.manager, now, PURGE_BATCH);
+    return runs + (await this.batches.purgeExpiredKeys(this.dataSource.manager, now, PURGE_BATCH));
+  }
+
+  /**
+   * Moves running replay batches that cannot move by themselves: an item whose replay run finished
+   * without taking its verdict, free slots with items pending, nothing left to run (each lasts past a
+   * commit only after a crash or a lost statement). Batches locked by a finish in progress are skipped.
+   */
+  async sweepReplayBatches(): Promise<number> {
+    const ids = await this.batches.findStuck(this.dataSource.manager, this.replayBatches.concurrency, SWEEP_BATCH);
+    let moved = 0;
+    for (const id of ids) {
+      const progress = noProgress();
+      const at = this.clock.now();
+      const repaired = await this.dataSource.transaction(async (manager) => {
+        const batch = await this.advancer.lockBatch(manager, id, { skipLocked: true });
+        if (!batch || batch.status !== 'running') return false;
+        await this.advancer.repair(manager, batch, at, progress);
+        return true;
+      });
+      await this.advancer.publish(progress);
+      if (repaired) moved++;
+    }
+    return moved;
   }
 
   /**

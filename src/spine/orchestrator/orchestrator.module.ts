@@ -6,12 +6,16 @@ import { SpineDriversModule } from '../drivers/spine-drivers.module.js';
 import { MaintenanceOrchestrator } from './maintenance.orchestrator.js';
 import {
   MAINTENANCE_ORCHESTRATOR,
+  REPLAY_BATCHES_ORCHESTRATOR,
   RUN_EXECUTION_ORCHESTRATOR,
   RUNS_ORCHESTRATOR,
   SECRETS_ORCHESTRATOR,
   SYSTEM_ORCHESTRATOR,
   TENANTS_ORCHESTRATOR,
 } from './orchestrator.tokens.js';
+import { ReplayBatchAdvancer } from './replay-batch-advancer.js';
+import { ReplayBatchesOrchestrator } from './replay-batches.orchestrator.js';
+import { ReplayPlanner } from './replay-planner.js';
 import { RunExecutionOrchestrator } from './run-execution.orchestrator.js';
 import { RunsOrchestrator } from './runs.orchestrator.js';
 import { SecretsOrchestrator } from './secrets.orchestrator.js';
@@ -26,6 +30,9 @@ import { TenantsOrchestrator } from './tenants.orchestrator.js';
     { provide: TENANTS_ORCHESTRATOR, useClass: TenantsOrchestrator },
     { provide: RUNS_ORCHESTRATOR, useClass: RunsOrchestrator },
     StepRunner,
+    ReplayPlanner,
+    ReplayBatchAdvancer,
+    { provide: REPLAY_BATCHES_ORCHESTRATOR, useClass: ReplayBatchesOrchestrator },
     { provide: RUN_EXECUTION_ORCHESTRATOR, useClass: RunExecutionOrchestrator },
     { provide: MAINTENANCE_ORCHESTRATOR, useClass: MaintenanceOrchestrator },
     { provide: SYSTEM_ORCHESTRATOR, useClass: SystemOrchestrator },
@@ -38,6 +45,7 @@ import { TenantsOrchestrator } from './tenants.orchestrator.js';
     MAINTENANCE_ORCHESTRATOR,
     SYSTEM_ORCHESTRATOR,
     SECRETS_ORCHESTRATOR,
+    REPLAY_BATCHES_ORCHESTRATOR,
   ],
 })
 export class OrchestratorModule {}

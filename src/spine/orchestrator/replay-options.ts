@@ -1,6 +1,7 @@
 import { type Comparator, parseCompare } from '../../shared/comparators.js';
 import { isJsonPointer } from '../../shared/json-pointer.js';
 import { REPLAY_BEHAVIORS, type ReplayBehavior } from '../../shared/step.types.js';
+import type { RunRecord } from '../run.types.js';
 import type { FieldError } from '../spine.exception.js';
 import { isOverridden, type StepOverrides, type WhatIfRequest } from './replay-overrides.js';
 
@@ -81,4 +82,9 @@ export function behaviorFor(options: ReplayOptions, index: number, recorded: Rep
   if (index < options.from_step) return 'skip';
   const behavior = options.behaviors[String(index)] ?? options.default_behavior ?? recorded;
   return behavior === 'skip' && isOverridden(options, index) ? 'execute' : behavior;
+}
+
+/** Runs a replay accepts as originals. */
+export function isReplayable(run: Pick<RunRecord, 'status'>): boolean {
+  return run.status === 'succeeded' || run.status === 'failed';
 }

@@ -13,6 +13,7 @@ import { RunErrorType } from '../../shared/run-errors.js';
 import type { RunStoreDriver } from '../drivers/run-store.driver.js';
 import { RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { RunError, RunRecord } from '../run.types.js';
+import { noProgress, ReplayBatchAdvancer } from './replay-batch-advancer.js';
 import { type ReplayContext, type RunAttempt, StepRunner } from './step-runner.js';
 import type { ReplayOptions } from './replay-options.js';
 
@@ -52,6 +53,7 @@ export class RunExecutionOrchestrator {
     @Inject(TRACE_STORE_DRIVER) private readonly traces: TraceStoreDriver,
     @Inject(RUN_QUEUE) private readonly queue: RunQueue,
     private readonly steps: StepRunner,
+    private readonly batchAdvancer: ReplayBatchAdvancer,
     @InjectConfig('runs') private readonly config: AppConfig['runs'],
     @InjectConfig('worker') private readonly worker: AppConfig['worker'],
     @Inject(CLOCK) private readonly clock: Clock,
@@ -178,11 +180,27 @@ export class RunExecutionOrchestrator {
     const output = attempt.outputs[attempt.outputs.length - 1] ?? null;
     const outcome = { status: 'succeeded', output, error: null, replay: summary } as const;
     // The last deferred rows and the run's end: one statement, fenced by the run's own UPDATE.
-    const finished =
+    const finish = (tx: EntityManager) =>
       attempt.deferred.length > 0
-        ? await this.traces.writeSteps(manager, fence, attempt.deferred, this.runs.finishStatement(run.id, run.attempts, outcome, at))
-        : await this.runs.finish(manager, run.id, run.attempts, outcome, at);
-    if (finished) this.recordFinish(run, 'succeeded', at, summary);
+        ? this.traces.writeSteps(tx, fence, attempt.deferred, this.runs.finishStatement(run.id, run.attempts, outcome, at))
+        : this.runs.finish(tx, run.id, run.attempts, outcome, at);
+    if (run.batch_id === null) {
+      if (await finish(manager)) this.recordFinish(run, 'succeeded', at, summary);
+      return {};
+    }
+    // A replay run of a batch: its item takes the verdict and the next item starts in the same transaction.
+    const progress = noProgress();
+    const finished = await this.dataSource.transaction(async (tx) => {
+      const batch = await this.batchAdvancer.lockBatch(tx, run.batch_id!); // the batch's row before the run's (lock order)
+      if (!(await finish(tx))) return false;
+      if (batch)
+        await this.batchAdvancer.settle(tx, batch, { id: run.id, status: 'succeeded', error: null, replay: summary ?? null }, at, progress);
+      return true;
+    });
+    if (finished) {
+      this.recordFinish(run, 'succeeded', at, summary);
+      await this.batchAdvancer.publish(progress);
+    }
     return {};
   }
 
@@ -273,7 +291,10 @@ export class RunExecutionOrchestrator {
     deferred: readonly StepRow[] = [],
   ): Promise<void> {
     const now = this.clock.now();
+    const progress = noProgress();
     const failed = await this.dataSource.transaction(async (manager) => {
+      // A replay run of a batch: the batch's row is locked before the run's (the lock order of every batch path).
+      const batch = run.batch_id === null ? null : await this.batchAdvancer.lockBatch(manager, run.batch_id);
       // Steps that finished before the failure and were not written yet (see RunAttempt.deferred) go first.
       if (!(await this.traces.writeSteps(manager, { runId: run.id, runAttempt: run.attempts }, deferred))) return null;
       const report = replay ? await this.replaySummary(manager, run.id) : undefined;
@@ -282,9 +303,14 @@ export class RunExecutionOrchestrator {
         return null;
       }
       if (cancelFrom !== null) await this.traces.cancelRemaining(manager, run.id, run.steps, cancelFrom, now);
+      if (batch)
+        await this.batchAdvancer.settle(manager, batch, { id: run.id, status: 'failed', error, replay: summary ?? null }, now, progress);
       return { summary };
     });
-    if (failed) this.recordFinish(run, 'failed', now, failed.summary);
+    if (failed) {
+      this.recordFinish(run, 'failed', now, failed.summary);
+      await this.batchAdvancer.publish(progress);
+    }
   }
 
   private recordFinish(run: RunRecord, status: 'succeeded' | 'failed', at: Date, summary: ReplaySummary | undefined): void {

@@ -16,19 +16,13 @@ import { type IdempotencyDriver, type IdempotencyScope, LOCK_TIMEOUT_SQLSTATE } 
 import type { RunFilters, RunStoreDriver } from '../drivers/run-store.driver.js';
 import { IDEMPOTENCY_DRIVER, RUN_STORE_DRIVER } from '../drivers/spine-drivers.tokens.js';
 import type { NewRun, RunRecord, RunStatus, RunView, SignalRecord } from '../run.types.js';
-import { type FieldError, SpineErrorCode, SpineException } from '../spine.exception.js';
+import { SpineErrorCode, SpineException } from '../spine.exception.js';
+import { decodeCursor, encodeCursor } from './cursors.js';
 import { SECRETS_ORCHESTRATOR } from './orchestrator.tokens.js';
 import { validatePlan } from './plan.js';
-import { normaliseReplayOptions, type ReplayOptions, type ReplayRequest } from './replay-options.js';
-import {
-  overriddenIndexes,
-  overriddenPlan,
-  overrideBehaviorErrors,
-  overrideErrors,
-  parseWhatIf,
-  waitOverrideErrors,
-  whatIfSizeErrors,
-} from './replay-overrides.js';
+import { noProgress, ReplayBatchAdvancer } from './replay-batch-advancer.js';
+import { isReplayable, type ReplayRequest } from './replay-options.js';
+import { ReplayPlanner } from './replay-planner.js';
 import { tooCloseToPurge } from './retention.js';
 import type { SecretsOrchestrator } from './secrets.orchestrator.js';
 
@@ -85,12 +79,12 @@ export interface RunTrace {
 }
 
 /** How many times a create re-reads a key that expired between its two statements. */
-const MAX_KEY_ROUNDS = 5;
+export const MAX_KEY_ROUNDS = 5;
 /**
  * How long a create waits for a concurrent create with the same key to commit. Past it the request
  * is answered 409 idempotency-request-in-progress (Retry-After) rather than left hanging.
  */
-const KEY_LOCK_TIMEOUT_MS = 2_000;
+export const KEY_LOCK_TIMEOUT_MS = 2_000;
 
 /** The run operations the API calls: create (idempotent), read, list, cancel, trace, replay. */
 @Injectable()
@@ -109,6 +103,8 @@ export class RunsOrchestrator {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS) private readonly metrics: Metrics,
     @Inject(SECRETS_ORCHESTRATOR) private readonly secrets: SecretsOrchestrator,
+    private readonly planner: ReplayPlanner,
+    private readonly batchAdvancer: ReplayBatchAdvancer,
     @InjectConfig('retention') private readonly retention: AppConfig['retention'],
   ) {}
 
@@ -139,26 +135,25 @@ export class RunsOrchestrator {
 
   async replayRun(command: ReplayRunCommand): Promise<CreatedRun> {
     const original = await this.findRun(command.tenantId, command.runId);
-    const { options, errors } = normaliseReplayOptions(command.request, original.steps.length);
-    const whatIf = await this.whatIfPlan(command.tenantId, original, command.request, options);
-    errors.push(...whatIf.errors);
-    if (errors.length > 0) {
-      throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request is invalid.', {
-        errors: [...errors, ...whatIf.secretErrors],
-      });
-    }
+    const prepared = await this.planner.prepare(original, command.request);
     // A replay's fingerprint names what is replayed, so one key cannot mean a create and a replay.
     // The body is whole: input and overrides are part of the request a key stands for.
     const keyed = { replay_of: original.id, body: command.body ?? {} };
-    if (whatIf.secretErrors.length > 0) {
-      // As on create: a secret deleted since does not turn the retry of a request that created its replay into a 400.
-      const replayed = await this.replayOfKey(command.tenantId, original.agent_id, command.idempotencyKey, keyed);
-      if (replayed) return replayed;
-      throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request names secrets it cannot use.', {
-        errors: whatIf.secretErrors,
+    if (!prepared.fields) {
+      if (prepared.errors.length === 0) {
+        // Only unknown secrets: as on create, a secret deleted since does not turn the retry of a request
+        // that created its replay into a 400.
+        const replayed = await this.replayOfKey(command.tenantId, original.agent_id, command.idempotencyKey, keyed);
+        if (replayed) return replayed;
+        throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request names secrets it cannot use.', {
+          errors: prepared.secretErrors,
+        });
+      }
+      throw new SpineException(SpineErrorCode.InvalidRunRequest, 'The replay request is invalid.', {
+        errors: [...prepared.errors, ...prepared.secretErrors],
       });
     }
-    if (original.status !== 'succeeded' && original.status !== 'failed') {
+    if (!isReplayable(original)) {
       throw new SpineException(
         SpineErrorCode.RunNotReplayable,
         `Run ${original.id} is ${original.status}; only succeeded or failed runs can be replayed.`,
@@ -171,63 +166,14 @@ export class RunsOrchestrator {
         `Run ${original.id} finished more than RUN_RETENTION_DAYS (${this.retention.runDays}) days minus an hour ago; it is about to be purged and can no longer be replayed.`,
       );
     }
+    const { fields } = prepared;
     const draft = (createdAt: Date): NewRun => ({
+      ...fields,
       id: randomUUID(),
-      tenant_id: command.tenantId,
-      agent_id: original.agent_id,
       idempotency_key: command.idempotencyKey,
-      input: whatIf.input,
-      steps: whatIf.steps,
-      metadata: original.metadata,
-      replay_of: original.id,
-      replay_options: this.withVolatilePaths(whatIf.options, whatIf.steps),
       created_at: createdAt,
     });
     return this.insertIdempotently(draft, command.idempotencyKey, keyed);
-  }
-
-  /**
-   * The options as stored: with the volatile paths of the plan's skills as they are now (unless strict),
-   * so a replay resumed after a deploy that changed them still compares by the rules it started with.
-   */
-  private withVolatilePaths(options: ReplayOptions, steps: readonly StepSpec[]): ReplayOptions {
-    if (options.strict) return options;
-    const skills = [...new Set(steps.map((s) => s.skill))].sort();
-    return { ...options, volatile_paths: Object.fromEntries(skills.map((skill) => [skill, [...this.skills.volatilePaths(skill)]])) };
-  }
-
-  /**
-   * What a what-if replay runs (API.md "What-if replays"): the replacement input, the plan with its
-   * overrides applied (each overridden step checked as on create: plan checks and `$secret` names, errors
-   * named `overrides.<i>.params...`), and the options with the overrides kept. Stored with the replay
-   * run, so every attempt of it runs the same plan on the same input. `secretErrors` (unknown `$secret`
-   * names of overridden steps) are apart: a retry of the request that created the replay is answered
-   * with its run though a secret was deleted since (the secrets are checked only when all else is valid).
-   */
-  private async whatIfPlan(
-    tenantId: string,
-    original: RunRecord,
-    request: ReplayRequest,
-    options: ReplayOptions,
-  ): Promise<{ input: unknown; steps: StepSpec[]; options: ReplayOptions; errors: FieldError[]; secretErrors: FieldError[] }> {
-    const { whatIf, errors } = parseWhatIf(request, original.steps.length);
-    const input = whatIf.input ?? original.input;
-    if (overriddenIndexes(whatIf.overrides).length === 0) {
-      errors.push(...whatIfSizeErrors(original, original.steps, input, whatIf, this.limits.maxBodyBytes));
-      return { input, steps: original.steps, options, errors, secretErrors: [] };
-    }
-    const steps = overriddenPlan(original.steps, whatIf.overrides);
-    errors.push(...waitOverrideErrors(original.steps, whatIf.overrides));
-    errors.push(...overrideBehaviorErrors(options, whatIf.overrides));
-    errors.push(...overrideErrors(validatePlan(steps, this.skills, this.limits.maxSteps), whatIf.overrides));
-    errors.push(...whatIfSizeErrors(original, steps, input, whatIf, this.limits.maxBodyBytes));
-    const secretErrors: FieldError[] = [];
-    if (errors.length === 0) {
-      // Only the overridden steps' `$secret` names are checked (the others were checked when the original was created).
-      const overridden = steps.map((step, index) => (whatIf.overrides[String(index)] ? step : { params: {} }));
-      secretErrors.push(...overrideErrors(await this.secrets.referenceErrors(tenantId, overridden), whatIf.overrides));
-    }
-    return { input, steps, options: { ...options, overrides: whatIf.overrides }, errors, secretErrors };
   }
 
   async getRun(tenantId: string, runId: string): Promise<RunView> {
@@ -249,11 +195,18 @@ export class RunsOrchestrator {
    */
   async cancelRun(tenantId: string, runId: string): Promise<RunView> {
     const at = this.clock.now();
+    const progress = noProgress();
     const cancelled = await this.dataSource.transaction(async (manager) => {
+      // A replay run of a batch: lock the batch's row before the run's (the lock order of every batch path);
+      // its item reads `cancelled` and the batch's next item starts.
+      const current = await this.runs.findForTenant(manager, tenantId, runId);
+      const batch = current?.batch_id ? await this.batchAdvancer.lockBatch(manager, current.batch_id) : null;
       const run = await this.runs.cancel(manager, tenantId, runId, at);
       if (run) await this.traces.cancelRemaining(manager, run.id, run.steps, 0, at);
+      if (run && batch) await this.batchAdvancer.settle(manager, batch, run, at, progress);
       return run;
     });
+    await this.batchAdvancer.publish(progress);
     if (cancelled) return (await this.withUsage([cancelled]))[0];
     const run = await this.findRun(tenantId, runId);
     throw new SpineException(
@@ -438,7 +391,7 @@ export class RunsOrchestrator {
   }
 }
 
-function inProgress(): SpineException {
+export function inProgress(): SpineException {
   return new SpineException(
     SpineErrorCode.IdempotencyRequestInProgress,
     'A request with this Idempotency-Key is being processed; retry shortly.',
@@ -447,13 +400,13 @@ function inProgress(): SpineException {
 }
 
 /** PostgreSQL gave up waiting for the key row (a concurrent create with the key has not committed). */
-function isLockTimeout(error: unknown): boolean {
+export function isLockTimeout(error: unknown): boolean {
   const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
   return e?.code === LOCK_TIMEOUT_SQLSTATE || e?.driverError?.code === LOCK_TIMEOUT_SQLSTATE;
 }
 
 /** SHA-256 of the body's canonical JSON; a body JSON cannot represent exactly is a bad request (the API refuses it first). */
-function requestFingerprint(body: unknown): string {
+export function requestFingerprint(body: unknown): string {
   try {
     return sha256Hex(canonicalJson(body));
   } catch (error) {
@@ -486,21 +439,4 @@ function unstartedStep(spec: StepSpec, index: number, status: 'pending' | 'cance
     finished_at: null,
     duration_ms: null,
   };
-}
-
-const MAX_BIGINT = 2n ** 63n - 1n;
-
-function encodeCursor(seq: string): string {
-  return Buffer.from(JSON.stringify({ s: seq }), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s?: unknown };
-    // A seq is a PostgreSQL bigint: 19 digits may still be beyond its range (a forged cursor).
-    if (typeof parsed.s === 'string' && /^[1-9]\d{0,18}$/.test(parsed.s) && BigInt(parsed.s) <= MAX_BIGINT) return parsed.s;
-  } catch {
-    // fall through
-  }
-  throw new SpineException(SpineErrorCode.InvalidCursor, 'The cursor is not one this API returned.');
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { SecretCipher, SecretsDisabledError, SecretUnreadableError } from '../../domains/secrets/drivers/secret-cipher.js';
 import type { SecretStoreDriver, SecretSummary } from '../../domains/secrets/drivers/secret-store.driver.js';
 import { SECRET_CIPHER, SECRET_STORE_DRIVER } from '../../domains/secrets/drivers/secrets-drivers.tokens.js';
@@ -54,8 +54,13 @@ export class SecretsOrchestrator {
   /**
    * The submission check of a plan's `$secret` references (their shape is checked by validatePlan):
    * every name must be a secret of the tenant, and secrets must be on. Returns one error per reference.
+   * `manager`: the caller's transaction (a replay batch starts items inside one), else the pool.
    */
-  async referenceErrors(tenantId: string, steps: ReadonlyArray<Pick<StepSpec, 'params'>>): Promise<FieldError[]> {
+  async referenceErrors(
+    tenantId: string,
+    steps: ReadonlyArray<Pick<StepSpec, 'params'>>,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<FieldError[]> {
     const refs = steps.flatMap((step, index) =>
       collectSecretRefs(step.params, `steps[${index}].params`).flatMap(({ path, ref }) =>
         isSecretRef(ref) ? [{ path, name: ref.$secret }] : [],
@@ -65,7 +70,7 @@ export class SecretsOrchestrator {
     if (!this.enabled) {
       return refs.map(({ path }) => ({ field: path, message: 'secrets are disabled on this service (SECRETS_KEY is not set)' }));
     }
-    const known = new Set(await this.store.existingNames(this.dataSource.manager, tenantId, [...new Set(refs.map((r) => r.name))]));
+    const known = new Set(await this.store.existingNames(manager, tenantId, [...new Set(refs.map((r) => r.name))]));
     return refs.filter(({ name }) => !known.has(name)).map(({ path, name }) => ({ field: path, message: `unknown secret "${name}"` }));
   }
 
