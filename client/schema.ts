@@ -321,7 +321,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         ComparisonSchema: {
-            /** @description RFC 6901 pointers left out of this step's comparison: the replay's ignore_paths and (unless strict) the skill's volatile paths that held a value in either output. */
+            /** @description RFC 6901 pointers left out of this step's comparison: the replay's ignore_paths, (unless strict) the skill's volatile paths, and paths the skill no longer records, that held a value in either output. */
             ignored_paths: string[];
             /**
              * @description The comparator applied (compare["<index>"], else compare["*"], else exact).
@@ -694,7 +694,7 @@ export interface components {
             output: ({
                 [key: string]: unknown;
             } | null) | unknown[] | string | number | boolean;
-            /** @description The replay report of a finished replay run; null otherwise. */
+            /** @description The replay report of a finished replay run: when it succeeded, or failed having found a mismatch (verdict mismatch). Null otherwise: not a replay, not finished, or failed for another reason before any mismatch (no verdict; see status and error). */
             replay: components["schemas"]["ReplayReportSchema"] | null;
             /** Format: uuid */
             replay_of: string | null;

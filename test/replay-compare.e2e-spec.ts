@@ -235,10 +235,11 @@ describe('what-if replays: volatile paths, strict, comparators (real PostgreSQL 
       expect(step.mismatch).not.toBeNull();
     });
 
-    it('text over the whole output (no paths) does not pass: the output is an object, and the reason says so', async () => {
+    it('text over the whole output (no paths): an object is compared exactly, and the reason says so', async () => {
       const run = await replayed(original.id, { default_behavior: 'check', compare: { '0': { mode: 'text', min_similarity: 0.5 } } });
       expect(run.status).toBe('failed');
-      expect(run.error.message).toContain('text comparison: the output is not a string on both sides');
+      expect(run.error.message).toContain('text comparison: the output is not a string, so it is compared exactly: /content: ');
+      expect(run.error.message).toContain('(name the strings to compare with paths)');
       expect((await trace(run.id))[0].comparison).toMatchObject({ mode: 'text', passed: false, score: null });
     });
   });
@@ -354,9 +355,12 @@ describe('what-if replays: volatile paths, strict, comparators (real PostgreSQL 
       const run = await replayed(original.id, judged(model));
       expect(run).toMatchObject({ status: 'failed', attempts: 1, error: { type: 'step_failed', step_index: 0 } });
       expect(run.error.message).toContain(message);
-      expect(run.replay).toMatchObject({ verdict: 'match', summary: { checked: 0, mismatches: 0 } });
+      // no verdict: the replay failed before it could compare (it said "match" here)
+      expect(run.replay).toBeNull();
       const [step] = await trace(run.id);
       expect(step).toMatchObject({ status: 'failed', comparison: null, mismatch: null, attempts: 1, error: { type: 'step_failed' } });
+      // the executed output stays on the failed step: what the judge was to compare
+      expect(step.output).toMatchObject({ content: WRITER_LATER });
       expect(step.error!.message).toContain(message);
       expect(upstream.hits('model:writer')).toBe(writes + 1);
     });

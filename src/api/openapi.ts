@@ -136,7 +136,12 @@ export class RunSchema {
   @ApiProperty({ nullable: true, type: RunErrorSchema }) error!: RunErrorSchema | null;
   @ApiProperty() attempts!: number;
   @ApiProperty({ nullable: true, format: 'uuid', type: String }) replay_of!: string | null;
-  @ApiProperty({ nullable: true, type: ReplayReportSchema, description: 'The replay report of a finished replay run; null otherwise.' })
+  @ApiProperty({
+    nullable: true,
+    type: ReplayReportSchema,
+    description:
+      'The replay report of a finished replay run: when it succeeded, or failed having found a mismatch (verdict mismatch). Null otherwise: not a replay, not finished, or failed for another reason before any mismatch (no verdict; see status and error).',
+  })
   replay!: ReplayReportSchema | null;
   @ApiProperty({
     nullable: true,
@@ -183,7 +188,7 @@ export class ComparisonSchema {
   @ApiProperty({
     type: [String],
     description:
-      "RFC 6901 pointers left out of this step's comparison: the replay's ignore_paths and (unless strict) the skill's volatile paths that held a value in either output.",
+      "RFC 6901 pointers left out of this step's comparison: the replay's ignore_paths, (unless strict) the skill's volatile paths, and paths the skill no longer records, that held a value in either output.",
   })
   ignored_paths!: string[];
 }

@@ -159,7 +159,12 @@ describe('compareOutputs', () => {
             { k: 'b', v: '2' },
           ],
         },
-        '/rows/1/v: string in the new output, number in the original',
+        "/rows/1/v: string in the new output, number in the original (elements past the original's 1 must have the shape of its last)",
+      ],
+      [
+        'an element of another shape than the one at its index',
+        { ...expected, rows: [{ k: 'a' }] },
+        '/rows/0/v: missing in the new output',
       ],
       ['an array for an object', [], 'the output: array in the new output, object in the original'],
     ])('fails on %s, saying where', (_name, actual, reason) => {
@@ -205,16 +210,39 @@ describe('compareOutputs', () => {
       expect(compareOutputs(original, reworded, { mode: 'text', min_similarity: 0.1 })).toEqual({
         passed: false,
         score: null,
-        reason: 'the output is not a string on both sides: the original has a object (name the strings to compare with paths)',
+        reason:
+          'the output is not a string, so it is compared exactly: /content: "The order 42 was shipped and will arrive on Monday." ' +
+          'where the original has "The order 42 has shipped and will arrive on Monday." (name the strings to compare with paths)',
       });
       expect(compareOutputs(original, { ...reworded, content: null }, { mode: 'text', min_similarity: 0.1, paths: ['/content'] })).toEqual({
         passed: false,
         score: null,
-        reason: '/content is not a string on both sides: the new output has a null',
+        reason: '/content: the original has a string, the new output has null',
       });
-      expect(compareOutputs({}, {}, { mode: 'text', min_similarity: 0, paths: ['/missing'] }).reason).toBe(
-        '/missing is not a string on both sides: the original has nothing',
+      expect(compareOutputs({ n: 1 }, { n: 2 }, { mode: 'text', min_similarity: 0, paths: ['/n'] }).reason).toBe(
+        '/n is not a string, so it is compared exactly: /n: 2 where the original has 1',
       );
+      expect(compareOutputs({}, { missing: [] }, { mode: 'text', min_similarity: 0, paths: ['/missing'] }).reason).toBe(
+        '/missing: the original has nothing, the new output has an array',
+      );
+    });
+
+    it('compares exactly what is not a string on both sides: the same value (or nothing on both sides) passes', () => {
+      // Identical outputs always pass, whatever the paths hold; the score covers only the strings compared.
+      expect(
+        compareOutputs({ n: 1, s: 'ab' }, { n: 1, s: 'ab' }, { mode: 'text', min_similarity: 1, paths: ['/n', '/s', '/none'] }),
+      ).toEqual({
+        passed: true,
+        score: 1,
+        reason: null,
+      });
+      expect(compareOutputs({ n: [1, { a: null }] }, { n: [1, { a: null }] }, { mode: 'text', min_similarity: 1 })).toEqual({
+        passed: true,
+        score: null,
+        reason: null,
+      });
+      expect(compareOutputs(42, 42, { mode: 'text', min_similarity: 0.5 })).toEqual({ passed: true, score: null, reason: null });
+      expect(compareOutputs(42, 43, { mode: 'text', min_similarity: 0 })).toMatchObject({ passed: false, score: null });
     });
 
     it('refuses, rather than blocks the event loop, texts whose differing parts are too long', () => {

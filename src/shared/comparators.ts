@@ -56,6 +56,14 @@ export const COMPARE_LIMITS = { textPaths: 100, pointerLength: 1024, model: 200,
  */
 export const TEXT_COMPARE_BUDGET = 400_000_000;
 
+/**
+ * The most a judge is shown of each output: characters of canonical JSON once the ignored paths are
+ * removed. Past it the judge is not asked and the step fails (`judge_failed`, with the sizes): a
+ * verdict on a truncated output would be a verdict on something the judge did not see, and a prompt of
+ * megabytes costs what it costs or is refused by the model anyway.
+ */
+export const JUDGE_OUTPUT_MAX_CHARS = 50_000;
+
 const INDEX = /^(0|[1-9]\d*)$/;
 const OPTIONS: { readonly [M in CompareMode]: { required: readonly string[]; optional: readonly string[] } } = {
   exact: { required: [], optional: [] },
@@ -236,11 +244,26 @@ const show = (v: unknown) => {
  * math.isclose), everything else exactly. Returns why the outputs differ, or null.
  */
 function numericDifference(expected: unknown, actual: unknown, abs: number, rel: number, path: string): string | null {
-  if (typeof expected === 'number' && typeof actual === 'number') {
-    const delta = Math.abs(expected - actual);
-    if (delta <= abs || delta <= rel * Math.max(Math.abs(expected), Math.abs(actual))) return null;
-    return `${where(path)}: ${actual} differs from the original ${expected} by ${delta}, beyond abs ${abs} and rel ${rel}`;
-  }
+  return structureDifference(expected, actual, path, (e, a, at) => {
+    const delta = Math.abs(e - a);
+    if (delta <= abs || delta <= rel * Math.max(Math.abs(e), Math.abs(a))) return null;
+    return `${where(at)}: ${a} differs from the original ${e} by ${delta}, beyond abs ${abs} and rel ${rel}`;
+  });
+}
+
+/** Exact equality; returns the first place that differs (in the order of sorted keys), or null. */
+function exactDifference(expected: unknown, actual: unknown, path: string): string | null {
+  return structureDifference(expected, actual, path, (e, a, at) => (e === a ? null : `${where(at)}: ${a} where the original has ${e}`));
+}
+
+/** Same structure and values, numbers compared by `numbers`; the first difference, or null. */
+function structureDifference(
+  expected: unknown,
+  actual: unknown,
+  path: string,
+  numbers: (expected: number, actual: number, path: string) => string | null,
+): string | null {
+  if (typeof expected === 'number' && typeof actual === 'number') return numbers(expected, actual, path);
   const te = jsonType(expected);
   const ta = jsonType(actual);
   if (te !== ta) return `${where(path)}: ${show(actual)} where the original has ${show(expected)}`;
@@ -248,7 +271,7 @@ function numericDifference(expected: unknown, actual: unknown, abs: number, rel:
     const other = actual as unknown[];
     if (expected.length !== other.length) return `${where(path)}: ${other.length} items, the original has ${expected.length}`;
     for (let i = 0; i < expected.length; i++) {
-      const why = numericDifference(expected[i], other[i], abs, rel, `${path}/${i}`);
+      const why = structureDifference(expected[i], other[i], `${path}/${i}`, numbers);
       if (why) return why;
     }
     return null;
@@ -258,7 +281,7 @@ function numericDifference(expected: unknown, actual: unknown, abs: number, rel:
     const keyProblem = keyDifference(expected, other, path);
     if (keyProblem) return keyProblem;
     for (const key of Object.keys(expected).sort()) {
-      const why = numericDifference(expected[key], other[key], abs, rel, `${path}/${token(key)}`);
+      const why = structureDifference(expected[key], other[key], `${path}/${token(key)}`, numbers);
       if (why) return why;
     }
     return null;
@@ -280,8 +303,10 @@ function keyDifference(expected: Record<string, unknown>, actual: Record<string,
 
 /**
  * Same shape: the same JSON type at every place and, for objects, the same keys, recursively; values
- * are free. Arrays may differ in length: every element of the new array must have the shape of the
- * original array's first element (an empty original array accepts any array). Returns why not, or null.
+ * are free. Arrays may differ in length: element i of the new array must have the shape of the
+ * original's element i; elements past the original's length must have the shape of the original's last
+ * element (an empty original array accepts any array). So an output always has the shape of itself.
+ * Returns why not, or null.
  */
 function shapeDifference(expected: unknown, actual: unknown, path: string): string | null {
   const te = jsonType(expected);
@@ -290,9 +315,10 @@ function shapeDifference(expected: unknown, actual: unknown, path: string): stri
   if (Array.isArray(expected)) {
     if (expected.length === 0) return null;
     const items = actual as unknown[];
+    const last = expected.length - 1;
     for (let i = 0; i < items.length; i++) {
-      const why = shapeDifference(expected[0], items[i], `${path}/${i}`);
-      if (why) return why;
+      const why = shapeDifference(expected[Math.min(i, last)], items[i], `${path}/${i}`);
+      if (why) return i > last ? `${why} (elements past the original's ${expected.length} must have the shape of its last)` : why;
     }
     return null;
   }
@@ -336,26 +362,37 @@ function differingLengths(a: string, b: string): [number, number] {
   return [a.length - start - end, b.length - start - end];
 }
 
+/** "a number", "an object", "null", "nothing" (absent): how a reason names a value's type. */
+function described(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const type = jsonType(v);
+  if (type === 'null') return 'null';
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
 /**
  * `text`: the strings at `paths` (default: the whole output) reach `min_similarity`; everything else
- * is equal exactly. The score is the lowest similarity. A path that is not a string on either side
- * does not pass.
+ * is equal exactly. The score is the lowest similarity over the strings compared (null when none was:
+ * no path held a string on both sides). A path that does not hold a string on both sides is compared
+ * exactly: the same value there (or nothing on both sides) passes, anything else does not.
  */
 function compareText(expected: unknown, actual: unknown, comparator: Extract<Comparator, { mode: 'text' }>): Verdict {
   const paths = comparator.paths ?? [''];
   let budget = TEXT_COMPARE_BUDGET;
-  let score = 1;
+  let score: number | null = null;
   let lowest = '';
   for (const path of paths) {
     const a = valueAtPointer(expected, path);
     const b = valueAtPointer(actual, path);
     if (typeof a !== 'string' || typeof b !== 'string') {
-      const side =
-        typeof a !== 'string'
-          ? `the original has ${a === undefined ? 'nothing' : `a ${jsonType(a)}`}`
-          : `the new output has ${b === undefined ? 'nothing' : `a ${jsonType(b)}`}`;
+      if (a === undefined && b === undefined) continue;
+      if (a !== undefined && b !== undefined && hashOutput(a) === hashOutput(b)) continue;
       const hint = comparator.paths ? '' : ' (name the strings to compare with paths)';
-      return { passed: false, score: null, reason: `${where(path)} is not a string on both sides: ${side}${hint}` };
+      const why =
+        typeof a === 'string' || typeof b === 'string' || a === undefined || b === undefined
+          ? `${where(path)}: the original has ${described(a)}, the new output has ${described(b)}`
+          : `${where(path)} is not a string, so it is compared exactly: ${exactDifference(a, b, path) ?? 'it differs'}`;
+      return { passed: false, score: null, reason: `${why}${hint}` };
     }
     const [la, lb] = differingLengths(a, b);
     budget -= la * lb;
@@ -367,7 +404,7 @@ function compareText(expected: unknown, actual: unknown, comparator: Extract<Com
       };
     }
     const similarity = textSimilarity(a, b);
-    if (similarity < score) {
+    if (score === null || similarity < score) {
       score = similarity;
       lowest = path;
     }
@@ -377,10 +414,10 @@ function compareText(expected: unknown, actual: unknown, comparator: Extract<Com
     return {
       passed: false,
       score,
-      reason: `outside the compared strings the new output differs: ${numericDifference(rest(expected), rest(actual), 0, 0, '') ?? 'see the diff'}`,
+      reason: `outside the compared strings the new output differs: ${exactDifference(rest(expected), rest(actual), '') ?? 'see the diff'}`,
     };
   }
-  if (score < comparator.min_similarity) {
+  if (score !== null && score < comparator.min_similarity) {
     return {
       passed: false,
       score,

@@ -38,6 +38,8 @@ export enum StepErrorCode {
   OutputNotJson = 'output_not_json',
   /** The step's output is larger than STEP_MAX_OUTPUT_BYTES of canonical JSON: a retry produces it again. */
   OutputTooLarge = 'output_too_large',
+  /** The step's output is nested deeper than MAX_OUTPUT_DEPTH levels: a retry produces it again. */
+  OutputTooDeep = 'output_too_deep',
   /** No skill of that name is registered in this worker. */
   UnknownSkill = 'unknown_skill',
   /** The skill failed in a way a retry does not change (a JSONata evaluation error, too many redirects, a response too large). */
@@ -85,6 +87,7 @@ export const STEP_ERROR_CODES: { readonly [C in StepErrorCode]: StepErrorClass }
   [StepErrorCode.UnresolvedRef]: { type: RunErrorType.StepFailed, retryable: false },
   [StepErrorCode.OutputNotJson]: { type: RunErrorType.StepFailed, retryable: false },
   [StepErrorCode.OutputTooLarge]: { type: RunErrorType.StepFailed, retryable: false },
+  [StepErrorCode.OutputTooDeep]: { type: RunErrorType.StepFailed, retryable: false },
   [StepErrorCode.UnknownSkill]: { type: RunErrorType.StepFailed, retryable: false },
   [StepErrorCode.SkillFailed]: { type: RunErrorType.StepFailed, retryable: false },
   [StepErrorCode.HostNotAllowed]: { type: RunErrorType.StepFailed, retryable: false },

@@ -45,6 +45,15 @@ export class SkillRegistry implements OnModuleInit {
     return this.skills.get(name)?.volatilePaths ?? [];
   }
 
+  /**
+   * Pointers into `recorded` (an output of the skill as recorded, possibly by an earlier version) to
+   * what the skill no longer records; non-empty RFC 6901 pointers only (none for an unknown skill).
+   */
+  unrecordedPaths(name: string, recorded: unknown): readonly string[] {
+    const paths = this.skills.get(name)?.unrecordedPaths?.(recorded) ?? [];
+    return paths.filter((p) => typeof p === 'string' && p !== '' && isJsonPointer(p));
+  }
+
   names(): string[] {
     return [...this.skills.keys()].sort();
   }

@@ -79,6 +79,13 @@ export interface SkillHandler {
    * Each must be a non-empty pointer; the registry refuses to boot otherwise.
    */
   readonly volatilePaths?: readonly string[];
+  /**
+   * RFC 6901 pointers into `recorded` (an output of this skill as recorded, possibly by an earlier
+   * version of it) to values this version never records (http.request: hop-by-hop headers). A replay's
+   * `check` removes them from both outputs, also when it is `strict`: a run recorded before a change of
+   * what the skill records must not mismatch on every step for that reason alone.
+   */
+  unrecordedPaths?(recorded: unknown): readonly string[];
 }
 
 export { StepErrorCode };

@@ -1,4 +1,4 @@
-import { parseJson } from './http-request.skill.js';
+import { flattenHeaders, HttpRequestSkill, parseJson } from './http-request.skill.js';
 
 describe('http.request JSON bodies keep numbers exact', () => {
   it('turns integers beyond 2^53 - 1 into strings of their exact digits; other numbers stay numbers', () => {
@@ -30,5 +30,32 @@ describe('http.request JSON bodies keep numbers exact', () => {
     expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(() => parseJson('{"n":12345678901234567890')).toThrow();
+  });
+});
+
+describe('http.request: what it no longer records', () => {
+  const skill = new HttpRequestSkill({ allowedHosts: '', timeoutMs: 1000, maxResponseBytes: 1000 });
+
+  it('names the hop-by-hop headers of a recorded output (runs recorded before they were left out), pointers escaped', () => {
+    const recorded = {
+      status: 200,
+      headers: {
+        connection: 'keep-alive',
+        'keep-alive': 'timeout=5',
+        'transfer-encoding': 'chunked',
+        'proxy-agent': 'x',
+        date: 'Mon',
+        'x-custom': 'y',
+      },
+      body: {},
+    };
+    expect(skill.unrecordedPaths(recorded)).toEqual([
+      '/headers/connection',
+      '/headers/keep-alive',
+      '/headers/transfer-encoding',
+      '/headers/proxy-agent',
+    ]);
+    expect(flattenHeaders({ connection: 'close', 'proxy-agent': 'x', date: 'Mon' })).toEqual({ date: 'Mon' }); // same rule when recording
+    for (const odd of [null, 'text', { headers: null }, { headers: ['connection'] }, {}]) expect(skill.unrecordedPaths(odd)).toEqual([]);
   });
 });

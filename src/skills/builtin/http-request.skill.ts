@@ -32,6 +32,10 @@ export const HTTP_VOLATILE_PATHS: readonly string[] = Object.freeze([
 ]);
 /** Hop-by-hop headers (RFC 9110 7.6.1, and proxy-*): about the connection, not the answer; never recorded. */
 const HOP_BY_HOP_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+/** A (lower-case) header name that is about the connection, not the answer. */
+function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP_HEADERS.has(name) || name.startsWith('proxy-');
+}
 /** Never sent to another origin than the step named (also the Idempotency-Key, and any header holding a secret). */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'api-key', 'idempotency-key']);
 
@@ -110,6 +114,18 @@ export class HttpRequestSkill implements SkillHandler {
 
   constructor(@InjectConfig('httpSkill') private readonly config: AppConfig['httpSkill']) {
     this.policy = new HostPolicy(config.allowedHosts);
+  }
+
+  /**
+   * Hop-by-hop headers in a recorded output: runs recorded before they were left out hold them, and no
+   * new output does (so `check` leaves them out of both sides, also when strict).
+   */
+  unrecordedPaths(recorded: unknown): string[] {
+    const headers = (recorded as { headers?: unknown } | null)?.headers;
+    if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) return [];
+    return Object.keys(headers)
+      .filter((name) => isHopByHop(name.toLowerCase()))
+      .map((name) => `/headers/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`);
   }
 
   validate(params: Record<string, unknown>, check: ParamCheck) {
@@ -281,7 +297,7 @@ function toSkillError(error: unknown): SkillError {
 export function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP_HEADERS.has(name) || name.startsWith('proxy-')) continue;
+    if (value === undefined || isHopByHop(name)) continue;
     out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;

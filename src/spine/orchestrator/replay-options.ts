@@ -20,6 +20,11 @@ export interface ReplayOptions {
   strict?: boolean;
   /** Comparator by step index or "*" (validated); absent or empty: exact. */
   compare?: Record<string, Comparator>;
+  /**
+   * The volatile paths of the plan's skills when the replay was created (not strict), so every attempt
+   * compares by the same rules across a deploy; absent on replays stored before (the skills' own apply).
+   */
+  volatile_paths?: Record<string, string[]>;
 }
 
 export interface ReplayRequest extends WhatIfRequest {

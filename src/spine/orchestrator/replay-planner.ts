@@ -63,11 +63,21 @@ export class ReplayPlanner {
         steps: whatIf.steps,
         metadata: original.metadata,
         replay_of: original.id,
-        replay_options: whatIf.options,
+        replay_options: this.withVolatilePaths(whatIf.options, whatIf.steps),
       },
       errors: [],
       secretErrors: [],
     };
+  }
+
+  /**
+   * The options as stored: with the volatile paths of the plan's skills as they are now (unless strict),
+   * so a replay resumed after a deploy that changed them still compares by the rules it started with.
+   */
+  private withVolatilePaths(options: ReplayOptions, steps: readonly StepSpec[]): ReplayOptions {
+    if (options.strict) return options;
+    const skills = [...new Set(steps.map((s) => s.skill))].sort();
+    return { ...options, volatile_paths: Object.fromEntries(skills.map((skill) => [skill, [...this.skills.volatilePaths(skill)]])) };
   }
 
   /**

@@ -80,19 +80,22 @@ export class RunExecutionOrchestrator {
     const lease = this.holdLease(run, now);
     const halt = linkedAbort([lease.lost, this.shutdown.signal]);
     try {
-      return await this.runAttempt(run, lease, halt.signal);
+      // A run started before (its started_at is older than this start) has a trace to resume from, whatever
+      // its attempt number: a shutdown gives its attempt back (releaseAttempt), so attempt 1 can come twice.
+      const resumed = run.attempts > 1 || (run.started_at !== null && run.started_at.getTime() !== now.getTime());
+      return await this.runAttempt(run, lease, halt.signal, resumed);
     } finally {
       halt.dispose();
       lease.stop();
     }
   }
 
-  private async runAttempt(run: RunRecord, lease: RunLease, halt: AbortSignal): Promise<RunJobOutcome> {
+  private async runAttempt(run: RunRecord, lease: RunLease, halt: AbortSignal, resumed: boolean): Promise<RunJobOutcome> {
     const manager = this.dataSource.manager;
     const { lost } = lease;
     const replay = run.replay_of ? await this.loadReplayContext(run) : null;
-    // A first attempt has no trace yet; a later one resumes after the steps that succeeded.
-    const recorded = run.attempts > 1 ? await this.traces.getSteps(manager, run.id) : [];
+    // A first start has no trace yet; a resumed run continues after the steps that succeeded.
+    const recorded = resumed ? await this.traces.getSteps(manager, run.id) : [];
     const done = new Map(recorded.filter((s) => s.status === 'succeeded').map((s) => [s.index, s]));
     // Attempts that ended by waiting for a signal are pauses, not failures: they do not use up attempts.
     const tries = run.attempts - run.waits;
@@ -114,6 +117,11 @@ export class RunExecutionOrchestrator {
       replay,
       outputs: [],
       previousAttempts: new Map(recorded.map((s) => [s.index, s.attempts])),
+      executedUnchecked: new Map(
+        recorded
+          .filter((s) => s.status !== 'succeeded' && s.status !== 'cancelled' && s.output_hash !== null && s.executed)
+          .map((s) => [s.index, { output: s.output, output_hash: s.output_hash! }]),
+      ),
       deferred: [],
     };
     const fence = { runId: run.id, runAttempt: attempt.attempt };
@@ -270,7 +278,10 @@ export class RunExecutionOrchestrator {
 
   /**
    * Fails the run in one transaction: the deferred step rows, the failed status (fenced by the attempt), the
-   * steps after `cancelFrom` cancelled, and for a replay its verdict. No crash or retry can end it otherwise.
+   * steps after `cancelFrom` cancelled, and for a replay its report. No crash or retry can end it otherwise.
+   * A failed replay has a report only when it found a mismatch (verdict `mismatch`); one that failed
+   * for another reason before any mismatch (a step error, judge_failed, attempts exhausted) reached no
+   * verdict: its `replay` stays null, as while it ran, and `status` and `error` tell what happened.
    */
   private async fail(
     run: RunRecord,
@@ -286,7 +297,8 @@ export class RunExecutionOrchestrator {
       const batch = run.batch_id === null ? null : await this.batchAdvancer.lockBatch(manager, run.batch_id);
       // Steps that finished before the failure and were not written yet (see RunAttempt.deferred) go first.
       if (!(await this.traces.writeSteps(manager, { runId: run.id, runAttempt: run.attempts }, deferred))) return null;
-      const summary = replay ? await this.replaySummary(manager, run.id) : undefined;
+      const report = replay ? await this.replaySummary(manager, run.id) : undefined;
+      const summary = report?.verdict === 'mismatch' ? report : undefined;
       if (!(await this.runs.finish(manager, run.id, run.attempts, { status: 'failed', output: null, error, replay: summary }, now))) {
         return null;
       }

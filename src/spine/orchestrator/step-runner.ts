@@ -19,6 +19,7 @@ import type { AppConfig } from '../../infra/config/app.config.js';
 import { InjectConfig } from '../../infra/config/config.tokens.js';
 import { METRICS, type Metrics } from '../../infra/metrics/metrics.js';
 import { hashOutput, toHashedJson } from '../../shared/canonical-json.js';
+import { assertOutputDepth } from '../../shared/json-depth.js';
 import { comparatorFor, JudgeFailedError, judgeMessages, parseJudgeVerdict } from '../../shared/comparators.js';
 import { redactText, redactValue } from '../../shared/redaction.js';
 import { RunErrorType, STEP_ERROR_CODES, StepErrorCode, StepFailure } from '../../shared/run-errors.js';
@@ -65,6 +66,11 @@ export interface RunAttempt {
   outputs: unknown[];
   /** Earlier executions of each step (from the trace), so retries count on. */
   previousAttempts: Map<number, number>;
+  /**
+   * Checked steps whose output an earlier attempt executed and recorded before comparing it (the trace
+   * row holds it, unfinished): this attempt compares that output again and never executes the step again.
+   */
+  executedUnchecked: Map<number, { output: unknown; output_hash: string }>;
   /**
    * Rows of finished steps not written yet: pure steps (and skipped ones) are recorded with the attempt's
    * next durable write (see `StepRunner`). Dropped if the attempt is lost: they simply run again.
@@ -170,26 +176,41 @@ export class StepRunner {
     // [secrets] No I/O here: values are read only if the skill runs; masks everything recorded of the step.
     const secrets = this.secrets.forStep(run.tenant_id, run.steps, spec.params);
     let claim: KeyClaim | null = null;
+    /** The executed output once it is on the trace row: a failure from then on keeps it there. */
+    let kept: ReplayResult | null = null;
     try {
       // `$ref` resolved, `$secret` still unresolved: what the key's fingerprint is computed over.
       const resolved = resolveRefs(spec.params, document) as Record<string, unknown>;
       // [secrets] The trace records params masked ("[secret:<name>]") and redacted.
       record.params = secrets.record(spec.params, resolved);
       if (spec.idempotency_key) record.fingerprint = stepFingerprint(spec.skill, resolved);
+      const recorded = replay?.recorded.has(index) ? { output: replay.recorded.get(index), hash: replay.recordedHashes?.get(index) } : null;
       const step: EnforcedStep = {
         index,
         skill: spec.skill,
         params: resolved,
         idempotency_key: spec.idempotency_key,
         behavior,
-        recorded: replay?.recorded.has(index) ? { output: replay.recorded.get(index), hash: replay.recordedHashes?.get(index) } : null,
+        recorded,
         ignore_paths: replay?.options.ignore_paths ?? [],
-        // The skill's volatile paths are ignored by `check` unless the replay is strict.
-        volatile_paths: replay && !replay.options.strict ? this.skills.volatilePaths(spec.skill) : [],
+        // The skill's volatile paths are ignored by `check` unless the replay is strict: those stored with
+        // the replay when it was created (so a deploy in between does not change its rules), else the skill's.
+        volatile_paths:
+          replay && !replay.options.strict ? (replay.options.volatile_paths?.[spec.skill] ?? this.skills.volatilePaths(spec.skill)) : [],
+        unrecorded_paths: recorded && behavior === 'check' ? this.skills.unrecordedPaths(spec.skill, recorded.output) : [],
         comparator: comparatorFor(replay?.options.compare, index),
       };
       const judge = this.judge(attempt, step, secrets);
       const durable = (key: string) => this.completedKeyFromTrace(run.tenant_id, key);
+
+      // 0. An output this step executed in an earlier attempt, recorded before its check was done (a
+      // shutdown or crash during a judge call): compared again, never executed again.
+      const unchecked = attempt.executedUnchecked.get(index);
+      if (unchecked && behavior === 'check') {
+        const executed = result({ executed: true, output_data: unchecked.output, output_hash: unchecked.output_hash });
+        kept = executed;
+        return await this.recordSuccess(attempt, record, await this.compared(step, executed, judge), false);
+      }
 
       // 1. lookup
       if (behavior === 'skip') {
@@ -234,10 +255,18 @@ export class StepRunner {
         ? await claim.complete(hashed)
         : result({ executed: true, output_data: hashed.value, output_hash: hashed.hash });
       claim = null;
+      if (behavior === 'check' && !pure) {
+        // The side effect happened: its output goes on the step's row before the comparison (a judge call
+        // may take a minute), so a shutdown or crash meanwhile resumes with the comparison (step 0). A pure
+        // step has no side effect to protect (and no running row): it would simply run again.
+        if (!(await this.traces.markExecuted(this.dataSource.manager, record, executed))) return { kind: 'lost' };
+        kept = executed;
+      }
       return await this.recordSuccess(attempt, record, await this.compared(step, executed, judge), pure);
     } catch (error) {
       await claim?.release();
       if (attempt.lost.aborted) return { kind: 'lost' };
+      // An interrupted check leaves its recorded output in place for the next attempt to compare.
       if (attempt.shutdown.aborted) return { kind: 'interrupted' };
       const stepError = secrets.error(classify(error)); // [secrets] masked before it is recorded or logged
       if (stepError.type === RunErrorType.InternalError) {
@@ -245,7 +274,9 @@ export class StepRunner {
       }
       const finishedAt = this.clock.now();
       this.observe(spec.skill, 'failed', record.startedAt, finishedAt);
-      if (!(await this.traces.markFailed(this.dataSource.manager, record, stepError, finishedAt, attempt.deferred)))
+      // A failed check keeps the executed output on the row: shown with the error, and compared again
+      // (not executed again) by a retry.
+      if (!(await this.traces.markFailed(this.dataSource.manager, record, stepError, finishedAt, attempt.deferred, kept ?? undefined)))
         return { kind: 'lost' };
       attempt.deferred = [];
       return { kind: 'failed', error: stepError };
@@ -341,6 +372,8 @@ export class StepRunner {
                 mayStartSideEffect: () => !signal.aborted && attempt.isHeld() && (claim ? claim.isHeld() : true),
                 secretValues,
               });
+        // Before anything recurses into it (masking, redaction, hashing): a clean, non-retryable failure.
+        assertOutputDepth(raw);
         return raw;
       });
       return { output, raw };

@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
-import { hashOutput } from '../../../shared/canonical-json.js';
-import { JudgeFailedError } from '../../../shared/comparators.js';
+import { canonicalJson, hashOutput } from '../../../shared/canonical-json.js';
+import { JUDGE_OUTPUT_MAX_CHARS, JudgeFailedError } from '../../../shared/comparators.js';
+import { MAX_OUTPUT_DEPTH } from '../../../shared/json-depth.js';
 import { MemoryStepIdempotencyStore } from './memory-step-idempotency.store.js';
 import { type EnforcedStep, type Judge, ReplayEnforcer, result } from './replay-enforcer.driver.js';
 
@@ -109,5 +110,63 @@ describe('ReplayEnforcer.check: comparisons', () => {
       ignored_paths: [],
     });
     expect(res.mismatch).toMatchObject({ expected_hash: null, actual_hash: hashOutput(later) });
+  });
+
+  it('a step the original did not record still lists the paths removed from the new output', async () => {
+    const res = await enforcer.check(checked({ recorded: null, ignore_paths: ['/body/total'], volatile_paths: VOLATILE }), executed(later));
+    expect(res.comparison).toMatchObject({ passed: false, ignored_paths: ['/body/total', '/headers/date'] });
+    expect(res.mismatch!.diff).toEqual([
+      { op: 'replace', path: '', value: { status: 200, headers: { 'content-type': 'application/json' }, body: {} } },
+    ]);
+  });
+
+  it('removes the paths the skill no longer records from both sides, also in a strict check, and lists them', async () => {
+    const old = { ...original, headers: { ...original.headers, connection: 'keep-alive', 'transfer-encoding': 'chunked' } };
+    const res = await enforcer.check(
+      checked({ recorded: { output: old }, volatile_paths: [], unrecorded_paths: ['/headers/connection', '/headers/transfer-encoding'] }),
+      executed(original),
+    );
+    expect(res.mismatch).toBeNull();
+    expect(res.comparison).toEqual({
+      mode: 'exact',
+      passed: true,
+      score: null,
+      reason: null,
+      ignored_paths: ['/headers/connection', '/headers/transfer-encoding'],
+    });
+    expect(res.expected_hash).toBe(hashOutput(old)); // the hash of the whole original output, as recorded
+  });
+
+  it('does not ask the judge about outputs larger than it may be shown: judge_failed, with the sizes', async () => {
+    const judge = jest.fn<Judge>(async () => ({ pass: true, reason: 'fine' }));
+    const comparator = { mode: 'judge' as const, model: 'm', rubric: 'r' };
+    const huge = { ...later, body: { text: 'x'.repeat(JUDGE_OUTPUT_MAX_CHARS) } };
+    const withoutDate = (o: typeof later | typeof huge) => ({ ...o, headers: { 'content-type': o.headers['content-type'] } });
+    expect(canonicalJson(withoutDate(huge)).length).toBe(JUDGE_OUTPUT_MAX_CHARS + 79);
+    const refused = enforcer.check(checked({ volatile_paths: VOLATILE, comparator }), executed(huge), judge);
+    await expect(refused).rejects.toBeInstanceOf(JudgeFailedError);
+    await expect(refused).rejects.toThrow(
+      `the judge is not asked: the outputs are ${canonicalJson(withoutDate(original)).length} and ${canonicalJson(withoutDate(huge)).length} characters of JSON (ignored paths removed), ` +
+        `more than the ${JUDGE_OUTPUT_MAX_CHARS} it may be shown per output; leave parts out with ignore_paths`,
+    );
+    expect(judge).not.toHaveBeenCalled();
+    // the same output with the large part ignored is judged
+    const res = await enforcer.check(
+      checked({ volatile_paths: VOLATILE, ignore_paths: ['/body/text'], comparator }),
+      executed(huge),
+      judge,
+    );
+    expect(res.comparison).toMatchObject({ passed: true, ignored_paths: ['/body/text', '/headers/date'] });
+  });
+
+  it('an original nested deeper than outputs may be (recorded before the limit) does not pass, without recursing', async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < MAX_OUTPUT_DEPTH + 5; i++) deep = [deep];
+    const res = await enforcer.check(checked({ recorded: { output: deep }, comparator: { mode: 'schema' } }), executed([1]));
+    expect(res.comparison).toMatchObject({
+      passed: false,
+      reason: `the original output is nested deeper than ${MAX_OUTPUT_DEPTH} levels: it cannot be compared`,
+    });
+    expect(res.mismatch!.diff).toEqual([{ op: 'replace', path: '', value: [1] }]);
   });
 });

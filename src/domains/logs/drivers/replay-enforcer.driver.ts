@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { Clock } from '../../../infra/clock.js';
 import type { ReplayBehavior, StepMismatch } from '../../../shared/step.types.js';
-import { jsonDiff, withoutPaths } from '../../../shared/json-pointer.js';
+import { jsonDiff } from '../../../shared/json-pointer.js';
+import { type CheckJob, type CheckOutcome, runCheck } from '../../../shared/check-comparison.js';
 import {
   type Comparator,
   type Comparison,
-  compareOutputs,
   EXACT,
   JudgeFailedError,
   type JudgeComparator,
   type JudgeVerdict,
-  pointersToIgnore,
   type Verdict,
 } from '../../../shared/comparators.js';
 import { canonicalJson, hashOutput, sha256Hex, toHashedJson } from '../../../shared/canonical-json.js';
+import { assertOutputDepth } from '../../../shared/json-depth.js';
 import { StepErrorCode, StepFailure } from '../../../shared/run-errors.js';
 import type { CompleteResult, StepIdempotencyStore, StoredStepResult } from './step-idempotency-store.port.js';
 
@@ -87,6 +87,11 @@ export interface EnforcedStep {
   ignore_paths?: readonly string[];
   /** The skill's volatile output paths, removed like ignore_paths (empty for a `strict` replay). */
   volatile_paths?: readonly string[];
+  /**
+   * Paths of the recorded output that the skill no longer records (`SkillHandler.unrecordedPaths`):
+   * removed from both sides like ignore_paths, also in a `strict` replay.
+   */
+  unrecorded_paths?: readonly string[];
   /** How a `check` compares (default exact). */
   comparator?: Comparator;
 }
@@ -105,6 +110,20 @@ export interface ReplayEnforcerOptions {
   clock: Clock;
   /** Largest executed output in bytes of canonical JSON (StepOutputTooLargeError past it); default no cap. */
   maxOutputBytes?: number;
+  /** Runs the comparisons of large outputs off the event loop (a worker-thread pool); absent: all inline. */
+  comparisons?: ComparisonRunner;
+}
+
+/**
+ * Outputs whose JSON texts together are at most this many characters are compared inline (a
+ * comparison of that size takes a few milliseconds, a text comparison at most ~(8,192)^2 character
+ * pairs); larger ones go to the comparison pool, where a second of work delays no other run.
+ */
+export const COMPARE_INLINE_MAX_CHARS = 16_384;
+
+/** Where large comparisons run: `runCheck` on the JSON texts of both outputs, in another thread. */
+export interface ComparisonRunner {
+  run(job: Omit<CheckJob, 'expected' | 'actual'> & { expected: string; actual: string }): Promise<CheckOutcome>;
 }
 
 /** Runs a step's skill; `signal` is aborted when the step must stop (its claim was lost). */
@@ -313,51 +332,62 @@ export class ReplayEnforcer {
 
   /**
    * A `check` step's comparison of its output with the recorded one: ignore_paths and the skill's
-   * volatile paths that hold a value on either side are removed from both, then the step's comparator
-   * decides (exact: SHA-256 of canonical JSON). `mismatch` (JSON Patch of what differs after the
-   * removal) is set exactly when the comparison did not pass. A judge comparison calls `judge`.
+   * volatile paths that hold a value on either side, and the paths the skill no longer records, are
+   * removed from both, then the step's comparator decides (exact: SHA-256 of canonical JSON).
+   * `mismatch` (JSON Patch of what differs after the removal) is set exactly when the comparison did
+   * not pass. A judge comparison calls `judge`. The work runs in the comparison pool (a worker thread)
+   * when the outputs are large, inline otherwise (see `runCheck`).
    */
   async check(step: EnforcedStep, actual: ReplayResult, judge?: Judge): Promise<ReplayResult> {
     const comparator = step.comparator ?? EXACT;
-    const candidates = [...(step.ignore_paths ?? []), ...(step.volatile_paths ?? [])];
-    if (!step.recorded) {
-      const diff = jsonDiff(null, withoutPaths(actual.output_data, candidates));
-      const comparison: Comparison = {
-        mode: comparator.mode,
-        passed: false,
-        score: null,
-        reason: 'the original run recorded no output for this step',
-        ignored_paths: [],
-      };
-      return {
-        ...actual,
-        checked: true,
-        expected_hash: null,
-        mismatch: { expected_hash: null, actual_hash: actual.output_hash, diff },
-        comparison,
-      };
-    }
-    const expectedHash = step.recorded.hash ?? hashOutput(step.recorded.output);
-    const ignored = pointersToIgnore(step.recorded.output, actual.output_data, candidates);
-    const expected = withoutPaths(step.recorded.output, ignored);
-    const got = withoutPaths(actual.output_data, ignored);
+    const job: CheckJob = {
+      expected: step.recorded?.output ?? null,
+      recorded: Boolean(step.recorded),
+      expectedHash: step.recorded?.hash,
+      actual: actual.output_data,
+      actualHash: actual.output_hash,
+      candidates: [...(step.ignore_paths ?? []), ...(step.volatile_paths ?? [])],
+      unrecorded: step.unrecorded_paths ?? [],
+      comparator,
+    };
+    const outcome = await this.runCheck(job);
     let verdict: Verdict;
-    if (comparator.mode === 'judge') {
-      if (!judge) throw new JudgeFailedError('no judge is available to this comparison');
-      const { pass, reason } = await judge(comparator, expected, got);
-      verdict = { passed: pass, score: null, reason };
-    } else if (comparator.mode === 'exact' && ignored.length === 0) {
-      verdict = { passed: expectedHash === actual.output_hash, score: null, reason: null };
-    } else {
-      verdict = compareOutputs(expected, got, comparator);
+    let diff: unknown[] | null;
+    switch (outcome.kind) {
+      case 'judge-refused':
+        throw new JudgeFailedError(outcome.reason);
+      case 'judge': {
+        if (!judge) throw new JudgeFailedError('no judge is available to this comparison');
+        const { pass, reason } = await judge(comparator as JudgeComparator, outcome.expected, outcome.actual);
+        verdict = { passed: pass, score: null, reason };
+        diff = pass ? null : jsonDiff(outcome.expected, outcome.actual); // both within JUDGE_OUTPUT_MAX_CHARS
+        break;
+      }
+      default:
+        verdict = outcome.verdict;
+        diff = outcome.diff;
     }
     return {
       ...actual,
       checked: true,
-      expected_hash: expectedHash,
-      mismatch: verdict.passed ? null : { expected_hash: expectedHash, actual_hash: actual.output_hash, diff: jsonDiff(expected, got) },
-      comparison: { mode: comparator.mode, ...verdict, ignored_paths: ignored },
+      expected_hash: outcome.expectedHash,
+      mismatch: verdict.passed ? null : { expected_hash: outcome.expectedHash, actual_hash: actual.output_hash, diff: diff ?? [] },
+      comparison: { mode: comparator.mode, ...verdict, ignored_paths: outcome.ignored },
     };
+  }
+
+  /**
+   * The comparison work, off the event loop when the outputs are large (more than
+   * COMPARE_INLINE_MAX_CHARS of JSON together) and a pool is configured; inline otherwise.
+   */
+  private async runCheck(job: CheckJob): Promise<CheckOutcome> {
+    const pool = this.options.comparisons;
+    if (!pool) return runCheck(job);
+    const expected = job.recorded ? JSON.stringify(job.expected) : 'null';
+    if (expected.length > COMPARE_INLINE_MAX_CHARS) await setImmediate(); // two serialisations of ~1 MB: one per turn
+    const actual = JSON.stringify(job.actual);
+    if (expected.length + actual.length <= COMPARE_INLINE_MAX_CHARS) return runCheck(job);
+    return pool.run({ ...job, expected, actual });
   }
 
   /**
@@ -412,7 +442,7 @@ export class ReplayEnforcer {
   ): Promise<ReplayResult> {
     const key = step.idempotency_key;
     if (!key) {
-      const { value, hash } = toHashedJson(await execute(step, new AbortController().signal), this.options.maxOutputBytes);
+      const { value, hash } = this.hashed(await execute(step, new AbortController().signal));
       return result({ executed: true, output_data: value, output_hash: hash });
     }
     const acquired = await this.acquire({ ...step, idempotency_key: key }, tenantId, durable);
@@ -422,7 +452,7 @@ export class ReplayEnforcer {
     const stop = claim.keepAlive(() => lost.abort(new StepClaimLostError(key)));
     let hashed: { value: unknown; hash: string };
     try {
-      hashed = toHashedJson(await execute(step, lost.signal), this.options.maxOutputBytes);
+      hashed = this.hashed(await execute(step, lost.signal));
     } catch (error) {
       // A failed execution frees the key for a retry; if the store is down, the lease frees it.
       await claim.release();
@@ -431,6 +461,12 @@ export class ReplayEnforcer {
       stop();
     }
     return claim.complete(hashed);
+  }
+
+  /** An executed output as stored: at most MAX_OUTPUT_DEPTH levels deep, within maxOutputBytes, hashed. */
+  private hashed(output: unknown): { value: unknown; hash: string } {
+    assertOutputDepth(output);
+    return toHashedJson(output, this.options.maxOutputBytes);
   }
 }
 

@@ -118,9 +118,23 @@ export function succeededRow(a: StepAttempt, result: ReplayResult, at: Date): St
   };
 }
 
-/** The row of a step that failed. */
-export function failedRow(a: StepAttempt, error: StepError, at: Date): StepRow {
-  return { ...attemptRow(a, 'failed'), error: JSON.stringify(error), finished_at: at, duration_ms: at.getTime() - a.startedAt.getTime() };
+/** The row of a step that failed (with the executed output it keeps, if any: see `markFailed`). */
+export function failedRow(a: StepAttempt, error: StepError, at: Date, kept?: ReplayResult): StepRow {
+  return {
+    ...attemptRow(a, 'failed'),
+    ...(kept
+      ? {
+          output: JSON.stringify(kept.output_data),
+          output_hash: kept.output_hash,
+          executed: kept.executed,
+          skipped: kept.skipped,
+          from_cache: kept.from_cache,
+        }
+      : {}),
+    error: JSON.stringify(error),
+    finished_at: at,
+    duration_ms: at.getTime() - a.startedAt.getTime(),
+  };
 }
 
 /** Which attempt of which run a write belongs to: the fencing token. */
@@ -205,9 +219,39 @@ export class TraceStoreDriver {
     return writeHeld(manager, [...earlier, succeededRow(a, result, at)], heldBy(a, a.started ? 'finish' : 'start'));
   }
 
-  /** The step's failure (with `earlier`, see markRunning). False (nothing written) when the run's attempt no longer holds the run. */
-  async markFailed(manager: EntityManager, a: StepAttempt, error: StepError, at: Date, earlier: readonly StepRow[] = []): Promise<boolean> {
-    return writeHeld(manager, [...earlier, failedRow(a, error, at)], heldBy(a, a.started ? 'finish' : 'start'));
+  /**
+   * The step's failure (with `earlier`, see markRunning). False (nothing written) when the run's attempt no
+   * longer holds the run. `kept`: a checked step that failed after `markExecuted` keeps its executed output
+   * (a retry compares it again instead of executing the step again).
+   */
+  async markFailed(
+    manager: EntityManager,
+    a: StepAttempt,
+    error: StepError,
+    at: Date,
+    earlier: readonly StepRow[] = [],
+    kept?: ReplayResult,
+  ): Promise<boolean> {
+    return writeHeld(manager, [...earlier, failedRow(a, error, at, kept)], heldBy(a, a.started ? 'finish' : 'start'));
+  }
+
+  /**
+   * A checked step's executed output, recorded on its unfinished row before the comparison (which may
+   * call a judge for a minute): the row keeps its status (`running`, or `cancelled` by a cancel since),
+   * gets `output`, `output_hash` and the flags. An attempt that finds such a row (not succeeded nor
+   * cancelled, `output_hash` set) compares that output and never executes the step again. Fenced like a
+   * finish; false when the attempt lost the run (or the row was never started).
+   */
+  async markExecuted(manager: EntityManager, a: StepAttempt, result: ReplayResult): Promise<boolean> {
+    const rows = await queryRows(
+      manager,
+      sql`WITH holder AS (${heldBy(a, 'finish')})
+       UPDATE run_steps SET output = ${JSON.stringify(result.output_data)}::json, output_hash = ${result.output_hash},
+         executed = ${result.executed}, skipped = ${result.skipped}, from_cache = ${result.from_cache}
+       FROM holder WHERE run_steps.run_id = holder.id AND run_steps.index = ${a.index}
+       RETURNING run_steps.run_id`,
+    );
+    return rows.length > 0;
   }
 
   /**
